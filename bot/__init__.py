@@ -1,0 +1,1 @@
+"""lideres-bot: the chat assistant of a social-economy entrepreneurship network."""

@@ -1,0 +1,117 @@
+"""Builds the running bot from settings: database, engine with the feature routers, outputs, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutputChannel
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.migrate import upgrade
+from bot.db.session import create_engine, session_factory
+from bot.engine import Engine
+from bot.services.outbox import OutboxSender
+
+log = logging.getLogger("bot.app")
+
+
+class Channel(Protocol):
+    """A live input channel (Telegram polling or webhook, WhatsApp, web chat)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Stop taking new messages; messages already taken are finished by ``Engine.drain``."""
+        ...
+
+
+class App:
+    def __init__(self, settings: Settings, db: AsyncEngine, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(db)
+        self.clock = clock
+        self.services: dict[str, Any] = {}
+        self.outputs: dict[str, OutputChannel] = {}
+        self.engine = Engine(settings, self.sessions, _routers(), clock=clock, services=self.services)
+        self.outbox = OutboxSender(self.sessions, self.outputs, clock)
+        self.engine.on_outbox = self.outbox.poke
+        self.draining = False
+        self.load_content()
+
+    @classmethod
+    async def create(cls, settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> App:
+        if migrate:
+            await upgrade(settings.database_url)
+        return cls(settings, create_engine(settings.database_url), clock or Clock())
+
+    def load_content(self) -> None:
+        """(Re)load what the features read from files: the knowledge base, the idea form."""
+        for loader in CONTENT_LOADERS:
+            loader(self)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+CONTENT_LOADERS: list[Any] = []  # callables taking the App; features append theirs on import
+
+
+def _routers() -> list[Any]:
+    from handlers import all_routers
+
+    return all_routers()
+
+
+async def serve(settings: Settings) -> None:
+    """``lideres run``: web server, channels from the configuration, outbox; stops cleanly on SIGTERM."""
+    from aiohttp import web
+
+    from bot.channels.web import build_web_app
+
+    app = await App.create(settings)
+    web_app = build_web_app(app)
+    channels: list[Channel] = []
+    if settings.telegram_token is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        telegram = TelegramChannel(app, web_app)
+        channels.append(telegram)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    for channel in channels:
+        await channel.start()
+    outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
+    log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
+                                   "channels": [type(c).__name__ for c in channels]})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now")
+            os._exit(1)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    await stop.wait()
+    log.info("stopping: no new messages, finishing those in flight")
+    app.draining = True
+    for channel in channels:
+        await channel.stop()
+    await app.engine.drain()
+    outbox_task.cancel()
+    await asyncio.gather(outbox_task, return_exceptions=True)
+    await runner.cleanup()
+    await app.close()
+    log.info("stopped")

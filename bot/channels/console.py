@@ -1,0 +1,78 @@
+"""``lideres chat``: talk to the bot in a terminal, or drive it with piped standard input.
+
+Buttons are shown numbered; the user answers with the number or the label. One line is one message.
+``/file PATH`` sends a file as an attachment, to try the flows that take one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.messages import Attachment, Button, Incoming, Reply
+
+CHANNEL = "console"
+
+
+def render(reply: Reply, number_from: int = 1) -> str:
+    lines = [reply.text] if reply.text else []
+    if reply.document:
+        lines.append(f"[document: {reply.document.filename or reply.document.file_ref}]")
+    if reply.picture:
+        lines.append(f"[picture: {reply.picture.filename or reply.picture.file_ref}]")
+    for offset, button in enumerate(reply.button_list):
+        lines.append(f"  [{number_from + offset}] {button.label}")
+    return "\n".join(lines)
+
+
+class ConsoleChat:
+    def __init__(self, engine: Engine, user: str, lang: str, out: TextIO = sys.stdout) -> None:
+        self.engine = engine
+        self.user = user
+        self.lang = lang
+        self.out = out
+        self.buttons: list[Button] = []
+        self.counter = 0
+
+    def to_incoming(self, line: str) -> Incoming:
+        self.counter += 1
+        text = line.rstrip("\n")
+        common = {"channel": CHANNEL, "user_id": self.user, "display_name": self.user, "language": self.lang,
+                  "message_id": str(self.counter)}
+        stripped = text.strip()
+        if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
+            return Incoming(payload=self.buttons[int(stripped) - 1].payload, **common)
+        for button in self.buttons:
+            if stripped and stripped.casefold() == button.label.casefold():
+                return Incoming(payload=button.payload, **common)
+        if stripped.startswith("/file "):
+            path = Path(stripped[6:].strip())
+            mime = mimetypes.guess_type(path.name)[0]
+            kind = "photo" if (mime or "").startswith("image/") else "document"
+            size = path.stat().st_size if path.exists() else None
+            return Incoming(attachment=Attachment(kind, str(path), path.name, mime, size), **common)
+        return Incoming(text=text, **common)
+
+    def show(self, replies: list[Reply]) -> None:
+        self.buttons = []
+        for reply in replies:
+            print(render(reply, len(self.buttons) + 1), file=self.out)
+            self.buttons.extend(reply.button_list)
+        self.out.flush()
+
+    async def run(self, lines: TextIO = sys.stdin) -> None:
+        interactive = lines.isatty()
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                print("> ", end="", file=self.out, flush=True)
+            line = await loop.run_in_executor(None, lines.readline)
+            if not line:
+                return
+            if interactive and line.strip() in {"/quit", "/exit"}:
+                return
+            self.show(await self.engine.handle(self.to_incoming(line)))

@@ -1,0 +1,47 @@
+"""Users: found or created from the first message, with their language and bootstrap role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.db.models import COORDINATOR_ROLES, User
+from bot.i18n import normalize_language
+from bot.messages import Incoming
+
+
+async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Settings, now: datetime) -> User:
+    """The sender's row, created on first contact. An insert that loses a race with another worker is a
+    no-op (ON CONFLICT DO NOTHING), so two first messages never create two users."""
+    by_key = select(User).where(User.channel == incoming.channel, User.external_id == incoming.user_id)
+    user = await session.scalar(by_key)
+    if user is None:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(User)
+            .values(
+                channel=incoming.channel,
+                external_id=incoming.user_id,
+                display_name=(incoming.display_name or "")[:200] or None,
+                language=normalize_language(incoming.language, settings.default_language),
+                role="entrepreneur",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        user = (await session.scalars(by_key)).one()
+    if (user.channel, user.external_id) in settings.admin_ids and user.role not in COORDINATOR_ROLES:
+        user.role = "admin"
+    if user.blocked_at is not None:
+        user.blocked_at = None  # they wrote to us, so they unblocked the bot
+    user.last_seen_at = now
+    return user
+
+
+async def coordinators(session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).where(User.role.in_(COORDINATOR_ROLES))))

@@ -1,0 +1,14 @@
+"""The conversations. Each module is one feature with its own ``router``; ``all_routers`` is what the app
+includes, in this order (commands are unique, so order matters only for fallbacks)."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.engine import Router
+
+FEATURES = ("start",)
+
+
+def all_routers() -> list[Router]:
+    return [importlib.import_module(f"handlers.{name}").router for name in FEATURES]

@@ -1,0 +1,84 @@
+"""First contact and the always-available commands, as a user sees them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.db.models import User
+
+
+async def test_start_welcomes_asks_consent_and_shows_menu_after(bot):
+    await bot.send("/start")
+    assert "LÍDERES" in bot.last_text
+    assert "¿Estás de acuerdo?" in bot.last_text
+    assert "Español" in bot.labels() and "English" in bot.labels()
+    await bot.press("Acepto")
+    assert bot.labels() == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "📄 Mis ideas", "ℹ️ Ayuda"]
+    await bot.send("/start")
+    assert "de nuevo" in bot.last_text  # consent is remembered
+
+
+async def test_language_follows_platform_and_lang_switches_it(bot):
+    await bot.send("/start", lang="en-GB")
+    assert "Do you agree?" in bot.last_text
+    await bot.send("/lang es")
+    assert "español" in bot.last_text
+    await bot.send("/help")
+    assert "Puedo ayudarte" in bot.last_text
+    await bot.send("/lang")
+    await bot.press("English")
+    assert "English" in bot.last_text
+    await bot.send("/menu")
+    assert "Main menu" in bot.last_text
+
+
+async def test_deep_link_records_where_the_user_came_from(bot):
+    await bot.send("/start feria_scz_2026", user="luis")
+    await bot.send("/start otro", user="luis")  # the first source is kept
+    await bot.send("/start bad$payload!", user="eva")
+    async with bot.app.sessions() as session:
+        sources = dict((await session.execute(select(User.external_id, User.source))).all())
+    assert sources == {"luis": "feria_scz_2026", "eva": None}
+
+
+async def test_cancel_outside_a_flow_and_unknown_command(bot):
+    await bot.onboard()
+    await bot.send("/cancel")
+    assert "nada que cancelar" in bot.last_text
+    await bot.send("/volar")
+    assert "No conozco el comando /volar" in bot.last_text
+    assert "💡 Enviar una idea" in bot.labels()
+
+
+async def test_bad_input_gets_a_friendly_answer(bot):
+    await bot.onboard()
+    for text in ["", "   ", "🦄🦄🦄", "x" * 10_000, "'; drop table users; --", "<b>hola</b>"]:
+        replies = await bot.send(text)
+        assert replies and replies[0].text, text
+    await bot.send("/start")
+    assert "de nuevo" in bot.last_text  # nothing broke: the user is still there
+
+
+async def test_forged_button_payload_is_expired(bot):
+    await bot.onboard()
+    await bot.send(payload="nonexistent:123")
+    assert "caducó" in bot.last_text
+    await bot.send(payload="lang:fr")
+    assert "caducó" in bot.last_text
+    await bot.send(payload="menu:rm -rf")
+    assert "caducó" in bot.last_text
+
+
+async def test_privacy_explains_and_shows_consent_date(bot):
+    await bot.onboard()
+    await bot.send("/privacy")
+    assert "Solo la coordinación" in bot.last_text
+    assert "2026-11-25" in bot.last_text
+
+
+async def test_admins_from_settings_become_coordinators(bot):
+    await bot.send("/start", user="coord")
+    await bot.send("/start", user="pepe")
+    async with bot.app.sessions() as session:
+        roles = dict((await session.execute(select(User.external_id, User.role))).all())
+    assert roles == {"coord": "admin", "pepe": "entrepreneur"}
