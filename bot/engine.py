@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.models import Conversation, Delivery, User
+from bot.db.models import Conversation, Delivery, FailedMessage, User
 from bot.i18n import normalize_language, translate
 from bot.messages import Button, Incoming, Reply, rows
 from bot.services import users
@@ -248,8 +248,8 @@ class Engine:
         except Exception:
             reference = uuid.uuid4().hex[:8].upper()
             log.exception("handler failed", extra={**event, "reference": reference})
-            lang = normalize_language(incoming.language, self.settings.default_language)
-            lang = await self._saved_language(incoming) or lang
+            lang = await self._keep_failed(incoming, reference)
+            lang = lang or normalize_language(incoming.language, self.settings.default_language)
             return [Reply(text=translate("core.error", lang, reference=reference))]
         log.info(
             "message handled",
@@ -282,15 +282,29 @@ class Engine:
             conversation.updated_at = self.clock.now()
             return ctx.replies, user.id
 
-    async def _saved_language(self, incoming: Incoming) -> str | None:
+    async def _keep_failed(self, incoming: Incoming, reference: str) -> str | None:
+        """Save what the user sent under the apology's reference; returns their saved language."""
         try:
-            async with self.sessions() as session:
+            async with self.sessions() as session, session.begin():
+                attachment = incoming.attachment
+                session.add(
+                    FailedMessage(
+                        reference=reference,
+                        channel=incoming.channel,
+                        external_id=incoming.user_id,
+                        text=incoming.text,
+                        payload=(incoming.payload or "")[:200] or None,
+                        attachment_ref=attachment.file_ref[:300] if attachment else None,
+                        created_at=self.clock.now(),
+                    )
+                )
                 return await session.scalar(
                     select(User.language).where(
                         User.channel == incoming.channel, User.external_id == incoming.user_id
                     )
                 )
-        except Exception:  # the database itself may be what failed
+        except Exception:  # the database itself may be what failed; the log still has the reference
+            log.exception("could not keep the failed message", extra={"reference": reference})
             return None
 
     async def _route(self, ctx: Context) -> None:

@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from bot.db.models import Conversation, Delivery, User
+from bot.db.models import Conversation, Delivery, FailedMessage, User
 from bot.engine import Context, Engine, Router
 from bot.messages import Incoming, Reply
 
@@ -61,6 +61,24 @@ async def test_a_failing_handler_logs_the_reference_with_the_traceback(app, capl
     record = next(r for r in caplog.records if getattr(r, "reference", None) == reference)
     assert record.exc_info and "secret detail" not in replies[0].text
     assert (await engine.handle(message("/bad")))[0].text != replies[0].text  # a new reference each time
+    async with app.sessions() as session:
+        kept = await session.scalar(select(FailedMessage).where(FailedMessage.reference == reference))
+    assert kept.text == "/bad" and kept.external_id == "ana"  # what the user typed is not lost
+
+
+async def test_logs_carry_ids_but_not_texts(app, caplog):
+    router = Router("echo")
+
+    @router.fallback()
+    async def echo(ctx: Context) -> None:
+        ctx.reply("ok")
+
+    engine = make_engine(app, router)
+    with caplog.at_level(logging.INFO, logger="bot.engine"):
+        await engine.handle(message("mi correo es ana@example.org", message_id="77"))
+    record = next(r for r in caplog.records if r.getMessage() == "message handled")
+    assert record.message_id == "77" and isinstance(record.user, int)
+    assert "ana@example.org" not in str(vars(record))
 
 
 async def test_one_users_messages_stay_in_order_while_users_run_concurrently(app):

@@ -146,6 +146,21 @@ class ProcessedUpdate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class FailedMessage(Base):
+    """A message whose handler crashed, kept so what the user typed is not lost (the apology's reference)."""
+
+    __tablename__ = "failed_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(String(200))
+    attachment_ref: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:03:10.582774
+Create Date: 2026-11-25 12:06:55.564534
 """
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ def upgrade() -> None:
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('failed_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('external_id', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('payload', sa.String(length=200), nullable=True),
+    sa.Column('attachment_ref', sa.String(length=300), nullable=True),
+    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('failed_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_failed_messages_reference'), ['reference'], unique=False)
+
     op.create_table('processed_updates',
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('update_id', sa.BigInteger(), nullable=False),
@@ -137,5 +151,9 @@ def downgrade() -> None:
     op.drop_table('audit_log')
     op.drop_table('users')
     op.drop_table('processed_updates')
+    with op.batch_alter_table('failed_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_failed_messages_reference'))
+
+    op.drop_table('failed_messages')
     op.drop_table('counters')
     # ### end Alembic commands ###
