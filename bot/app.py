@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
@@ -51,16 +54,37 @@ class App:
             await upgrade(settings.database_url)
         return cls(settings, create_engine(settings.database_url), clock or Clock())
 
-    def load_content(self) -> None:
-        """(Re)load what the features read from files: the knowledge base, the idea form."""
+    def load_content(self) -> dict[str, Any]:
+        """(Re)load what the features read from files (the knowledge base, the idea form); each loader
+        returns a short summary (counts, problems) for the log and for ``lideres kb reload``."""
+        summary: dict[str, Any] = {}
         for loader in CONTENT_LOADERS:
-            loader(self)
+            summary.update(loader(self) or {})
+        log.info("content loaded", extra={"content": summary})
+        return summary
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
-CONTENT_LOADERS: list[Any] = []  # callables taking the App; features append theirs on import
+# Callables taking the App and returning a summary dict; features append theirs when imported.
+CONTENT_LOADERS: list[Callable[[App], dict[str, Any] | None]] = []
+
+
+def control_token_file(settings: Settings) -> Path:
+    """Where the bot serving ``settings.web_port`` keeps its control secret (one per port)."""
+    return PROJECT_ROOT / "var" / f"control-{settings.web_port}.token"
+
+
+def write_control_token(settings: Settings) -> str:
+    """A fresh secret for the loopback control endpoint, readable only by this user (``lideres kb reload``)."""
+    token = secrets.token_urlsafe(32)
+    path = control_token_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(token)
+    return token
 
 
 def _routers() -> list[Any]:
@@ -76,7 +100,7 @@ async def serve(settings: Settings) -> None:
     from bot.channels.web import build_web_app
 
     app = await App.create(settings)
-    web_app = build_web_app(app)
+    web_app = build_web_app(app, control_token=write_control_token(settings))
     channels: list[Channel] = []
     if settings.telegram_token is not None:
         from bot.channels.telegram import TelegramChannel
