@@ -1,0 +1,186 @@
+"""Command-line tools over the knowledge base: `ask` (try the FAQ matcher) and `kb check` (lint entries).
+
+`add_commands` plugs them into the main `lideres` CLI; each sub-command stores its runner in
+`args.func`, which takes the parsed arguments and returns the exit status. Run as a module the file
+is `ask` on its own, which is how the FAQ evaluation calls it:
+
+    python -m bot.services.knowledge.commands --batch questions.jsonl --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.services.knowledge.entries import LoadResult, load_knowledge
+from bot.services.knowledge.index import KnowledgeIndex, SearchResult
+from bot.services.knowledge.text import LANGUAGES
+
+
+def default_knowledge_dir() -> Path:
+    """The repository's knowledge/ directory (until settings provide LIDERES_KNOWLEDGE_DIR)."""
+    return Path(__file__).resolve().parents[3] / "knowledge"
+
+
+def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
+    """Add `ask` and `kb check` to an argparse sub-parsers object. `default_dir` (a path, or a function
+    giving one, called only when the command runs) is where entries are read when --knowledge-dir is
+    not given."""
+    ask = subparsers.add_parser("ask", help="answer a question from the knowledge base")
+    _ask_arguments(ask)
+    ask.set_defaults(func=run_ask, default_knowledge_dir=default_dir)
+
+    kb = subparsers.add_parser("kb", help="knowledge base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", metavar="{check}", required=True)
+    check = kb_commands.add_parser("check", help="report every problem of the knowledge base files")
+    check.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
+    check.set_defaults(func=run_check, default_knowledge_dir=default_dir)
+
+
+def _ask_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    parser.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0], help="language of the answer")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per question")
+    parser.add_argument("--batch", metavar="FILE.jsonl",
+                        help='questions, one JSON object a line: {"id", "question", "lang"}; - for stdin')
+    parser.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
+
+
+def _knowledge_dir(args: argparse.Namespace) -> Path:
+    if args.knowledge_dir is not None:
+        return args.knowledge_dir
+    default = getattr(args, "default_knowledge_dir", None)
+    if callable(default):
+        default = default()
+    return Path(default) if default is not None else default_knowledge_dir()
+
+
+def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print each problem as `file:line: what is wrong`; exit status 1 when there is any."""
+    out = out or sys.stdout
+    result = load_knowledge(_knowledge_dir(args))
+    for problem in result.problems:
+        print(problem, file=out)
+    status = "problem" if len(result.problems) == 1 else "problems"
+    print(f"{len(result.entries)} entries loaded, {len(result.problems)} {status}",
+          file=sys.stderr if result.problems else out)
+    return 1 if result.problems else 0
+
+
+def run_ask(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Answer one question, or every line of a batch file with the index built once."""
+    out = out or sys.stdout
+    if (args.question is None) == (args.batch is None):
+        print("ask: give a QUESTION or --batch FILE (not both)", file=sys.stderr)
+        return 2
+    loaded = load_knowledge(_knowledge_dir(args))
+    _warn(loaded)
+    index = KnowledgeIndex.build(loaded.entries)
+    if args.question is not None:
+        result = index.search(args.question, args.lang)
+        if args.json:
+            _print_json(out, as_json(result, args.lang))
+        else:
+            print(as_text(result, args.lang), file=out)
+        return 0
+    try:
+        return _ask_batch(args, index, out)
+    except OSError as exc:
+        print(f"ask: cannot read {args.batch}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _ask_batch(args: argparse.Namespace, index: KnowledgeIndex, out: TextIO) -> int:
+    status = 0
+    for number, row in _batch_rows(args.batch):
+        if row is None:
+            print(f"{args.batch}:{number}: not a JSON object with a \"question\"", file=sys.stderr)
+            status = 1
+            continue
+        lang = row.get("lang") if row.get("lang") in LANGUAGES else args.lang
+        result = index.search(str(row.get("question") or ""), lang)
+        if args.json:
+            _print_json(out, {"id": row.get("id", number), **as_json(result, lang)})
+        else:
+            print(f"[{row.get('id', number)}] {as_text(result, lang)}\n", file=out)
+    return status
+
+
+def as_json(result: SearchResult, lang: str) -> dict[str, Any]:
+    """The machine-readable form; `matched` is true only for a confident answer, and `answer` is empty
+    otherwise (a suggestion is not an answer)."""
+    return {
+        "matched": result.matched,
+        "entry": result.entry.id if result.entry else None,
+        "score": result.score,
+        "answer": result.entry.answer(lang) if result.matched and result.entry else "",
+        "suggestions": [e.id for e in result.suggestions],
+    }
+
+
+_TEXTS = {
+    "es": {"none": "No encuentro una respuesta a esa pregunta.", "suggest": "¿Quizás quieres decir:",
+           "related": "Relacionado:"},
+    "en": {"none": "I have no answer to that question.", "suggest": "Did you mean:", "related": "Related:"},
+}
+
+
+def as_text(result: SearchResult, lang: str) -> str:
+    texts = _TEXTS.get(lang, _TEXTS["en"])
+    lines: list[str] = []
+    if result.matched and result.entry:
+        lines += [f"{result.entry.title_for(lang)}  ({result.entry.id}, {result.score:.2f})", "",
+                  result.entry.answer(lang)]
+        if result.suggestions:
+            lines += ["", texts["related"]]
+    elif result.outcome == "suggest":
+        lines.append(f"{texts['suggest']}  ({result.score:.2f})")
+    else:
+        lines.append(f"{texts['none']}  ({result.score:.2f})")
+    lines += [f"  - {e.title_for(lang)} ({e.id})" for e in result.suggestions]
+    return "\n".join(lines)
+
+
+def _batch_rows(path: str) -> Iterator[tuple[int, dict | None]]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            yield number, row if isinstance(row, dict) and "question" in row else None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _print_json(out: TextIO, obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), file=out)
+
+
+def _warn(loaded: LoadResult) -> None:
+    """Problems go to stderr: the rest of the knowledge base still answers."""
+    for problem in loaded.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point: `ask` unless the first argument names another command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m bot.services.knowledge.commands")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    if not argv or argv[0] not in ("ask", "kb", "-h", "--help"):
+        argv.insert(0, "ask")
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Word lists for matching questions: stop words, question intents and bilingual concepts.
+
+They live in code, not in the knowledge base, because they describe the two languages, not the
+network: another network's knowledge base reuses them unchanged. Everything here is already folded
+(lower case, no accents), the form `text.fold` produces.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Function words and conversational filler of both languages. One list for both because a user may
+# write in either language whatever their profile says ("what es el budget"), and a word that is
+# empty in one language is rarely a content word in the other.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a al algo algun como alguna algunas alguno algunos ante antes aqui asi aun bajo bien cada casi con
+    contra cual cuales cualquier de del desde e el ella ellas ello ellos en entre era eran eres es esa
+    esas ese eso esos esta estaba estado estan estar estas este esto estos estoy fue fueron fui ha
+    habia han has hasta hay he hubo la las le les lo los mas me mi mis mucho muchos muy nada ni no nos
+    nosotros nuestra nuestro o os otra otras otro otros para pero poco por pues que se sea sean segun
+    ser si sido siempre sin sobre sois solo son soy su sus tal tambien tan tanto te tenia tiene tienen
+    tengo ti tu tus u un una unas uno unos usted ustedes vosotros y ya yo acerca dime decir digas
+    cuentame cuentes explica explicame explicar quiero queria quisiera saber sabes puedo puede pueden
+    podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
+    cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke xq pq tb tmb
+    about above after again all also am an and any are as at be been being but by can could did do
+    does doing done for from get gets got had has have having he her here hers him his i if in into is
+    it its itself just me more most my no nor not of on once only or other others our out over own
+    please same she should so some such than that the their theirs them then there these they this
+    those through to too under until up very was we were what which while with would you your yours
+    hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
+    whats thing things kind sort held hold take took taken happen happened exist exists dont work works
+    working pls plz u ur
+    """.split()
+)
+
+# Interrogatives carry what kind of fact is asked for ("when" wants a date, "how many" a number), which
+# is what tells apart entries about the same subject. Folded to one token per intent, language-neutral.
+# A few idioms map to "" and are dropped.
+INTENT_BIGRAMS: dict[tuple[str, str], str] = {
+    ("how", "many"): "?qty",
+    ("how", "much"): "?qty",
+    ("por", "que"): "?why",
+    ("para", "que"): "?why",
+    ("what", "year"): "?when",
+    ("que", "ano"): "?when",
+    ("en", "que"): "",  # "en qué año" / "en qué ciudades": the next word says it
+    # Idioms for "happen" whose words would otherwise read as "place" (a location).
+    ("take", "place"): "",
+    ("took", "place"): "",
+    ("takes", "place"): "",
+    ("tuvo", "lugar"): "",
+    ("tuvieron", "lugar"): "",
+    ("tiene", "lugar"): "",
+}
+INTENT_WORDS: dict[str, str] = {
+    "cuanto": "?qty",
+    "cuanta": "?qty",
+    "cuantos": "?qty",
+    "cuantas": "?qty",
+    "cuando": "?when",
+    "when": "?when",
+    "donde": "?where",
+    "adonde": "?where",
+    "where": "?where",
+    "quien": "?who",
+    "quienes": "?who",
+    "who": "?who",
+    "whom": "?who",
+    "whose": "?who",
+    "why": "?why",
+    "porque": "?why",
+    "how": "?how",
+}
+# "como" is "how" only when it opens the question; elsewhere it means "as" ("como socio").
+LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
+
+# Concepts named differently in Spanish and English (and synonyms within a language), so that a
+# question in one language finds variants written in the other and a paraphrase finds its entry.
+# Generic vocabulary of networks, programmes and the bot itself; never facts of one knowledge base.
+# One concept a line, `name: Spanish words | English words`, indented lines continuing the previous
+# one; inflections come from stemming. Two concepts must not share a stem (a test checks it): Snowball
+# stems "cooperativa" and "cooperación" alike, so they are one concept, and so are "organizó" and
+# "organización".
+CONCEPTS_TEXT = """
+fund: financiar financio financiado financiacion financiamiento fondos financia financiada financiaron
+    fondo dinero plata | fund funded funding funds finance financed financing financial money
+budget: presupuesto coste costo monto | budget cost amount
+contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye |
+    contribute contributed contribution contributes provide provided bring brought
+country: pais paises nacion | country countries nation
+member: socio socios socia socias miembro miembros afiliado afiliados aliado aliados sumaron sumarse
+    unieron unirse incorporaron pertenece pertenecen pertenecer | member members membership affiliate
+    join joining joined partner partners ally allies belong belongs
+partnership: alianza consorcio coalicion | partnership alliance consortium coalition
+organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
+    organismos | organisation organization organisations organizations entity entities institution
+    institutions body bodies
+seminar: seminario seminarios jornada jornadas conferencia conferencias | seminar seminars conference
+    conferences
+workshop: taller talleres | workshop workshops
+training: capacitacion capacitaciones formacion formaciones curso cursos entrenamiento capacitar |
+    training trainings course courses train trained
+visit: visita visitas viaje viajes visitar visitaron | visit visits visited trip trips tour
+participant: participante participantes asistente asistentes participar participaron participan
+    participa asistieron | participant participants attendee attendees participate participated attend
+    attended
+beneficiary: beneficiario beneficiarios beneficiaria beneficiarias | beneficiary beneficiaries
+person: persona personas gente | person people persons
+goal: objetivo objetivos meta metas proposito propositos fin | goal goals objective objectives aim aims
+    purpose purposes target
+create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
+    empezo creacion fundaron crearon | create created creation found founded establish established start
+    started begin began born origin launched launch
+service: servicio servicios prestacion prestaciones ofrece ofrecen ofrecer brinda brindan | service
+    services offer offers offered
+competition: concurso concursos competencia certamen convocatoria | competition competitions contest
+    contests call
+submit: presentar presento enviar envio mandar postular postulo inscribir inscribo subir | submit
+    submission send apply application enter upload
+mentoring: mentoria mentorias mentor mentores mentora tutoria tutorias acompanamiento | mentoring
+    mentorship mentor mentors coaching tutoring
+book: reservar reservo reserva agendar agendo pedir solicitar cita | book booking schedule reserve
+    appointment request
+data: dato datos informacion | data information info
+privacy: privacidad proteccion confidencialidad | privacy protection confidentiality
+delete: borrar borren eliminar eliminen olvidar olviden suprimir baja | delete erase remove forget
+    unsubscribe
+impact: impacto impactos efecto efectos | impact impacts effect effects
+evaluate: evaluacion evaluar evaluo evaluado evaluada medicion medir valoracion | evaluation evaluate
+    evaluated assessment assess assessed measure measured
+government: gobierno gobiernos administracion consejeria | government governments administration
+foundation: fundacion fundaciones | foundation foundations
+role: papel rol tarea cometido | role roles function task responsibility
+network: red redes | network networks
+economy: economia economica economico | economy economic
+social: social sociales | social
+solidarity: solidaria solidario solidaridad | solidarity
+entrepreneurship: emprendimiento emprendimientos emprender emprendedor emprendedores emprendedora
+    emprendedoras | entrepreneurship entrepreneur entrepreneurs entrepreneurial startup startups
+innovation: innovacion innovaciones innovador innovadora innovar | innovation innovations innovative
+    innovate
+company: empresa empresas negocio negocios compania companias | company companies business businesses
+    enterprise enterprises firm firms
+programme: programa programas | programme programmes program programs
+project: proyecto proyectos iniciativa iniciativas | project projects initiative initiatives
+result: resultado resultados logro logros | result results outcome outcomes achievement achievements
+support: apoyo apoyos apoyar ayuda ayudas respaldo apoyaron | support supports supported help aid
+    backing
+university: universidad universidades universitario universitaria universitarios | university
+    universities college
+student: alumno alumnos alumna alumnas | student students pupil
+year: ano anos | year years
+date: fecha fechas dia | date dates day
+mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
+after: despues posterior posteriormente luego continuacion siguiente | after afterwards later next
+    following followed continuation
+closing: cierre clausura | closing close final end
+opening: apertura inauguracion inicial lanzamiento | opening inaugural kickoff
+policy: politica politicas | policy policies political
+agency: agencia agencias | agency agencies
+chamber: camara camaras | chamber chambers
+sustainability: sostenibilidad sostenible sostenibles sustentable sustentabilidad | sustainability
+    sustainable
+environment: ambiental ambientales medioambiental ambiente medioambiente | environmental environment
+    green
+factor: factor factores clave claves motivo motivos razon razones | factor factors key reason reasons
+    driver drivers
+experience: experiencia experiencias practica practicas caso casos | experience experiences practice
+    practices case cases
+international: internacional internacionales extranjero extranjeras extranjeros | international foreign
+    abroad
+city: ciudad ciudades lugar lugares sitio sitios | city cities place places location locations
+session: sesion sesiones reunion reuniones encuentro encuentros | session sessions meeting meetings
+promote: promover promueve promueven promovido promovida promotor promotores impulsar impulsa impulsan
+    impulsado impulsada impulsor impulsores | promote promotes promoted promoter promoters drive drives
+    driven behind
+use: usar usan uso utilizar utilizan tratar tratan tratamiento gestionar gestionan manejar manejan | use
+    uses used handle handles handled treat process processing manage
+reminder: recordatorio recordatorios recordar aviso avisos | reminder reminders remind notification
+    notifications
+language: idioma idiomas lengua lenguaje | language languages
+contact: contacto contactar comunicarme escribir | contact reach write
+coordinator: coordinador coordinadora coordinadores responsable responsables | coordinator coordinators
+    manager
+need: necesidad necesidades necesito necesitar necesita | need needs require
+find: buscar busco encontrar hallar | find search look looking
+idea: idea ideas propuesta propuestas | idea ideas proposal proposals
+finalist: finalista finalistas ganador ganadores ganadora seleccionados | finalist finalists winner
+    winners shortlisted
+prize: premio premios recompensa galardon ganar ganan gano ganaron | prize prizes award awards reward
+    win wins won
+receive: recibir recibe reciben obtener obtienen obtiene consiguen | receive receives received obtain
+    obtains gain gains
+consultancy: consultoria consultorias asesoria asesorias asesoramiento consultor consultores |
+    consultancy consultancies consulting advice advisory consultant consultants
+employment: empleo empleos trabajo trabajos ocupacion | employment job jobs
+population: demografia demografica demografico poblacion despoblacion | demography demographic
+    demographics population depopulation
+incubation: incubacion incubadora incubar aceleracion aceleradora | incubation incubator incubate
+    acceleration accelerator
+cooperation: cooperacion colaboracion cooperar colaborar cooperativa cooperativas cooperativo
+    cooperativista | cooperation collaboration cooperate collaborate cooperative cooperatives coop coops
+fee: cuota cuotas pago pagos pagar precio tarifa | fee fees payment pay price charge
+subsidy: subvencion subvenciones subsidio subsidios donacion donaciones | subsidy subsidies grant grants
+    donation donations
+europe: europa europea europeo ue | europe european eu
+mexico: mexico mexicano mexicana | mexico mexican
+spain: espana espanol espanola | spain spanish
+bolivia: bolivia boliviano boliviana | bolivia bolivian
+sdg: ods | sdg sdgs
+development: desarrollo | development
+important: importante importancia relevante relevancia importa | important importance relevant relevance
+    matter matters
+pandemic: pandemia covid coronavirus | pandemic covid coronavirus
+registered: registrado registradas registrados inscritos inscritas adheridos | registered enrolled
+    signed
+topic: tema temas contenido contenidos trataron trato abordaron | topic topics content subject subjects
+    covered
+decide: definio definieron decidio decidieron acordaron acordo acuerdo acuerdos definir | decide decided
+    decision agreed agreement defined define
+share: compartir compartieron compartio intercambio intercambiar | share shared sharing exchange
+    exchanged
+model: modelo modelos metodologia metodologias metodo | model models methodology methodologies method
+addiction: adiccion adicciones droga drogas | addiction addictions drug drugs
+"""
+
+
+def _parse_concepts(text: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    joined = re.sub(r"\n\s+", " ", text.strip())
+    out = []
+    for line in joined.splitlines():
+        name, words = line.split(":", 1)
+        es_words, en_words = words.split("|")
+        out.append((f"~{name.strip()}", tuple(es_words.split()), tuple(en_words.split())))
+    return tuple(out)
+
+
+# (concept, Spanish words, English words)
+CONCEPTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = _parse_concepts(CONCEPTS_TEXT)

@@ -1,0 +1,142 @@
+"""Text normalisation shared by the index and the queries: folding, tokens, stems, concepts, intents.
+
+Both sides must go through the same functions, otherwise "Qué" in a question never meets "que" in an
+entry. Matching keys are stems (Snowball, per language) or language-neutral concepts from `lexicon`,
+so "presupuestos", "presupuesto" and "budget" all meet on one key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from bot.services.knowledge.lexicon import (
+    CONCEPTS,
+    INTENT_BIGRAMS,
+    INTENT_WORDS,
+    LEADING_INTENT_WORDS,
+    STOPWORDS,
+)
+
+LANGUAGES: tuple[str, ...] = ("es", "en")
+_STEMMER_NAMES = {"es": "spanish", "en": "english"}
+
+# A question longer than this is cut before any work: nobody asks a FAQ in 500 characters, and the cost
+# of a lookup must not grow with what a user pastes into the chat.
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TOKENS = 40
+
+_TAG_RE = re.compile(r"<[^<>]{0,200}>")
+_WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Qué LÍDERES" -> "que lideres"): users type either way on phones."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Folded words; a hyphenated word yields its parts and the joined form ("al-invest" -> "al", "invest",
+    "alinvest") so that "AL-INVEST", "AL INVEST" and "alinvest" all meet on something."""
+    out: list[str] = []
+    for match in _WORD_RE.finditer(fold(text)):
+        word = match.group()
+        if "-" in word:
+            parts = word.split("-")
+            out.extend(parts)
+            out.append("".join(parts))
+        else:
+            out.append(word)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    """Snowball stem of a folded word in `lang` (cached: the vocabulary of a knowledge base is small)."""
+    return _stemmer(lang).stemWord(word)
+
+
+def _build_concepts() -> dict[tuple[str, str], str]:
+    table: dict[tuple[str, str], str] = {}
+    for concept, es_words, en_words in CONCEPTS:
+        for lang, group in (("es", es_words), ("en", en_words)):
+            for word in group:
+                table.setdefault((lang, stem(fold(word), lang)), concept)
+    return table
+
+
+_CONCEPTS: dict[tuple[str, str], str] = _build_concepts()
+
+
+def key(word: str, lang: str) -> str:
+    """Matching key of a folded word in a known language: its concept if it has one, else its stem."""
+    stemmed = stem(word, lang)
+    return _CONCEPTS.get((lang, stemmed), stemmed)
+
+
+@lru_cache(maxsize=50_000)
+def keys_any(word: str) -> tuple[str, ...]:
+    """Keys of a word whose language is unknown (a user's question, a tag): one per language, deduplicated.
+    A query word matches an entry when any of its keys does."""
+    out: list[str] = []
+    for lang in LANGUAGES:
+        k = key(word, lang)
+        if k not in out:
+            out.append(k)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A content word of a text: its folded surface (for typo matching) and its matching keys."""
+
+    surface: str
+    keys: tuple[str, ...]
+    intent: bool = False
+
+
+def _is_content(word: str) -> bool:
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
+
+def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list[Token]:
+    """Content tokens of `text`. With `lang` (an entry's own text) each word gets the key of that
+    language; without it (a question, a tag) it gets the keys of every language. Interrogatives become
+    intent tokens ("?when", "?qty") when `intents` is set: they tell apart "when was X" from "how many
+    came to X", which share every other word."""
+    ws = words(text)
+    out: list[Token] = []
+    i = 0
+    while i < len(ws):
+        word = ws[i]
+        if intents and i + 1 < len(ws) and (word, ws[i + 1]) in INTENT_BIGRAMS:
+            intent = INTENT_BIGRAMS[(word, ws[i + 1])]
+            if intent:
+                out.append(Token(intent, (intent,), True))
+            i += 2
+            continue
+        intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == 0 else None)
+        if intent:
+            if intents:
+                out.append(Token(intent, (intent,), True))
+        elif _is_content(word):
+            out.append(Token(word, (key(word, lang),) if lang else keys_any(word)))
+        i += 1
+    return out
+
+
+def clean_query(text: str) -> str:
+    """A user's question made safe to analyse: bounded length, markup tags dropped (a pasted
+    `<b>presupuesto</b>` still asks about the budget; `<script>` asks about nothing)."""
+    text = (text or "")[: MAX_QUERY_CHARS * 2]
+    return _TAG_RE.sub(" ", text)[:MAX_QUERY_CHARS]
