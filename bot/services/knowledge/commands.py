@@ -1,8 +1,8 @@
 """Command-line tools over the knowledge base: `ask` (try the FAQ matcher) and `kb check` (lint entries).
 
-`add_commands` plugs them into the main `lideres` CLI; each sub-command stores its runner in
-`args.func`, which takes the parsed arguments and returns the exit status. Run as a module the file
-is `ask` on its own, which is how the FAQ evaluation calls it:
+`add_commands` plugs them into the main `lideres` CLI (it fits `bot.cli.COMMAND_EXTENSIONS`); each
+sub-command stores its runner in `args.func(settings, args) -> exit status`, like the other commands.
+Run as a module the file is `ask` on its own, which is how the FAQ evaluation calls it:
 
     python -m bot.services.knowledge.commands --batch questions.jsonl --json
 """
@@ -27,18 +27,33 @@ def default_knowledge_dir() -> Path:
 
 
 def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
-    """Add `ask` and `kb check` to an argparse sub-parsers object. `default_dir` (a path, or a function
-    giving one, called only when the command runs) is where entries are read when --knowledge-dir is
-    not given."""
+    """Add `ask` and `kb check` to an argparse sub-parsers object (joining an existing `kb` command if
+    another feature made one). Entries are read from --knowledge-dir, else the settings'
+    `knowledge_dir`, else `default_dir` (a path, or a function called when the command runs), else
+    the repository's knowledge/."""
     ask = subparsers.add_parser("ask", help="answer a question from the knowledge base")
     _ask_arguments(ask)
     ask.set_defaults(func=run_ask, default_knowledge_dir=default_dir)
+    add_kb_check(_kb_subcommands(subparsers), default_dir)
 
-    kb = subparsers.add_parser("kb", help="knowledge base tools")
-    kb_commands = kb.add_subparsers(dest="kb_command", metavar="{check}", required=True)
-    check = kb_commands.add_parser("check", help="report every problem of the knowledge base files")
+
+def add_kb_check(kb_subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
+    """Add `check` to the sub-parsers of a `kb` command."""
+    check = kb_subparsers.add_parser("check", help="report every problem of the knowledge base files")
     check.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
     check.set_defaults(func=run_check, default_knowledge_dir=default_dir)
+
+
+def _kb_subcommands(subparsers: Any) -> Any:
+    """The sub-parsers of the `kb` command, created if no other feature did."""
+    kb = subparsers.choices.get("kb")
+    if kb is None:
+        kb = subparsers.add_parser("kb", help="knowledge base tools")
+        return kb.add_subparsers(dest="kb_command", required=True)
+    for action in kb._actions:  # argparse keeps no public handle on a parser's sub-parsers
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return kb.add_subparsers(dest="kb_command", required=True)
 
 
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,19 +65,21 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
 
 
-def _knowledge_dir(args: argparse.Namespace) -> Path:
+def _knowledge_dir(settings: Any, args: argparse.Namespace) -> Path:
     if args.knowledge_dir is not None:
         return args.knowledge_dir
+    if getattr(settings, "knowledge_dir", None) is not None:
+        return Path(settings.knowledge_dir)
     default = getattr(args, "default_knowledge_dir", None)
     if callable(default):
         default = default()
     return Path(default) if default is not None else default_knowledge_dir()
 
 
-def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_check(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print each problem as `file:line: what is wrong`; exit status 1 when there is any."""
     out = out or sys.stdout
-    result = load_knowledge(_knowledge_dir(args))
+    result = load_knowledge(_knowledge_dir(settings, args))
     for problem in result.problems:
         print(problem, file=out)
     status = "problem" if len(result.problems) == 1 else "problems"
@@ -71,13 +88,14 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 1 if result.problems else 0
 
 
-def run_ask(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Answer one question, or every line of a batch file with the index built once."""
+def run_ask(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Answer one question, or every line of a batch file with the index built once. `settings` may be
+    None (stand-alone use)."""
     out = out or sys.stdout
     if (args.question is None) == (args.batch is None):
         print("ask: give a QUESTION or --batch FILE (not both)", file=sys.stderr)
         return 2
-    loaded = load_knowledge(_knowledge_dir(args))
+    loaded = load_knowledge(_knowledge_dir(settings, args))
     _warn(loaded)
     index = KnowledgeIndex.build(loaded.entries)
     if args.question is not None:
@@ -179,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] not in ("ask", "kb", "-h", "--help"):
         argv.insert(0, "ask")
     args = parser.parse_args(argv)
-    return args.func(args)
+    return args.func(None, args)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def load_knowledge(
     directory: str | Path, languages: Iterable[str] = LANGUAGES, min_variants: int = MIN_VARIANTS
 ) -> LoadResult:
     """Every valid entry under `directory` (recursively, README.md excepted) and the problems of the
-    others. Entries come in file-name order so that a rebuild gives the same index."""
+    others. Entries come in file-name order so that a rebuild gives the same index; of two files with
+    one id, the one nearer the top loads."""
     directory = Path(directory)
     languages = tuple(languages)
     if not directory.is_dir():
@@ -68,8 +69,9 @@ def load_knowledge(
     problems: list[str] = []
     seen: dict[str, Path] = {}
     paths = sorted(
-        p for p in directory.rglob("*.md")
-        if p.name.lower() not in NOT_ENTRIES and not any(part.startswith(".") for part in p.parts)
+        (p for p in directory.rglob("*.md")
+         if p.name.lower() not in NOT_ENTRIES and not any(part.startswith(".") for part in p.parts)),
+        key=lambda p: (len(p.parts), p.parts),  # top-level files first, then sub-folders
     )
     for path in paths:
         entry, file_problems = parse_entry_file(path, languages, min_variants)

@@ -72,7 +72,8 @@ class SearchResult:
 @dataclass(frozen=True, slots=True)
 class _Variant:
     text: str  # folded content words, for rapidfuzz
-    weights: tuple[tuple[str, float], ...]  # matching key -> weight (idf)
+    words: tuple[tuple[tuple[str, ...], float], ...]  # per word: its keys, its weight (idf)
+    keys: frozenset[str]
     total: float
 
 
@@ -183,12 +184,13 @@ class KnowledgeIndex:
         self._deletes = dict(deletes)
 
     def _variant(self, tokens: list[Token]) -> _Variant:
-        weights: dict[str, float] = {}
+        words: dict[tuple[str, ...], float] = {}
         for t in tokens:
-            k = t.keys[0]
-            weights[k] = self._idf.get(k, 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
+            weight = min(self._idf.get(k, 0.0) for k in t.keys)
+            words[t.keys] = weight * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        return _Variant(text, tuple(weights.items()), sum(weights.values()) or 1.0)
+        keys = frozenset(k for t in tokens for k in t.keys)
+        return _Variant(text, tuple(words.items()), keys, sum(words.values()) or 1.0)
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -305,12 +307,12 @@ class KnowledgeIndex:
         query_text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
         best_variant = 0.0
         for variant in doc.variants:
-            hit = sum(w * query_keys[k] for k, w in variant.weights if k in query_keys)
-            if not hit:
+            if variant.keys.isdisjoint(query_keys):
                 continue
+            hit = sum(w * max(query_keys.get(k, 0.0) for k in keys) for keys, w in variant.words)
             precision = hit / variant.total
-            recall = sum(t.weight * max((c for k, c in t.keys if any(k == vk for vk, _ in variant.weights)),
-                                        default=0.0) for t in terms) / total
+            recall = sum(t.weight * max((c for k, c in t.keys if k in variant.keys), default=0.0)
+                         for t in terms) / total
             overlap = _f_beta(precision, recall)
             # Inputs are folded already (text.analyse), hence no processor: the default would keep case
             # and accents only on the side that was not folded.

@@ -176,14 +176,13 @@ session: sesion sesiones reunion reuniones encuentro encuentros | session sessio
 promote: promover promueve promueven promovido promovida promotor promotores impulsar impulsa impulsan
     impulsado impulsada impulsor impulsores | promote promotes promoted promoter promoters drive drives
     driven behind
-use: usar usan uso utilizar utilizan tratar tratan tratamiento gestionar gestionan manejar manejan | use
-    uses used handle handles handled treat process processing manage
+use: usar usan uso utilizar utilizan tratamiento gestionar gestionan manejar manejan | use uses used
+    handle handles handled treat process processing manage
 reminder: recordatorio recordatorios recordar aviso avisos | reminder reminders remind notification
     notifications
 language: idioma idiomas lengua lenguaje | language languages
 contact: contacto contactar comunicarme escribir | contact reach write
 coordinator: coordinador coordinadora coordinadores responsable responsables | coordinator coordinators
-    manager
 need: necesidad necesidades necesito necesitar necesita | need needs require
 find: buscar busco encontrar hallar | find search look looking
 idea: idea ideas propuesta propuestas | idea ideas proposal proposals

@@ -138,5 +138,8 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
 def clean_query(text: str) -> str:
     """A user's question made safe to analyse: bounded length, markup tags dropped (a pasted
     `<b>presupuesto</b>` still asks about the budget; `<script>` asks about nothing)."""
-    text = (text or "")[: MAX_QUERY_CHARS * 2]
-    return _TAG_RE.sub(" ", text)[:MAX_QUERY_CHARS]
+    text = _TAG_RE.sub(" ", (text or "")[: MAX_QUERY_CHARS * 2])
+    if len(text) > MAX_QUERY_CHARS:
+        # Cut at a space: half a word would count as an unknown word against every entry.
+        text = text[:MAX_QUERY_CHARS].rsplit(None, 1)[0] if " " in text[:MAX_QUERY_CHARS] else ""
+    return text

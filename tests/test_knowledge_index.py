@@ -1,0 +1,180 @@
+"""FAQ matching as a user meets it: typos, no accents, the other language, and no made-up answers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from bot.services.knowledge.entries import load_knowledge
+from bot.services.knowledge.index import KnowledgeIndex
+from bot.services.knowledge.lexicon import CONCEPTS
+from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, stem
+
+FIXTURES = Path(__file__).parent / "fixtures" / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def index() -> KnowledgeIndex:
+    return KnowledgeIndex.build(load_knowledge(FIXTURES).entries)
+
+
+def answer_id(index: KnowledgeIndex, question: str, lang: str = "es") -> str | None:
+    result = index.search(question, lang)
+    return result.entry.id if result.outcome == "answer" else None
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("¿Cuál es el presupuesto de la red?", "budget"),  # a variant, word for word
+        ("cual es el presupuesto de la red", "budget"),  # no accents, no question marks
+        ("CUÁNTO DINERO TIENE COLMENA", "budget"),  # shouting
+        ("y el presupuesto?", "budget"),  # only stop words around one word
+        ("presupusto de la red", "budget"),  # a letter missing
+        ("como reservo una mentoira", "mentoring"),  # two letters swapped
+        ("<b>presupuesto</b>", "budget"),  # markup pasted from a web page
+        ("¿Cuándo se fundó Colmena?", "founding-year"),  # "when" tells it from "what is Colmena"
+        ("¿Cuántos socios tiene Colmena?", "members-count"),
+        ("¿Dónde se celebra la feria de la miel?", "honey-fair"),
+    ],
+)
+def test_spanish_questions_find_their_entry(index, question, expected):
+    assert answer_id(index, question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is the budget?", "budget"),
+        ("please tell me the budget of the network", "budget"),
+        ("how do I book a mentor", "mentoring"),
+        ("when was colmena founded", "founding-year"),
+        ("delete my data", "privacy"),
+    ],
+)
+def test_english_questions_find_their_entry(index, question, expected):
+    assert answer_id(index, question, "en") == expected
+
+
+def test_question_in_english_gets_the_answer_in_the_requested_language(index):
+    result = index.search("How big is the budget?", "es")
+    assert result.outcome == "answer"
+    assert result.entry.answer("es") == (
+        "El presupuesto anual es de 50.000 euros, aportado por las cuotas de los socios."
+    )
+
+
+def test_question_in_spanish_matches_for_an_english_user(index):
+    result = index.search("¿Cómo presento mi idea al concurso?", "en")
+    assert result.outcome == "answer" and result.entry.id == "submit-idea"
+    assert "Type /idea" in result.entry.answer("en")
+
+
+def test_spanish_words_find_an_entry_whose_variants_say_it_in_english(tmp_path):
+    """Bilingual concepts: "presupuesto" meets "budget" even when no Spanish variant says it."""
+    entry = (FIXTURES / "budget.md").read_text(encoding="utf-8")
+    english_only = entry.replace("presupuesto", "dinero").replace("Presupuesto", "Dinero")
+    (tmp_path / "budget.md").write_text(english_only, encoding="utf-8")
+    (tmp_path / "privacy.md").write_bytes((FIXTURES / "privacy.md").read_bytes())
+    index = KnowledgeIndex.build(load_knowledge(tmp_path).entries)
+    assert answer_id(index, "¿cuál es el presupuesto?") == "budget"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué tiempo hace mañana en Madrid?",
+        "Who won the football world cup?",
+        "pásame una receta de tortilla",
+        "How do I reset my iPhone?",
+    ],
+)
+def test_questions_outside_the_knowledge_base_get_no_answer(index, question):
+    result = index.search(question, "es")
+    assert result.outcome == "none"
+    assert result.entry is None and result.suggestions == []
+
+
+def test_half_understood_question_suggests_entries_without_answering(index):
+    result = index.search("cuánto cuesta exponer en la feria", "es")
+    assert result.outcome == "suggest"
+    assert result.entry is None  # never an answer stretched to fit
+    assert 1 <= len(result.suggestions) <= 3
+    assert "honey-fair" in [e.id for e in result.suggestions]
+    assert index.suggest_threshold <= result.score < index.answer_threshold
+
+
+def test_an_answer_may_come_with_at_most_three_related_entries(index):
+    result = index.search("colmena", "es")
+    assert result.outcome == "answer" and result.entry.id == "what-is-colmena"
+    assert len(result.suggestions) <= 3
+    assert result.entry not in result.suggestions
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   \n\t ",
+        "🙂🐝🍯",
+        "¿?¡!...",
+        "x" * 5000,
+        "hola " * 1000,
+        "'; DROP TABLE users; --",
+        "<script>alert('x')</script>",
+        "\x00\x01\x02",
+        "a",
+    ],
+)
+def test_bad_input_finds_nothing_and_never_raises(index, question):
+    result = index.search(question, "es")
+    assert result.outcome == "none"
+    assert result.entry is None
+    assert 0.0 <= result.score <= 1.0
+
+
+def test_very_long_question_is_cut_before_any_work(index):
+    long_question = "¿Cuál es el presupuesto de la red? " + "bla " * 2000
+    assert len(clean_query(long_question)) <= MAX_QUERY_CHARS
+    assert index.search(long_question, "es").outcome in ("none", "suggest", "answer")
+    assert answer_id(index, "presupuesto " * 1000) == "budget"
+
+
+def test_non_text_input_finds_nothing(index):
+    assert index.search(None, "es").outcome == "none"  # type: ignore[arg-type]
+
+
+def test_empty_knowledge_base_answers_nothing():
+    index = KnowledgeIndex.build([])
+    assert index.search("¿Cuál es el presupuesto?", "es").outcome == "none"
+
+
+def test_scores_are_between_zero_and_one_and_an_exact_variant_is_certain(index):
+    assert index.search("¿Cuál es el presupuesto de la red?", "es").score == 1.0
+    for question in ("presupuesto", "feria", "mentor", "tiempo en Madrid", "socios de la feria"):
+        assert 0.0 <= index.search(question, "es").score <= 1.0
+
+
+def test_thresholds_can_be_set_per_index():
+    entries = load_knowledge(FIXTURES).entries
+    strict = KnowledgeIndex.build(entries, answer_threshold=0.99, suggest_threshold=0.5)
+    result = strict.search("presupusto de la red", "es")
+    assert result.outcome == "suggest" and result.suggestions[0].id == "budget"
+
+
+def test_fold_removes_case_and_accents():
+    assert fold("¿Qué LÍDERES? Ñandú") == "¿que lideres? nandu"
+
+
+def test_no_two_concepts_share_a_stem():
+    """A stem claimed by two concepts would silently join unrelated words (it happened: "programa"
+    and "programar")."""
+    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for concept, es_words, en_words in CONCEPTS:
+        for lang, words in (("es", es_words), ("en", en_words)):
+            for word in words:
+                owners[(lang, stem(fold(word), lang))].add(concept)
+    shared = {key: names for key, names in owners.items() if len(names) > 1}
+    assert shared == {}
