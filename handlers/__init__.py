@@ -7,7 +7,7 @@ import importlib
 
 from bot.engine import Router
 
-FEATURES = ("start",)
+FEATURES = ("start", "idea")
 
 
 def all_routers() -> list[Router]:
