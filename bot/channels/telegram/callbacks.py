@@ -1,0 +1,58 @@
+"""Button payloads in Telegram's 64-byte ``callback_data``, signed so a forged one is recognised.
+
+A payload travels as ``<signature><kind><body>``: the signature is 8 base64url characters of an HMAC keyed
+from the bot token, ``kind`` is ``=`` when the body is the payload itself and ``~`` when the payload was
+too long and the body is a key into a bounded in-memory map. Inline payloads (all of today's handlers')
+stay valid across restarts and workers, because the key derives from the token; a long payload's key is
+lost on restart and that button then answers "expired", politely, like any stale button.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections import OrderedDict
+
+LIMIT = 64  # bytes, Telegram's limit on callback_data
+SIGNATURE_LENGTH = 8
+INLINE, STORED = "=", "~"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class CallbackCodec:
+    def __init__(self, token: str, *, stored_max: int = 50_000) -> None:
+        self.key = hashlib.sha256(b"lideres-telegram-callback\0" + token.encode()).digest()
+        self.stored: OrderedDict[str, str] = OrderedDict()
+        self.stored_max = stored_max
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self.key, body.encode(), hashlib.sha256).digest()[:6])
+
+    def encode(self, payload: str) -> str:
+        """callback_data of at most 64 bytes for ``payload``."""
+        body = INLINE + payload
+        if SIGNATURE_LENGTH + len(body.encode()) > LIMIT:
+            key = _b64(hashlib.sha256(payload.encode()).digest()[:12])
+            self.stored[key] = payload
+            self.stored.move_to_end(key)
+            while len(self.stored) > self.stored_max:
+                self.stored.popitem(last=False)
+            body = STORED + key
+        return self._sign(body) + body
+
+    def decode(self, data: str | None) -> str | None:
+        """The payload, or None when ``data`` is forged, malformed or its stored payload is gone."""
+        if not data or len(data) <= SIGNATURE_LENGTH:
+            return None
+        signature, body = data[:SIGNATURE_LENGTH], data[SIGNATURE_LENGTH:]
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            return None
+        if body[0] == INLINE:
+            return body[1:]
+        if body[0] == STORED:
+            return self.stored.get(body[1:])
+        return None

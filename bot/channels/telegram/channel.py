@@ -1,0 +1,251 @@
+"""The Telegram channel: python-telegram-bot does the HTTP (long polling, or a webhook route on the bot's own
+aiohttp server); everything else is ours. Conversation state is in the database (no ConversationHandler,
+no PTB persistence); updates are handed one by one (``concurrent_updates`` off) to ``Engine.submit``,
+which handles each user's messages in order with a bounded pool of workers.
+
+    update → (ignored | duplicate) → Inbound → engine.submit → respond → ChatQueue → TelegramOutput
+
+Stopping follows ``serve()``: ``stop()`` takes no new updates, ``Engine.drain`` finishes those in flight
+(their replies still go out), and the web server's cleanup sends what is queued and closes the HTTP client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.telegram.callbacks import CallbackCodec
+from bot.channels.telegram.convert import CHANNEL, Inbound, to_inbound
+from bot.channels.telegram.dedupe import UpdateLog
+from bot.channels.telegram.limiter import RateLimiter, Timer
+from bot.channels.telegram.output import TelegramOutput, blocked_marker
+from bot.channels.telegram.sender import ChatQueue
+from bot.db.models import User
+from bot.i18n import LANGUAGES, normalize_language, translate
+from bot.messages import Incoming, Reply
+
+log = logging.getLogger("bot.telegram")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One job for the chat's send queue: the engine's replies, or a notice the channel answers itself."""
+
+    replies: tuple[Reply, ...] = ()
+    notice: tuple[str, tuple[tuple[str, object], ...]] | None = None
+    language: str | None = None
+    callback_id: str | None = None
+    edit_message_id: str | None = None
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        app: Any,
+        web_app: web.Application,
+        *,
+        timer: Timer | None = None,
+        limiter: RateLimiter | None = None,
+        read_timeout: float | None = None,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        settings = app.settings
+        if settings.telegram_token is None:
+            raise ValueError("LIDERES_TELEGRAM_TOKEN is not set")
+        token = settings.telegram_token.get_secret_value()
+        self.app = app
+        self.webhook_url: str | None = settings.telegram_webhook_url
+        configured = settings.telegram_webhook_secret
+        self.secret = configured.get_secret_value() if configured else derived_secret(token)
+        self.poll_timeout = poll_timeout
+        self.application = self._build(token, settings.telegram_api_url, read_timeout)
+        self.codec = CallbackCodec(token)
+        self.limiter = limiter or RateLimiter(timer)
+        self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
+        self.sender: ChatQueue[Outgoing] = ChatQueue(self._send)
+        self.updates = UpdateLog(app.sessions, app.clock, CHANNEL)
+        self.accepting = False
+        self.closed = False
+        app.outputs[CHANNEL] = self.output
+        if self.webhook_url:
+            web_app.router.add_post(WEBHOOK_PATH, self._webhook)
+        web_app.on_cleanup.append(self._on_cleanup)
+
+    def _build(self, token: str, api_url: str | None, read_timeout: float | None) -> Application:
+        builder = Application.builder().token(token).concurrent_updates(False).job_queue(None)
+        if api_url:
+            builder = builder.base_url(api_url)  # PTB semantics: the token is appended (or fills "{token}")
+            if api_url.rstrip("/").endswith("/bot"):
+                builder = builder.base_file_url(api_url.rstrip("/")[: -len("/bot")] + "/file/bot")
+        if read_timeout is not None:
+            builder = builder.read_timeout(read_timeout)
+        if self.webhook_url:
+            builder = builder.updater(None)
+        application = builder.build()
+        application.add_handler(TypeHandler(Update, self._on_update))
+        return application
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """getMe, command menu, then polling or the webhook. A wrong token or an unreachable API fails here."""
+        try:
+            await self.application.initialize()
+        except TelegramError as exc:
+            log.error("telegram: Bot API refused or unreachable at start", extra={"error": type(exc).__name__})
+            raise
+        await self.application.start()
+        await self.updates.prune()
+        await self.publish_commands()
+        self.accepting = True
+        if self.webhook_url:
+            await self.application.bot.set_webhook(self.webhook_url, secret_token=self.secret,
+                                                   allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram webhook set", extra={"path": WEBHOOK_PATH})
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, error_callback=_polling_error
+            )
+            log.info("telegram long polling started")
+
+    async def stop(self) -> None:
+        """Take no new updates; those already taken are finished by ``Engine.drain``."""
+        self.accepting = False
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+
+    async def close(self) -> None:
+        """Send what is queued, then close the HTTP client. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        await self.sender.drain()
+        if self.application.running:
+            await self.stop()
+        await self.application.shutdown()
+
+    async def _on_cleanup(self, _web_app: web.Application) -> None:
+        await self.close()
+
+    async def publish_commands(self) -> None:
+        """The command menu in each language (and the default language for everyone else)."""
+        commands = [(name, key) for name, key in self.app.engine.menu_commands() if _valid_command(name)]
+        default = self.app.settings.default_language
+        bot = self.application.bot
+        try:
+            for lang in (*LANGUAGES, None):
+                menu = [BotCommand(name, translate(key, lang or default)[:256]) for name, key in commands]
+                await bot.set_my_commands(menu, language_code=lang)
+        except TelegramError as exc:
+            log.warning("telegram: could not publish the command menu", extra={"error": type(exc).__name__})
+
+    # -- updates in ----------------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self.secret.encode()):
+            log.warning("telegram webhook: wrong secret", extra={"remote": request.remote})
+            return web.Response(status=403)
+        if not self.accepting:
+            return web.Response(status=503)  # Telegram tries again later, e.g. on the restarted process
+        try:
+            update = Update.de_json(await request.json(), self.application.bot)
+        except Exception:
+            return web.Response(status=400)
+        await self.application.update_queue.put(update)
+        return web.Response()
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs once per update, one at a time: must stay quick (no sending here)."""
+        try:
+            if update.my_chat_member is not None:
+                await self._membership(update)
+                return
+            inbound = to_inbound(update, self.codec)
+            if inbound is None:
+                log.debug("telegram update ignored", extra={"update_id": update.update_id})
+                return
+            if not await self.updates.first_time(update.update_id):
+                log.info("telegram duplicate update skipped", extra={"update_id": update.update_id})
+                return
+            await self._dispatch(inbound, update.update_id)
+        except Exception:
+            log.exception("telegram update failed", extra={"update_id": update.update_id})
+
+    async def _dispatch(self, inbound: Inbound, update_id: int) -> None:
+        if inbound.incoming is None:
+            assert inbound.notice is not None
+            job = Outgoing(notice=(inbound.notice, inbound.notice_values), language=inbound.language,
+                           callback_id=inbound.callback_id)
+            await self.sender.put(inbound.chat_id, job)
+            return
+        chat_id, callback_id = inbound.chat_id, inbound.callback_id
+
+        async def respond(incoming: Incoming, replies: list[Reply]) -> None:
+            edit = incoming.message_id if callback_id is not None else None
+            await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit))
+
+        if not self.app.engine.submit(inbound.incoming, respond):
+            log.warning("telegram update dropped: engine draining", extra={"update_id": update_id})
+
+    async def _membership(self, update: Update) -> None:
+        """The user blocked the bot (status "kicked" in their private chat): stop bulk messages to them now."""
+        change = update.my_chat_member
+        assert change is not None
+        if change.chat.type == "private" and change.new_chat_member.status == "kicked":
+            await self.output.mark_blocked(str(change.from_user.id))
+
+    # -- replies out ---------------------------------------------------------------------------------
+
+    async def _send(self, chat_id: int, job: Outgoing) -> None:
+        if job.callback_id is not None:
+            await self.output.answer_callback(job.callback_id)
+        replies: tuple[Reply, ...] = job.replies
+        if job.notice is not None:
+            key, values = job.notice
+            lang = await self._language(chat_id, job.language)
+            replies = (Reply(text=translate(key, lang, **dict(values))),)
+        try:
+            await self.output.deliver(chat_id, replies, edit_message_id=job.edit_message_id)
+        except Exception as exc:  # RecipientBlocked, DeliveryFailed: logged with the user id, never the text
+            log.warning("telegram reply not delivered", extra={"user": str(chat_id), "error": type(exc).__name__,
+                                                               "reason": str(exc)[:200]})
+
+    async def _language(self, chat_id: int, platform_language: str | None) -> str:
+        """The language the user chose with /lang, else their platform's."""
+        async with self.app.sessions() as session:
+            saved = await session.scalar(
+                select(User.language).where(User.channel == CHANNEL, User.external_id == str(chat_id))
+            )
+        return saved or normalize_language(platform_language, self.app.settings.default_language)
+
+
+def derived_secret(token: str) -> str:
+    """A webhook secret when none is configured: stable across workers and restarts, never the token itself."""
+    return hmac.new(token.encode(), b"lideres-telegram-webhook", hashlib.sha256).hexdigest()
+
+
+def _valid_command(name: str) -> bool:
+    return 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
+
+
+def _polling_error(exc: TelegramError) -> None:
+    """PTB's default logs the exception with its traceback; the type is enough, and keeps URLs out."""
+    log.warning("telegram polling error", extra={"error": type(exc).__name__})

@@ -1,0 +1,185 @@
+"""Sending to Telegram in a way that survives the real platform.
+
+Every message waits its turn in the ``RateLimiter``; a 429 pauses all sends for its ``retry_after`` and is
+tried again; network errors, timeouts and 5xx answers are tried again with backoff a bounded number of
+times; a 403 means the person blocked the bot: ``User.blocked_at`` is set and ``RecipientBlocked`` raised,
+so the outbox stops writing to them. What finally fails raises ``DeliveryFailed``. Logs name the chat,
+never the text; the bot token is masked out of any error text kept.
+
+A timeout after Telegram accepted a message cannot be told apart from one before, so a retried timeout
+may, rarely, show a message twice; everything else is sent at most once per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.telegram.callbacks import CallbackCodec
+from bot.channels.telegram.convert import CHANNEL
+from bot.channels.telegram.limiter import RateLimiter
+from bot.channels.telegram.render import Step, plan
+from bot.db.models import User
+from bot.messages import Attachment, Button, Reply
+
+log = logging.getLogger("bot.telegram")
+T = TypeVar("T")
+
+MAX_FLOOD_RETRIES = 10
+MAX_NETWORK_RETRIES = 4
+
+
+class TelegramOutput:
+    """``app.outputs["telegram"]``: the outbox's way to Telegram, and the channel's for live replies."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        bot: Bot,
+        codec: CallbackCodec,
+        limiter: RateLimiter,
+        mark_blocked: Callable[[str], Awaitable[None]],
+        *,
+        secret: str = "",
+    ) -> None:
+        self.bot = bot
+        self.codec = codec
+        self.limiter = limiter
+        self.mark_blocked = mark_blocked
+        self.secret = secret  # masked out of error texts
+
+    async def send(self, external_id: str, replies: Sequence[Reply]) -> None:
+        """OutputChannel: the outbox's notifications, reminders and broadcasts."""
+        try:
+            chat_id = int(external_id)
+        except ValueError:
+            raise DeliveryFailed("not a Telegram user id", retryable=False) from None
+        await self.deliver(chat_id, replies)
+
+    async def deliver(self, chat_id: int, replies: Sequence[Reply], *, edit_message_id: str | None = None) -> None:
+        """Show ``replies`` in ``chat_id``; ``edit_message_id`` is the message whose button was pressed."""
+        for step in plan(replies, can_edit=edit_message_id is not None):
+            await self._step(chat_id, step, edit_message_id)
+
+    async def answer_callback(self, callback_id: str) -> None:
+        """Stop the button's spinner. Best effort: a query older than Telegram's limit cannot be answered."""
+        try:
+            await self.bot.answer_callback_query(callback_id)
+        except TelegramError as exc:
+            log.info("callback answer failed", extra={"error": type(exc).__name__})
+
+    # -- one call, with limits and retries -----------------------------------------------------------
+
+    async def _step(self, chat_id: int, step: Step, edit_message_id: str | None) -> None:
+        markup = self._keyboard(step.buttons)
+        bot = self.bot
+        if step.method == "edit_message_text" and edit_message_id is not None:
+            message_id = int(edit_message_id)
+
+            async def edit() -> Any:
+                try:
+                    return await bot.edit_message_text(step.text, chat_id=chat_id, message_id=message_id,
+                                                       reply_markup=markup)
+                except BadRequest as exc:
+                    if "not modified" in exc.message.lower():
+                        return None  # the same text and buttons again: nothing to change
+                    # too old, deleted, or not a text message: show the answer as a new message
+                    return await bot.send_message(chat_id, step.text, reply_markup=markup)
+
+            await self._call(chat_id, edit)
+        elif step.method in ("send_document", "send_photo") and step.attachment is not None:
+            send = bot.send_document if step.method == "send_document" else bot.send_photo
+            caption = step.text or None
+            attachment = step.attachment
+            await self._call(chat_id, lambda: send(chat_id, _file_input(attachment), caption=caption,
+                                                  reply_markup=markup, filename=attachment.filename))
+        else:
+            await self._call(chat_id, lambda: bot.send_message(chat_id, step.text, reply_markup=markup))
+
+    def _keyboard(self, buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+        rows = [[InlineKeyboardButton(b.label, callback_data=self.codec.encode(b.payload)) for b in row]
+                for row in buttons if row]
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        floods = failures = 0
+        while True:
+            await self.limiter.acquire(chat_id)
+            try:
+                return await call()
+            except RetryAfter as exc:
+                floods += 1
+                seconds = retry_after_seconds(exc)
+                self.limiter.pause(seconds)
+                log.warning("telegram flood control", extra={"chat": chat_id, "retry_after": seconds})
+                if floods > MAX_FLOOD_RETRIES:
+                    raise DeliveryFailed("flood control: too many 429 answers", retryable=True) from None
+            except Forbidden:
+                await self.mark_blocked(str(chat_id))
+                raise RecipientBlocked(str(chat_id)) from None
+            except BadRequest as exc:
+                raise DeliveryFailed(self._reason(exc), retryable=False) from None
+            except NetworkError as exc:  # connection errors, timeouts, 5xx (BadRequest is handled above)
+                failures += 1
+                if failures > MAX_NETWORK_RETRIES:
+                    raise DeliveryFailed(self._reason(exc), retryable=True) from None
+                await self.limiter.timer.sleep(backoff(failures))
+            except TelegramError as exc:  # invalid token, conflict, group migrated: trying again will not help
+                raise DeliveryFailed(self._reason(exc), retryable=False) from None
+
+    def _reason(self, exc: TelegramError) -> str:
+        text = f"{type(exc).__name__}: {exc.message}"
+        return text.replace(self.secret, "***") if self.secret else text
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds; PTB 22 warns when the int form is read, so read it quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def backoff(failures: int) -> float:
+    """0.5 s, 1 s, 2 s, 4 s (capped at 8 s), with a little jitter so retries of many chats spread out."""
+    return min(8.0, 0.5 * 2 ** (failures - 1)) * (1 + random.random() / 4)
+
+
+def _file_input(attachment: Attachment) -> Any:
+    """Generated bytes, a local file, or a Telegram file_id / URL (sent by reference)."""
+    if attachment.data is not None:
+        return attachment.data
+    if attachment.file_ref and not attachment.file_ref.startswith(("http://", "https://")):
+        path = Path(attachment.file_ref)
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a file_id is not a path, and may be too long to be one
+            pass
+    return attachment.file_ref
+
+
+def blocked_marker(app: Any) -> Callable[[str], Awaitable[None]]:
+    """Marks a Telegram user as having blocked the bot (the outbox marks it too; this covers live replies)."""
+
+    async def mark(external_id: str) -> None:
+        async with app.sessions() as session, session.begin():
+            await session.execute(
+                update(User)
+                .where(User.channel == CHANNEL, User.external_id == external_id, User.blocked_at.is_(None))
+                .values(blocked_at=app.clock.now())
+            )
+        log.info("user blocked the bot", extra={"external_id": external_id})
+
+    return mark
