@@ -1,0 +1,290 @@
+"""The Telegram channel end to end: the real application and python-telegram-bot, over real HTTP on loopback,
+against tests/fake_telegram.py, on SQLite and PostgreSQL. Tests wait on the fake server's events; the rate
+limiter runs on a virtual clock, so limits and retry_after are checked without sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.telegram.limiter import RateLimiter
+from bot.db.models import Delivery, ProcessedUpdate, User
+from bot.engine import Context, Router
+from bot.messages import Button, Incoming
+from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer, running_channel
+
+ANA, LUIS = 1001, 1002
+
+tools = Router("t_telegram")  # answers that the real features do not give yet
+
+
+@tools.command("t_long")
+async def _long(ctx: Context) -> None:
+    ctx.reply("\n\n".join(f"Sección {i}. " + "texto " * 300 for i in range(8)), [Button("OK", "t_edit:1")])
+
+
+@tools.button("t_edit")
+async def _edit(ctx: Context) -> None:
+    ctx.reply("Editado", [Button("Dato largo", "t_big:" + "x" * 120)], edit=True)
+
+
+@tools.button("t_big")
+async def _big(ctx: Context) -> None:
+    ctx.reply(f"Recibí {len(ctx.incoming.payload or '')} caracteres")
+
+
+@pytest.fixture
+def timer() -> VirtualTimer:
+    return VirtualTimer()
+
+
+@pytest.fixture
+async def fake(timer: VirtualTimer) -> AsyncIterator[FakeTelegram]:
+    server = await FakeTelegram(clock=timer.monotonic).start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
+    return {"telegram_token": TOKEN, "telegram_api_url": fake.api_url}
+
+
+@pytest.fixture
+def seen(app: Any) -> list[Incoming]:
+    """Every Incoming the engine handled (a spy on Engine.handle)."""
+    incomings: list[Incoming] = []
+    handle = app.engine.handle
+
+    async def spy(incoming: Incoming) -> Any:
+        incomings.append(incoming)
+        return await handle(incoming)
+
+    app.engine.handle = spy
+    return incomings
+
+
+class RecordingLimiter(RateLimiter):
+    """The real limiter, keeping what it decided on its (virtual) clock: sends let go and 429 pauses."""
+
+    def __init__(self, timer: VirtualTimer) -> None:
+        super().__init__(timer)
+        self.events: list[tuple[str, float, Any]] = []
+
+    def pause(self, seconds: float) -> None:
+        super().pause(seconds)
+        self.events.append(("pause", self.timer.monotonic(), seconds))
+
+    def _record(self, chat_id: int | str, now: float) -> None:
+        super()._record(chat_id, now)
+        self.events.append(("send", now, chat_id))
+
+
+@pytest.fixture
+async def telegram(app: Any, timer: VirtualTimer, seen: list[Incoming]) -> AsyncIterator[Any]:
+    app.engine.include(tools)
+    async with running_channel(app, limiter=RecordingLimiter(timer)) as channel:
+        yield channel
+
+
+async def settle(fake: FakeTelegram, user: int) -> None:
+    """Everything sent before now to ``user`` is handled: a user's messages are handled in order, so when
+    the answer to a later /help arrives, all earlier ones are done."""
+    before = len(fake.sent(chat_id=user))
+    fake.message(user, "/help")
+    await fake.wait_for(lambda: any(c.text.startswith(("Puedo ayudarte", "I can help"))
+                                    for c in fake.sent(chat_id=user)[before:]))
+
+
+# -- conversations -----------------------------------------------------------------------------------------
+
+
+async def test_start_buttons_and_consent_show_the_main_menu(fake, telegram, seen, timer):
+    fake.message(ANA, "/start")
+    welcome, consent = await fake.wait_sent(2, chat_id=ANA)
+    assert "LÍDERES" in welcome.text and welcome.labels == ["Español", "English"]
+    assert "¿Estás de acuerdo?" in consent.text and consent.labels[0] == "✅ Acepto"
+    (_, first, _), (_, second, _) = telegram.limiter.events[:2]
+    assert second - first >= 1.0  # one message per second per chat
+    assert seen[0] == Incoming(channel="telegram", user_id=str(ANA), text="/start", message_id=seen[0].message_id,
+                               display_name="Ana", language="es")
+
+    fake.press_button(ANA, "Acepto")
+    calls = await fake.wait_sent(3, chat_id=ANA)
+    assert calls[2].labels == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "📄 Mis ideas",
+                               "ℹ️ Ayuda"]
+    assert seen[1].payload == "consent:yes"
+    await fake.wait_for(lambda: len(fake.answered_callbacks) == 1)  # the spinner always stops
+    async with telegram.app.sessions() as session:
+        assert await session.scalar(select(User.consent_at).where(User.external_id == str(ANA))) is not None
+
+
+async def test_english_user_and_deep_link(fake, telegram):
+    fake.message(LUIS, "/start feria_scz_2026", first_name="Luis", language_code="en")
+    calls = await fake.wait_sent(2, chat_id=LUIS)
+    assert "Hi Luis!" in calls[0].text and "Do you agree?" in calls[1].text
+    async with telegram.app.sessions() as session:
+        user = await session.scalar(select(User).where(User.external_id == str(LUIS)))
+    assert (user.source, user.language, user.channel) == ("feria_scz_2026", "en", "telegram")
+
+
+async def test_edit_on_button_press_and_payloads_longer_than_64_bytes(fake, telegram, seen):
+    fake.message(ANA, "/t_long")
+    await fake.wait_sent(1, chat_id=ANA)
+    await fake.wait_for(lambda: fake.sent(chat_id=ANA)[-1].labels == ["OK"])
+    pressed = fake.sent(chat_id=ANA)[-1]
+    fake.press_button(ANA, "OK")
+    edit = (await fake.wait_sent(1, method="editMessageText"))[0]
+    assert edit.params["message_id"] == pressed.result["message_id"] and edit.text == "Editado"
+    fake.press_button(ANA, "Dato largo")  # its payload is 126 characters: sent as a stored key
+    await fake.wait_for(lambda: "Recibí 126 caracteres" in fake.texts(ANA))
+    assert seen[-1].payload == "t_big:" + "x" * 120
+
+
+async def test_texts_over_4096_characters_are_split(fake, telegram):
+    fake.message(ANA, "/t_long")
+    await fake.wait_for(lambda: any(c.labels == ["OK"] for c in fake.sent(chat_id=ANA)))
+    pieces = fake.sent(chat_id=ANA)
+    assert len(pieces) >= 3 and all(len(c.text) <= 4096 for c in pieces)
+    assert [bool(c.labels) for c in pieces] == [False] * (len(pieces) - 1) + [True]
+    assert "\n\n".join(c.text for c in pieces).count("Sección") == 8
+    assert not fake.failed()  # the fake refuses texts over 4096: nothing was refused
+
+
+async def test_command_menu_is_published_in_both_languages(fake, telegram):
+    menus = {lang: {c["command"]: c["description"] for c in commands} for lang, commands in fake.commands.items()}
+    assert set(menus) == {"es", "en", None}
+    assert menus["es"]["start"] == "Empezar y ver el menú"
+    assert menus["en"]["start"] == "Start and see the menu"
+    assert menus[None] == menus["es"]  # the default is the bot's default language
+    assert {"start", "help", "menu", "cancel", "lang", "privacy"} <= set(menus["en"])
+
+
+# -- files and bad input ------------------------------------------------------------------------------------
+
+
+async def test_document_and_photo_reach_the_engine_by_reference(fake, telegram, seen):
+    fake.document(ANA, "plan.pdf", size=120_000, caption="mi plan")
+    fake.photo(ANA)
+    await fake.wait_sent(2, chat_id=ANA)
+    document, photo = seen[0].attachment, seen[1].attachment
+    assert (document.kind, document.filename, document.mime_type, document.size) == (
+        "document", "plan.pdf", "application/pdf", 120_000)
+    assert document.file_ref.startswith("DOC") and seen[0].text == "mi plan"
+    assert photo.kind == "photo" and photo.file_ref.endswith("-1280")  # the biggest size
+    assert all("archivo" in text for text in fake.texts(ANA))  # no flow expects a file: a polite answer
+
+
+async def test_bad_input_is_ignored_or_answered_politely(fake, telegram, seen):
+    fake.channel_post("noticias del canal")
+    fake.edited_message(ANA, "texto corregido")
+    fake.unknown()
+    fake.sticker(ANA)
+    fake.location(ANA)
+    fake.document(ANA, "video.mp4", size=25 * 1024 * 1024, mime_type="video/mp4")
+    await settle(fake, ANA)
+    texts = fake.texts(ANA)
+    assert any("Recibí tu archivo" in t for t in texts)  # the sticker: the engine's "not expecting a file"
+    assert any("solo entiendo texto, botones y archivos" in t for t in texts)  # the location
+    assert any("25 MB" in t and "20 MB" in t for t in texts), texts  # the big file, not handed on
+    assert [i.attachment.kind if i.attachment else i.text for i in seen] == ["sticker", "/help"]
+    assert not fake.sent(chat_id=-100123)
+
+
+async def test_forged_button_gets_expired_and_nothing_else(fake, telegram, seen):
+    fake.press(ANA, "forged-by-a-modified-client")
+    real = telegram.codec.encode("consent:yes")
+    fake.press(ANA, real[:-3] + "yeS")  # a real payload, altered
+    await fake.wait_sent(2, chat_id=ANA)
+    assert all("Este botón ya caducó" in text for text in fake.texts(ANA))
+    await fake.wait_for(lambda: len(fake.answered_callbacks) == 2)
+    assert seen == []  # the engine never saw them
+    async with telegram.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_duplicate_update_is_handled_once(fake, telegram, seen):
+    fake.message(ANA, "/menu", update_id=5000)
+    fake.message(ANA, "/menu", update_id=5000)  # Telegram delivering it again
+    await settle(fake, ANA)
+    assert [i.text for i in seen] == ["/menu", "/help"]
+    async with telegram.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 2
+
+
+# -- the platform pushing back -----------------------------------------------------------------------------
+
+
+async def test_blocked_user_is_marked_and_outbox_delivery_is_blocked(fake, telegram, app, clock):
+    fake.fail("sendMessage", 403, chat_id=LUIS, times=None)
+    fake.message(LUIS, "/start", first_name="Luis")
+    await fake.wait_for(lambda: len(fake.failed("sendMessage")) == 1)
+    await telegram.sender.wait_idle()
+    assert len(fake.failed("sendMessage")) == 1  # the second reply was not even tried
+    async with app.sessions() as session, session.begin():
+        user = await session.scalar(select(User).where(User.external_id == str(LUIS)))
+        assert user.blocked_at is not None
+        user.blocked_at = None  # forget it, so the outbox finds out by itself
+        session.add(Delivery(user_id=user.id, kind="broadcast", replies=[{"text": "Convocatoria abierta"}],
+                             due_at=clock.now(), created_at=clock.now()))
+    assert await app.outbox.send_due() == 1
+    async with app.sessions() as session:
+        delivery = await session.scalar(select(Delivery))
+        user = await session.scalar(select(User).where(User.external_id == str(LUIS)))
+    assert delivery.status == "blocked" and user.blocked_at is not None
+
+
+async def test_blocking_the_bot_is_noticed_from_the_member_update(fake, telegram, app):
+    fake.message(ANA, "/menu")
+    await fake.wait_sent(1, chat_id=ANA)
+    fake.blocked_by(ANA)
+    await settle(fake, LUIS)  # updates are taken one at a time: the block is recorded by now
+    async with app.sessions() as session:
+        assert await session.scalar(select(User.blocked_at).where(User.external_id == str(ANA))) is not None
+
+
+async def test_429_storm_everything_delivered_once_after_retry_after(fake, telegram, timer):
+    users = list(range(2001, 2011))
+    fake.fail("sendMessage", 429, retry_after=5, times=8)
+    for user in users:
+        fake.message(user, "/start", first_name=f"U{user}")
+    delivered = await fake.wait_sent(2 * len(users), method="sendMessage")
+    await telegram.sender.wait_idle()
+    assert len(delivered) == 20 and len(fake.failed("sendMessage")) == 8
+    assert len({(c.chat_id, c.text) for c in delivered}) == 20  # none twice
+    events = telegram.limiter.events  # ("send", time, chat) as the limiter let each call go; ("pause", ...)
+    pauses = [(i, at, seconds) for i, (kind, at, seconds) in enumerate(events) if kind == "pause"]
+    assert len(pauses) == 8 and all(seconds == 5 for _, _, seconds in pauses)
+    for index, paused_at, seconds in pauses:  # nobody sent during a retry_after
+        assert all(at >= paused_at + seconds for kind, at, _ in events[index + 1:] if kind == "send")
+    sends = [(at, chat) for kind, at, chat in events if kind == "send"]
+    for user in users:
+        times = [at for at, chat in sends if chat == user]
+        assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False))  # one a second per chat
+    times = sorted(at for at, _ in sends)
+    assert all(times[i + 30] - times[i] >= 1.0 for i in range(len(times) - 30))  # 30 a second overall
+    assert timer.monotonic() >= 5.0
+
+
+async def test_network_errors_and_5xx_are_retried_then_recorded_as_failed(fake, telegram, app, clock):
+    fake.fail("sendMessage", 502, times=2)
+    fake.message(ANA, "/menu")
+    (reply,) = await fake.wait_sent(1, chat_id=ANA)
+    assert "Menú principal" in reply.text and len(fake.failed()) == 2
+
+    fake.fail("sendMessage", 500, chat_id=LUIS, times=None)
+    async with app.sessions() as session, session.begin():
+        user = User(channel="telegram", external_id=str(LUIS), language="es", role="entrepreneur")
+        session.add(user)
+        await session.flush()
+        session.add(Delivery(user_id=user.id, kind="reminder", replies=[{"text": "Tu mentoría es mañana"}],
+                             due_at=clock.now(), created_at=clock.now()))
+    await app.outbox.send_due()
+    async with app.sessions() as session:
+        delivery = await session.scalar(select(Delivery))
+    assert delivery.status == "pending" and delivery.attempts == 1  # the outbox will try again later
+    assert "Internal Server Error" in delivery.error and TOKEN not in delivery.error
+    assert len(fake.failed(None)) == 2 + 5  # first try and four retries
