@@ -4,6 +4,7 @@ limiter runs on a virtual clock, so limits and retry_after are checked without s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,8 @@ from sqlalchemy import func, select
 from bot.channels.telegram.limiter import RateLimiter
 from bot.db.models import Delivery, ProcessedUpdate, User
 from bot.engine import Context, Router
-from bot.messages import Button, Incoming
+from bot.logs import JsonFormatter
+from bot.messages import Attachment, Button, Incoming
 from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer, running_channel
 
 ANA, LUIS = 1001, 1002
@@ -29,6 +31,13 @@ async def _long(ctx: Context) -> None:
 @tools.button("t_edit")
 async def _edit(ctx: Context) -> None:
     ctx.reply("Editado", [Button("Dato largo", "t_big:" + "x" * 120)], edit=True)
+
+
+@tools.command("t_file")
+async def _file(ctx: Context) -> None:
+    export = Attachment("document", filename="ideas.csv", mime_type="text/csv", data=b"id,title\n1,Miel\n")
+    ctx.reply("Tu exportación", document=export)
+    ctx.reply("Y una foto", [Button("OK", "t_edit:2")], picture=Attachment("photo", "AgACAgIAAxkBAAIB"))
 
 
 @tools.button("t_big")
@@ -142,6 +151,16 @@ async def test_edit_on_button_press_and_payloads_longer_than_64_bytes(fake, tele
     fake.press_button(ANA, "Dato largo")  # its payload is 126 characters: sent as a stored key
     await fake.wait_for(lambda: "Recibí 126 caracteres" in fake.texts(ANA))
     assert seen[-1].payload == "t_big:" + "x" * 120
+
+
+async def test_documents_and_pictures_are_sent(fake, telegram):
+    fake.message(ANA, "/t_file")
+    document, photo = await fake.wait_sent(2, chat_id=ANA)
+    assert (document.method, document.text, document.files["document"]["filename"]) == (
+        "sendDocument", "Tu exportación", "ideas.csv")
+    assert document.files["document"]["size"] == len(b"id,title\n1,Miel\n")
+    assert (photo.method, photo.text, photo.params["photo"], photo.labels) == (
+        "sendPhoto", "Y una foto", "AgACAgIAAxkBAAIB", ["OK"])
 
 
 async def test_texts_over_4096_characters_are_split(fake, telegram):
@@ -288,3 +307,43 @@ async def test_network_errors_and_5xx_are_retried_then_recorded_as_failed(fake, 
     assert delivery.status == "pending" and delivery.attempts == 1  # the outbox will try again later
     assert "Internal Server Error" in delivery.error and TOKEN not in delivery.error
     assert len(fake.failed(None)) == 2 + 5  # first try and four retries
+
+
+async def test_a_stalled_request_times_out_and_is_tried_again(fake, app, timer):
+    fake.stall("sendMessage", times=1)
+    async with running_channel(app, timer, read_timeout=0.3) as channel:
+        fake.message(ANA, "/menu")
+        (reply,) = await fake.wait_sent(1, chat_id=ANA)
+        await channel.sender.wait_idle()
+    assert "Menú principal" in reply.text
+    assert [c.status for c in fake.calls if c.method == "sendMessage"] == [0, 200]  # stalled, then sent
+    assert timer.slept  # the backoff before the retry ran on the limiter's clock
+
+
+async def test_stopping_still_sends_the_replies_already_queued(fake, app, timer):
+    async with running_channel(app, timer) as channel:
+        fake.message(ANA, "/start")
+        await fake.wait_sent(1, chat_id=ANA)
+        await channel.stop()  # SIGTERM: the consent question is still waiting for its one-second turn
+        fake.message(ANA, "/help")  # arrives after the stop: not taken
+    assert len(fake.sent(chat_id=ANA)) == 2  # both answers to /start, nothing for /help
+    assert not any(c.method == "getUpdates" and c.status != 200 for c in fake.calls)
+
+
+async def test_logs_carry_ids_never_texts_or_the_token(fake, telegram, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot.telegram")
+    caplog.set_level(logging.INFO)
+    fake.fail("sendMessage", 502, times=1)
+    fake.fail("sendMessage", 403, chat_id=LUIS, times=None)
+    fake.message(ANA, "mi idea secreta de miel orgánica")
+    fake.message(LUIS, "otra confidencia")
+    fake.press(ANA, "forged")
+    await settle(fake, ANA)
+    await fake.wait_for(lambda: len(fake.failed("sendMessage")) == 2)
+    await telegram.sender.wait_idle()
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.name.startswith("bot") or r.levelno >= logging.WARNING]
+    assert any("not delivered" in line and str(LUIS) in line for line in lines)
+    for line in lines:
+        assert TOKEN not in line and TOKEN.split(":")[1] not in line
+        assert "secreta" not in line and "confidencia" not in line
