@@ -11,7 +11,7 @@ flow is "idea"); every answer is written to the draft in the same transaction as
                  an answer that passes its check → saved → the next field (or back to SUMMARY when editing);
                  one that fails → the reason, the same question again (the input is noted in the draft);
                  ⬅️ back → the previous field · ⏭️ skip (optional fields) · ✔️ keep (already answered);
-                 a multichoice field toggles its buttons (suggestions pre-marked) until ✔️ done
+                 a multichoice field toggles its buttons (suggestions pre-marked) until ✔️ done saves them
     SUMMARY      every answer; ✏️ <field> → that field → SUMMARY; ✅ submit → reference code, confirmation,
                  coordinators notified, flow ends; 💾 later → flow ends, the draft stays
     /cancel      (handlers/start.py) ends the flow anywhere; the draft stays
@@ -159,6 +159,8 @@ async def ask(
     """Put the question of ``item``: the reason first when the last answer failed, its help, the answer it
     already has, and the buttons its type needs plus back / skip / keep. ``edit`` redraws the message whose
     button was pressed (toggling a multichoice), where the channel can, instead of adding one."""
+    if ctx.state.flow != FLOW:  # the draft went away while handling this message (``current_draft``)
+        return
     ctx.state.step = item.name
     form = form_of(ctx)
     shown = form.visible(answers)
@@ -168,8 +170,9 @@ async def ask(
     if item.help:
         lines.append("💡 " + submissions.pick(item.help, ctx.lang))
     if item.type == "multichoice":
-        buttons = await multichoice_buttons(ctx, item, answers, lines)
+        buttons = multichoice_buttons(ctx, item, answers, lines)
     else:
+        forget_picks(ctx)
         buttons = [[Button(c.label_in(ctx.lang), f"idea:pick:{item.name}:{c.value}")] for c in item.choices]
         if answers.get(item.name) is not None:
             current = submissions.display_value(item, answers[item.name], ctx.lang)
@@ -178,26 +181,35 @@ async def ask(
     ctx.reply("\n".join(lines), [row for row in buttons if row], edit=edit)
 
 
-async def multichoice_buttons(
+def multichoice_buttons(
     ctx: Context, item: FormField, answers: dict[str, Any], lines: list[str]
 ) -> list[list[Button]]:
-    """Toggle buttons, ✅ on the marked ones. The first time, the choices suggested by the text already given
-    are marked for the user (and saved like any answer) and shown first."""
-    form = form_of(ctx)
-    suggested = submissions.suggest(item, answers, form)
-    submission = await draft_for_writing(ctx) if item.name not in answers and suggested else None
-    if submission is not None:
-        submissions.set_answer(submission, item, suggested, ctx.clock.now())
-        answers = submission.answers
+    """Toggle buttons, ✅ on the marked ones, the choices suggested by the text already given first.
+
+    The marks being made live in the conversation state (``picking``/``picked``, saved with every press, so
+    a restart keeps them); the draft gets them as the answer on ✔️ done. They start from the saved answer,
+    or from the suggestions the first time: a suggestion is marked for the user but is never taken as
+    their answer until they confirm it."""
+    suggested = submissions.suggest(item, answers, form_of(ctx))
+    if ctx.state.data.get("picking") != item.name:
+        saved = answers.get(item.name)
+        ctx.state.data["picking"] = item.name
+        ctx.state.data["picked"] = list(saved) if isinstance(saved, list) else list(suggested)
     if suggested:
         labels = ", ".join(c.label_in(ctx.lang) for v in suggested if (c := item.choice(v)))
         lines.append(ctx.t("idea.suggested", choices=labels))
-    marked = list(answers.get(item.name) or [])
+    marked = list(ctx.state.data["picked"])
     ordered = [c for c in item.choices if c.value in suggested] + [c for c in item.choices if c.value not in suggested]
     toggles = [Button(("✅ " if c.value in marked else "") + c.label_in(ctx.lang), f"idea:toggle:{item.name}:{c.value}")
                for c in ordered]
     done = Button(ctx.t("idea.done", count=len(marked)), f"idea:done:{item.name}")
     return [list(row) for row in rows(*toggles, per_row=2)] + [[done]]
+
+
+def forget_picks(ctx: Context) -> None:
+    """Leaving a multichoice question without ✔️ done drops its unconfirmed marks."""
+    ctx.state.data.pop("picking", None)
+    ctx.state.data.pop("picked", None)
 
 
 def navigation_buttons(ctx: Context, item: FormField, answers: dict[str, Any]) -> list[Button]:
@@ -254,14 +266,15 @@ async def on_message(ctx: Context) -> None:
     await answer(ctx, item, submissions.check_answer(item, ctx.text, ctx.incoming.attachment))
 
 
-async def answer(ctx: Context, item: FormField, result: Accepted | Problem) -> None:
-    """Save what the user gave for ``item``: the value, or the rejected input with the reason (and ask
-    again). Either way it is written before the reply, in the same transaction as the state."""
+async def answer(ctx: Context, item: FormField, result: Accepted | Problem, given: str | None = None) -> None:
+    """Save what the user gave for ``item``: the value, or the rejected input (``given``, else what they
+    typed or sent) with the reason, and ask again. Either way it is written before the reply, in the same
+    transaction as the state."""
     submission = await draft_for_writing(ctx)
     if submission is None:
         return
     if isinstance(result, Problem):
-        given = ctx.text or describe_attachment(ctx)
+        given = given if given is not None else ctx.text or describe_attachment(ctx)
         submissions.note_rejected(submission, item, given, result, ctx.clock.now())
         await ask(ctx, item, submission.answers, result)
         return
@@ -370,33 +383,30 @@ async def pressed_pick(ctx: Context, name: str, value: str) -> None:
 
 
 async def pressed_toggle(ctx: Context, name: str, value: str) -> None:
-    """Mark or unmark one choice; saved at once, so a half-made selection survives a restart too."""
+    """Mark or unmark one choice, in the conversation state (see ``multichoice_buttons``)."""
     item = form_of(ctx).field(name)
     if not await at_step(ctx, name) or item is None or item.choice(value) is None:
         return
-    submission = await draft_for_writing(ctx)
-    if submission is None:
-        return
-    marked = list(submission.answers.get(name) or [])
+    submission = await current_draft(ctx)
+    answers = submission.answers if submission else {}
+    marked = list(ctx.state.data.get("picked") or []) if ctx.state.data.get("picking") == name else []
+    problem = None
     if value in marked:
         marked.remove(value)
     elif len(marked) >= item.choice_range[1]:
-        too_many = Problem("idea.error.too_many", {"max": item.choice_range[1]})
-        await ask(ctx, item, submission.answers, too_many, edit=True)
-        return
+        problem = Problem("idea.error.too_many", {"max": item.choice_range[1]})
     else:
         marked.append(value)
-    submissions.set_answer(submission, item, marked, ctx.clock.now())
-    await ask(ctx, item, submission.answers, edit=True)
+    ctx.state.data.update(picking=name, picked=marked)
+    await ask(ctx, item, answers, problem, edit=True)
 
 
 async def pressed_done(ctx: Context, name: str, _value: str) -> None:
     item = form_of(ctx).field(name)
     if not await at_step(ctx, name) or item is None:
         return
-    submission = await current_draft(ctx)
-    marked = list((submission.answers if submission else {}).get(name) or [])
-    await answer(ctx, item, submissions.check_selection(item, marked))
+    marked = list(ctx.state.data.get("picked") or []) if ctx.state.data.get("picking") == name else []
+    await answer(ctx, item, submissions.check_selection(item, marked), given=", ".join(marked))
 
 
 async def pressed_edit(ctx: Context, name: str, _value: str) -> None:
@@ -463,6 +473,7 @@ def show_summary(ctx: Context, submission: Submission) -> None:
     answers = submission.answers or {}
     ctx.state.step = SUMMARY
     ctx.state.data["editing"] = False
+    forget_picks(ctx)
     text = ctx.t("idea.summary_title") + "\n\n" + submissions.summary_text(form, answers, ctx.lang)
     missing = form.missing(answers)
     edit = [Button("✏️ " + item.label_in(ctx.lang), f"idea:edit:{item.name}") for item in form.visible(answers)]

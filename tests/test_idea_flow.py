@@ -68,7 +68,7 @@ async def test_an_english_speaker_gets_the_form_in_english(bot):
     assert "Santa Cruz (Bolivia)" in bot.labels() and "Another region" in bot.labels()
     await bot.send("Jalisco")  # typing a choice's label works too
     assert "Sustainable Development Goals" in bot.last_text
-    await bot.press("Done")
+    await bot.send("8, 10 and 17")  # typing the goals works too
     await bot.press("Operating")
     await bot.send(TEAM)
     await bot.send("hello")
@@ -77,6 +77,7 @@ async def test_an_english_speaker_gets_the_form_in_english(bot):
     await bot.press("Skip")
     assert "📋 Summary of your idea:" in bot.last_text
     assert "Region: Jalisco (Mexico)" in bot.last_text and "Stage: 🚀 Operating" in bot.last_text
+    assert "SDGs: 8 Decent work, 10 Reduced inequalities, 17 Partnerships" in bot.last_text
     await bot.press("Submit")
     assert "Your idea has been submitted! Its reference code is LID-2026-0001" in bot.last_text
     await bot.send("/mysubmissions")
@@ -234,6 +235,32 @@ async def test_cancel_keeps_the_draft_and_idea_offers_to_continue_it(bot):
     assert "Sin enviar — «Otra idea distinta» — 📝 Borrador" in bot.last_text
     await bot.press("Seguir con «Otra idea distinta»")
     assert "2/10 · ¿Qué problema" in bot.last_text
+
+
+async def test_suggested_goals_are_only_an_answer_once_confirmed(bot):
+    await start_idea(bot)
+    await answer_texts(bot)
+    await bot.press("Santa Cruz")
+    suggested = [label for label in bot.labels() if label.startswith("✅")]
+    await bot.press(suggested[0])
+    await bot.send("/cancel")
+    [draft] = await submissions_of(bot)
+    assert "sdgs" not in draft.answers  # marks not confirmed with "Listo" are not an answer
+    await bot.send("/idea")
+    await bot.press("Seguir con")
+    assert "¿A qué Objetivos de Desarrollo Sostenible" in bot.last_text  # not skipped on the way back
+    assert [label for label in bot.labels() if label.startswith("✅")] == suggested
+    await bot.press("Listo")
+    await bot.press("Idea")
+    await bot.send(TEAM)
+    await bot.send(CONTACT)
+    await bot.press("Saltar")
+    await bot.press("✏️ ODS")
+    await bot.press(suggested[0])  # unmarked, then left without "Listo": the saved answer stays
+    await bot.press("Volver al resumen")
+    assert suggested[0][2:] in bot.last_text
+    [draft] = await submissions_of(bot)
+    assert len(draft.answers["sdgs"]) == len(suggested)
 
 
 async def test_save_for_later_from_the_summary(bot):

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -610,12 +610,14 @@ async def change_status(
     actor: User,
     notify: Notify,
     *,
-    now: datetime,
+    now: datetime | None = None,
     form: IdeaForm | None = None,
 ) -> None:
     """A coordinator moves a submission on: the status changes, an audit row records who did it, and the
     entrepreneur is told in their own language (with the form's message for that status, if any), all in
-    the caller's transaction, so a failed change tells nobody anything."""
+    the caller's transaction, so a failed change tells nobody anything. ``notify`` is ``ctx.notify`` (the
+    outbox); ``now`` comes from the caller's clock, so tests can move time."""
+    now = now or datetime.now(UTC)
     if new_status not in REVIEW_STATUSES:
         raise ValueError(f"{new_status!r} is not a status a coordinator can set")
     if submission.status == "draft":
