@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.services.knowledge.commands import add_commands as add_knowledge_commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=["es", "en"], default=None, help="your platform language")
     chat.set_defaults(func=_chat)
 
-    for extend in COMMAND_EXTENSIONS:
-        extend(commands)
+    kb = commands.add_parser("kb", help="knowledge base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_reload = kb_commands.add_parser(
+        "reload", help="reload the knowledge base in the running bot (or check it when none runs)"
+    )
+    kb_reload.set_defaults(func=_kb_reload)
+    add_knowledge_commands(commands)  # ask, and kb check beside kb reload
     return parser
-
-
-COMMAND_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
@@ -92,3 +94,36 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(chat())
     return 0
+
+
+def _kb_reload(settings: Settings, _args: argparse.Namespace) -> int:
+    """Ask the bot running on this machine (same LIDERES_WEB_PORT) to reload; without one, check the files,
+    which the bot loads when it starts."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from bot.app import control_token_file
+    from bot.services.knowledge.entries import load_knowledge
+
+    token_file = control_token_file(settings)
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
+    request = urllib.request.Request(
+        f"http://{host}:{settings.web_port}/control/reload",
+        method="POST",
+        headers={"Authorization": f"Bearer {token_file.read_text().strip() if token_file.exists() else ''}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            summary = json.load(response)
+    except (urllib.error.URLError, OSError):
+        loaded = load_knowledge(settings.knowledge_dir)
+        for problem in loaded.problems:
+            print(problem)
+        print(f"no running bot answered on port {settings.web_port}; {len(loaded.entries)} entries are valid "
+              "and will load when it starts")
+        return 1 if loaded.problems else 0
+    for problem in summary.get("knowledge_problems", []):
+        print(problem)
+    print(f"reloaded in the running bot: {summary.get('knowledge_entries', 0)} entries")
+    return 1 if summary.get("knowledge_problems") else 0
