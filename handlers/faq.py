@@ -24,6 +24,7 @@ from bot.services import users
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.text import words
+from handlers.start import ensure_consent
 
 router = Router("faq")
 log = logging.getLogger("handlers.faq")
@@ -92,6 +93,8 @@ async def faq_button(ctx: Context) -> None:
         ctx.end_flow()
         ctx.reply(entry.answer(ctx.lang))
     elif action == "forward" and ctx.state.flow == ASKING and ctx.state.data.get("question"):
+        if not await ensure_consent(ctx, resume="faq:forward"):  # the question waits in the state
+            return
         await forward_to_coordinators(ctx, ctx.state.data["question"])
     elif action == "no" and ctx.state.flow == ASKING:
         ctx.end_flow()

@@ -30,10 +30,13 @@ def consent_prompt(ctx: Context) -> None:
     )
 
 
-async def ensure_consent(ctx: Context) -> bool:
-    """Features that store personal data call this first; without consent it asks for it."""
+async def ensure_consent(ctx: Context, resume: str | None = None) -> bool:
+    """Features that store personal data call this first; without consent it asks for it. ``resume`` is
+    the payload of a "continue" button offered once the user agrees, to pick up where they were."""
     if ctx.user.consent_at is not None:
         return True
+    if resume is not None:
+        ctx.state.data["after_consent"] = resume
     consent_prompt(ctx)
     return False
 
@@ -55,6 +58,10 @@ async def start(ctx: Context) -> None:
 async def give_consent(ctx: Context) -> None:
     if ctx.user.consent_at is None:
         ctx.user.consent_at = ctx.clock.now()
+    resume = ctx.state.data.pop("after_consent", None)
+    if isinstance(resume, str):
+        ctx.reply(ctx.t("start.consent_thanks"), [Button(ctx.t("start.continue"), resume), *main_menu(ctx)])
+        return
     ctx.reply(ctx.t("start.consent_thanks"), main_menu(ctx))
 
 

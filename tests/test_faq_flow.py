@@ -134,3 +134,14 @@ The shop opens Monday to Friday from 9 to 2 pm.
         coordinator = await session.scalar(select(User).where(User.external_id == "coord"))
         assert coordinator.role == "admin"
         assert (await session.scalars(select(Delivery))).all() == []
+
+
+async def test_passing_a_question_on_asks_for_consent_first_and_then_continues(bot):
+    await bot.send("¿cuál es la capital de Mongolia?")  # no /start, no consent yet
+    await bot.press("Sí, pásala")
+    assert "¿Estás de acuerdo?" in bot.last_text
+    async with bot.app.sessions() as session:
+        assert (await session.scalars(select(Unanswered))).all() == []
+    await bot.press("Acepto")
+    await bot.press("Continuar donde estaba")
+    assert "pasé tu pregunta (n.º 1)" in bot.last_text

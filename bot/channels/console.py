@@ -29,6 +29,11 @@ def render(reply: Reply, number_from: int = 1) -> str:
     return "\n".join(lines)
 
 
+def _label_key(label: str) -> str:
+    """"✅ Acepto", "acepto" and "ACEPTO!" name the same button: letters and digits, case-folded."""
+    return "".join(ch for ch in label.casefold() if ch.isalnum() or ch == " ").strip()
+
+
 class ConsoleChat:
     def __init__(self, engine: Engine, user: str, lang: str, out: TextIO = sys.stdout) -> None:
         self.engine = engine
@@ -46,8 +51,9 @@ class ConsoleChat:
         stripped = text.strip()
         if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
             return Incoming(payload=self.buttons[int(stripped) - 1].payload, **common)
+        typed = _label_key(stripped)
         for button in self.buttons:
-            if stripped and stripped.casefold() == button.label.casefold():
+            if typed and typed == _label_key(button.label):
                 return Incoming(payload=button.payload, **common)
         if stripped.startswith("/file "):
             path = Path(stripped[6:].strip())
