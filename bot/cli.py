@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level if args.command != "chat" else "WARNING")
     try:
         return int(args.func(settings, args) or 0)
+    except ConfigError as exc:  # a content file the bot cannot start with (e.g. the idea form)
+        print(f"lideres: configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

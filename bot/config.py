@@ -18,7 +18,7 @@ LANGUAGES = ("es", "en")
 
 
 class ConfigError(Exception):
-    """A configuration value is wrong; the message is one line naming the variable."""
+    """A configuration value or file is wrong; the message names the variable or the file."""
 
 
 class Settings(BaseSettings):

@@ -70,3 +70,14 @@ def test_config_prints_effective_values_with_secrets_masked():
 def test_admin_pairs_are_parsed():
     settings = load_settings(admins=" telegram:12345 , web:ana ")
     assert settings.admin_ids == {("telegram", "12345"), ("web", "ana")}
+
+
+def test_a_broken_form_file_stops_start_up_with_a_clear_message(tmp_path):
+    form = tmp_path / "form.yaml"
+    form.write_text("fields: [\n", encoding="utf-8")
+    result = run_cli(
+        "chat", LIDERES_FORM_FILE=str(form), LIDERES_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"lideres: configuration error: {form}: not valid YAML")
+    assert "Traceback" not in result.stderr

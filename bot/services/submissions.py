@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, ConfigError
 from bot.db.models import AuditLog, Counter, Submission, User
 from bot.i18n import translate
 from bot.messages import Attachment, Button, Reply
@@ -37,7 +37,7 @@ FieldType = Literal["text", "email", "phone", "contact", "choice", "multichoice"
 REJECTED_KEY = "_rejected"  # answers[...] note of the last input that failed its check (field names never start "_")
 
 
-class FormError(ValueError):
+class FormError(ConfigError):
     """The form file is wrong; the message names the file and every problem found, one per line."""
 
 
@@ -221,7 +221,7 @@ def load_form(path: Path) -> IdeaForm:
     except OSError as exc:
         raise FormError(f"{path}: cannot read the form file ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise FormError(f"{path}: not valid YAML: {exc}") from None
+        raise FormError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):
         raise FormError(f"{path}: the form file must be a mapping with 'competition' and 'fields'")
     try:
