@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
-from bot.services.knowledge.text import MAX_QUERY_TOKENS, Token, analyse, clean_query
+from bot.services.knowledge.text import MAX_QUERY_TOKENS, Token, analyse, clean_query, content_keys
 
 Outcome = Literal["answer", "suggest", "none"]
 
@@ -48,13 +48,16 @@ ANSWER_CREDIT = 0.5
 # Interrogatives ("when", "how many") steer between entries on one subject but never make a match.
 INTENT_WEIGHT = 0.5
 BETA2 = 4.0  # F-beta with beta = 2
+# Confidence = COVERAGE_SHARE * coverage + the rest * nearest variant, which is itself
+# OVERLAP_SHARE * key overlap + the rest * rapidfuzz similarity.
+COVERAGE_SHARE = 0.5
+OVERLAP_SHARE = 0.75
 # Typo tolerance: shortest word corrected at all, shortest corrected with two edits, credit per edit.
 TYPO_MIN_LEN = 5
 TYPO2_MIN_LEN = 9
 TYPO_CREDIT = (1.0, 0.85, 0.7)
-# Keys in more than this share of a large knowledge base are skipped when gathering candidates: they
-# select nothing, and their postings would make the first pass as slow as a full scan.
-COMMON_SHARE = 0.2
+# A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
+RESTRICT_AFTER = 128
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,9 @@ class SearchResult:
         return self.outcome == "answer"
 
 
-@dataclass(frozen=True, slots=True)
-class _Variant:
+class _Variant(NamedTuple):
     text: str  # folded content words, for rapidfuzz
-    words: tuple[tuple[tuple[str, ...], float], ...]  # per word: its keys, its weight (idf)
+    words: tuple[tuple[str, float], ...]  # per word: its key, its weight (idf)
     keys: frozenset[str]
     total: float
 
@@ -94,6 +96,23 @@ class _Term:
     weight: float
 
 
+class _Query:
+    """What every candidate is compared with, computed once per question."""
+
+    __slots__ = ("terms", "total", "credit", "key_terms", "text")
+
+    def __init__(self, terms: list[_Term]) -> None:
+        self.terms = terms
+        self.total = sum(t.weight for t in terms) or 1.0
+        self.credit: dict[str, float] = {}  # key -> best credit any question word gives it
+        self.key_terms: dict[str, list[tuple[int, float]]] = defaultdict(list)  # key -> (word, credit)
+        for i, term in enumerate(terms):
+            for k, c in term.keys:
+                self.credit[k] = max(self.credit.get(k, 0.0), c)
+                self.key_terms[k].append((i, c))
+        self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
+
+
 class KnowledgeIndex:
     """Built once per load of the knowledge base; `search` is read-only and safe to share."""
 
@@ -101,7 +120,8 @@ class KnowledgeIndex:
         self.answer_threshold = ANSWER_THRESHOLD
         self.suggest_threshold = SUGGEST_THRESHOLD
         self._docs: list[_Doc] = []
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._postings: dict[str, dict[int, float]] = {}  # key -> {entry: BM25F contribution}
+        self._champions: dict[str, list[tuple[int, float]]] = {}  # long postings' best RESTRICT_AFTER
         self._idf: dict[str, float] = {}
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
@@ -122,59 +142,59 @@ class KnowledgeIndex:
     # -- building -----------------------------------------------------------------------------------
 
     def _build(self, entries: list[Entry]) -> None:
-        fields_per_doc: list[dict[str, list[str]]] = []
+        fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
-            fields: dict[str, list[str]] = {name: [] for name in FIELD_WEIGHTS}
+            fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
             variants: list[list[Token]] = []
             for lang, texts in entry.questions.items():
                 for text in texts:
-                    tokens = analyse(text, lang)
-                    variants.append(tokens)
-                    fields["questions"].extend(k for t in tokens for k in t.keys)
+                    variants.append(analyse(text, lang))
+            questions_end = len(variants)
             for lang, text in entry.title.items():
-                tokens = analyse(text, lang)
-                variants.append(tokens)
-                fields["title"].extend(k for t in tokens for k in t.keys)
-            for tag in entry.tags:
-                fields["tags"].extend(k for t in analyse(tag, intents=False) for k in t.keys)
-            for lang, text in entry.answers.items():
-                tokens = analyse(text, lang, intents=False)
-                fields["answer"].extend(k for t in tokens for k in t.keys)
-                for t in tokens:
-                    surfaces[t.surface].update(t.keys)
-            for tokens in variants:
+                variants.append(analyse(text, lang))
+            for i, tokens in enumerate(variants):
+                fields["questions" if i < questions_end else "title"].update(t.keys[0] for t in tokens)
                 for t in tokens:
                     if not t.intent:
-                        surfaces[t.surface].update(t.keys)
+                        surfaces[t.surface].add(t.keys[0])
+            for tag in entry.tags:
+                fields["tags"].update(k for t in analyse(tag, intents=False) for k in t.keys)
+            for lang, text in entry.answers.items():
+                pairs = content_keys(text, lang)
+                fields["answer"].update(k for _, k in pairs)
+                for surface, k in pairs:
+                    surfaces[surface].add(k)
             fields_per_doc.append(fields)
             variant_tokens.append(variants)
 
         n = len(entries)
-        df: dict[str, int] = defaultdict(int)
+        df: Counter[str] = Counter()
         for fields in fields_per_doc:
-            for k in {k for keys in fields.values() for k in keys}:
-                df[k] += 1
+            df.update(set().union(*fields.values()))
         self._idf = {k: math.log(1 + (n - d + 0.5) / (d + 0.5)) for k, d in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
-        avg_len = {name: max(1.0, sum(len(f[name]) for f in fields_per_doc) / max(1, n))
+        avg_len = {name: max(1.0, sum(f[name].total() for f in fields_per_doc) / max(1, n))
                    for name in FIELD_WEIGHTS}
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        idf = self._idf
         for doc_id, fields in enumerate(fields_per_doc):
             tf: dict[str, float] = defaultdict(float)
-            for name, keys in fields.items():
-                norm = 1 - B + B * len(keys) / avg_len[name]
-                for k in keys:
-                    tf[k] += FIELD_WEIGHTS[name] / norm
+            for name, counts in fields.items():
+                scale = FIELD_WEIGHTS[name] / (1 - B + B * counts.total() / avg_len[name])
+                for k, count in counts.items():
+                    tf[k] += count * scale
             for k, t in tf.items():
-                postings[k].append((doc_id, self._idf[k] * t * (K1 + 1) / (t + K1)))
-            strong = frozenset(k for name in ("questions", "title", "tags") for k in fields[name])
+                postings[k][doc_id] = idf[k] * t * (K1 + 1) / (t + K1)
+            strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
                                    [self._variant(tokens) for tokens in variant_tokens[doc_id] if tokens]))
         self._postings = dict(postings)
+        self._champions = {k: heapq.nlargest(RESTRICT_AFTER, p.items(), key=lambda item: item[1])
+                           for k, p in self._postings.items() if len(p) > RESTRICT_AFTER}
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         deletes: dict[str, list[str]] = defaultdict(list)
         for s in self._surfaces:
@@ -184,13 +204,12 @@ class KnowledgeIndex:
         self._deletes = dict(deletes)
 
     def _variant(self, tokens: list[Token]) -> _Variant:
-        words: dict[tuple[str, ...], float] = {}
+        """A question variant or title; its words have one key each (their language is known)."""
+        words: dict[str, float] = {}
         for t in tokens:
-            weight = min(self._idf.get(k, 0.0) for k in t.keys)
-            words[t.keys] = weight * (INTENT_WEIGHT if t.intent else 1.0)
+            words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        keys = frozenset(k for t in tokens for k in t.keys)
-        return _Variant(text, tuple(words.items()), keys, sum(words.values()) or 1.0)
+        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0)
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -217,9 +236,25 @@ class KnowledgeIndex:
         terms = self._terms(question)
         if not any(not t.surface.startswith("?") and t.keys for t in terms):
             return []  # only interrogatives or unknown words: nothing to go on
-        candidates = self._candidates(terms)
-        scored = [(self._docs[d].entry, self._confidence(self._docs[d], terms)) for d in candidates]
-        return heapq.nlargest(limit, scored, key=lambda pair: pair[1])
+        query = _Query(terms)
+        bounded = []
+        for d in self._candidates(terms):
+            coverage, strong = self._coverage(self._docs[d], query)
+            # A variant's words are among the entry's strong keys, so its recall is at most `strong`.
+            ceiling = OVERLAP_SHARE * _f_beta(1.0, strong) + (1 - OVERLAP_SHARE)
+            bounded.append((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling, coverage, d))
+        bounded.sort(reverse=True)
+        best: list[tuple[float, int]] = []  # min-heap of the `limit` best (confidence, doc)
+        for bound, coverage, d in bounded:
+            if len(best) >= limit and bound <= best[0][0]:
+                break  # even its nearest variant at best could not lift it (or any after it) into the top
+            confidence = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
+                self._docs[d], query)
+            if len(best) < limit:
+                heapq.heappush(best, (confidence, -d))
+            elif confidence > best[0][0]:
+                heapq.heapreplace(best, (confidence, -d))
+        return [(self._docs[-d].entry, c) for c, d in sorted(best, reverse=True)]
 
     def _terms(self, question: str) -> list[_Term]:
         terms: list[_Term] = []
@@ -263,62 +298,80 @@ class KnowledgeIndex:
         return tuple(sorted(best.items(), key=lambda kv: -kv[1])[:6])
 
     def _candidates(self, terms: Sequence[_Term]) -> list[int]:
-        n = len(self._docs)
-        common = n * COMMON_SHARE if n > 200 else n + 1
-        totals: dict[int, float] = defaultdict(float)
-        for term in terms:
+        """The entries with the best BM25F scores, at a cost bounded by the words of the question.
+        Rarest words first. A word found in many entries only adds to the entries gathered so far, or
+        if there are none yet, brings its best-scoring few (its "champions"): a common word selects
+        nothing by itself, and walking its whole posting list would cost as much as a full scan.
+        Interrogatives only ever add to gathered entries."""
+        totals: dict[int, float] = {}
+        ordered = sorted((t for t in terms if t.keys),
+                         key=lambda t: (t.surface.startswith("?"),
+                                        min(len(self._postings.get(k, ())) for k, _ in t.keys)))
+        for term in ordered:
+            if term.surface.startswith("?") and not totals:
+                break
             best: dict[int, float] = {}
             for k, credit in term.keys:
-                postings = self._postings.get(k, ())
-                if len(postings) > common:
+                postings = self._postings.get(k)
+                if not postings:
                     continue
-                for doc_id, contrib in postings:
+                if len(postings) <= RESTRICT_AFTER:
+                    pairs: Iterable[tuple[int, float]] = postings.items()
+                elif totals:
+                    pairs = ((d, postings[d]) for d in totals if d in postings)
+                else:
+                    pairs = self._champions[k]
+                for doc_id, contrib in pairs:
                     value = contrib * credit
                     if value > best.get(doc_id, 0.0):
                         best[doc_id] = value
             for doc_id, value in best.items():
-                totals[doc_id] += value
-        if not totals:  # every word is common: fall back on them rather than finding nothing
-            for term in terms:
-                for k, credit in term.keys:
-                    for doc_id, contrib in self._postings.get(k, ())[:CANDIDATES * 40]:
-                        totals[doc_id] += contrib * credit
+                totals[doc_id] = totals.get(doc_id, 0.0) + value
         return heapq.nlargest(CANDIDATES, totals, key=totals.__getitem__)
 
-    def _confidence(self, doc: _Doc, terms: Sequence[_Term]) -> float:
-        coverage, variant = self._components(doc, terms)
-        return 0.5 * coverage + 0.5 * variant
-
-    def _components(self, doc: _Doc, terms: Sequence[_Term]) -> tuple[float, float]:
-        """(share of the question the entry covers, closeness of the nearest question variant)."""
-        total = sum(t.weight for t in terms) or 1.0
-        covered = 0.0
-        query_keys: dict[str, float] = {}
-        for term in terms:
-            credit = 0.0
+    def _coverage(self, doc: _Doc, query: _Query) -> tuple[float, float]:
+        """Share of the question (by word weight) found in the entry: in its questions, title or tags
+        fully, in its answer text partly. Unknown words count against every entry. Also the share
+        found in questions, title and tags alone (a bound for `_nearest_variant`)."""
+        covered = strong_covered = 0.0
+        for term in query.terms:
+            credit = strong = 0.0
             for k, c in term.keys:
-                query_keys[k] = max(query_keys.get(k, 0.0), c)
                 if k in doc.strong:
-                    credit = max(credit, c)
+                    strong = max(strong, c)
                 elif k in doc.weak:
                     credit = max(credit, c * ANSWER_CREDIT)
-            covered += term.weight * credit
-        coverage = covered / total
-        query_text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
-        best_variant = 0.0
+            covered += term.weight * max(credit, strong)
+            strong_covered += term.weight * strong
+        return covered / query.total, strong_covered / query.total
+
+    def _nearest_variant(self, doc: _Doc, query: _Query) -> float:
+        """Closeness of the question to the entry's nearest question variant or title: key overlap
+        (recall-weighted) and, for the overlap's best, rapidfuzz similarity of the folded words."""
+        best = 0.0
+        credit, key_terms, terms = query.credit, query.key_terms, query.terms
         for variant in doc.variants:
-            if variant.keys.isdisjoint(query_keys):
+            shared = variant.keys.intersection(credit)
+            if not shared:
                 continue
-            hit = sum(w * max(query_keys.get(k, 0.0) for k in keys) for keys, w in variant.words)
-            precision = hit / variant.total
-            recall = sum(t.weight * max((c for k, c in t.keys if k in variant.keys), default=0.0)
-                         for t in terms) / total
-            overlap = _f_beta(precision, recall)
-            # Inputs are folded already (text.analyse), hence no processor: the default would keep case
-            # and accents only on the side that was not folded.
-            similarity = fuzz.token_sort_ratio(query_text, variant.text, processor=None) / 100
-            best_variant = max(best_variant, 0.75 * overlap + 0.25 * similarity)
-        return coverage, best_variant
+            hit = 0.0
+            for k, w in variant.words:
+                if k in shared:
+                    hit += w * credit[k]
+            found: dict[int, float] = {}
+            for k in shared:
+                for i, c in key_terms[k]:
+                    if c > found.get(i, 0.0):
+                        found[i] = c
+            recall = sum(terms[i].weight * c for i, c in found.items()) / query.total
+            overlap = _f_beta(hit / variant.total, recall)
+            if OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) <= best:
+                continue  # rapidfuzz could not make this variant the nearest: skip the call
+            # Both sides are folded already (text.analyse), hence no processor; rapidfuzz's default
+            # would keep case and accents.
+            similarity = fuzz.token_sort_ratio(query.text, variant.text, processor=None) / 100
+            best = max(best, OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) * similarity)
+        return best
 
 
 def _f_beta(precision: float, recall: float) -> float:

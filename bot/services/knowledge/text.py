@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -31,21 +31,25 @@ MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 40
 
 _TAG_RE = re.compile(r"<[^<>]{0,200}>")
+_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def fold(text: str) -> str:
     """Lower case without accents ("Qué LÍDERES" -> "que lideres"): users type either way on phones."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    if text.isascii():
+        return text.lower()
+    return _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def words(text: str) -> list[str]:
     """Folded words; a hyphenated word yields its parts and the joined form ("al-invest" -> "al", "invest",
     "alinvest") so that "AL-INVEST", "AL INVEST" and "alinvest" all meet on something."""
+    found = _WORD_RE.findall(fold(text))
+    if not any("-" in word for word in found):
+        return found
     out: list[str] = []
-    for match in _WORD_RE.finditer(fold(text)):
-        word = match.group()
+    for word in found:
         if "-" in word:
             parts = word.split("-")
             out.extend(parts)
@@ -78,6 +82,7 @@ def _build_concepts() -> dict[tuple[str, str], str]:
 _CONCEPTS: dict[tuple[str, str], str] = _build_concepts()
 
 
+@lru_cache(maxsize=200_000)
 def key(word: str, lang: str) -> str:
     """Matching key of a folded word in a known language: its concept if it has one, else its stem."""
     stemmed = stem(word, lang)
@@ -96,9 +101,9 @@ def keys_any(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A content word of a text: its folded surface (for typo matching) and its matching keys."""
+class Token(NamedTuple):
+    """A content word of a text: its folded surface (for typo matching) and its matching keys.
+    (A named tuple: the index makes hundreds of thousands of them for a large knowledge base.)"""
 
     surface: str
     keys: tuple[str, ...]
@@ -133,6 +138,13 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
             out.append(Token(word, (key(word, lang),) if lang else keys_any(word)))
         i += 1
     return out
+
+
+def content_keys(text: str, lang: str) -> list[tuple[str, str]]:
+    """(surface, key) of the content words of a text in `lang`, no intents: the fast path for answer
+    texts, the bulk of what the index reads."""
+    return [(w, key(w, lang)) for w in words(text)
+            if w not in STOPWORDS and w not in INTENT_WORDS and (len(w) > 1 or w.isdigit())]
 
 
 def clean_query(text: str) -> str:
