@@ -56,6 +56,9 @@ INTENT_BIGRAMS: dict[tuple[str, str], str] = {
 }
 INTENT_WORDS: dict[str, str] = {
     "cuanto": "?qty",
+    "numero": "?qty",
+    "number": "?qty",
+    "cantidad": "?qty",
     "cuanta": "?qty",
     "cuantos": "?qty",
     "cuantas": "?qty",
