@@ -24,6 +24,7 @@ STOPWORDS: frozenset[str] = frozenset(
     cuentame cuentes explica explicame explicar quiero queria quisiera saber sabes puedo puede pueden
     podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
     cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke xq pq tb tmb
+    consiste consisten consistio vino viene vienen salio salieron paso pasa
     about above after again all also am an and any are as at be been being but by can could did do
     does doing done for from get gets got had has have having he her here hers him his i if in into is
     it its itself just me more most my no nor not of on once only or other others our out over own
@@ -31,7 +32,7 @@ STOPWORDS: frozenset[str] = frozenset(
     those through to too under until up very was we were what which while with would you your yours
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
     whats thing things kind sort held hold take took taken happen happened exist exists dont work works
-    working pls plz u ur
+    working pls plz u ur consist consists consisted came come comes
     """.split()
 )
 
@@ -53,6 +54,9 @@ INTENT_BIGRAMS: dict[tuple[str, str], str] = {
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
+    # "¿de qué va?", "¿de qué trata?": what is it about.
+    ("que", "va"): "",
+    ("que", "trata"): "",
 }
 INTENT_WORDS: dict[str, str] = {
     "cuanto": "?qty",
@@ -78,6 +82,10 @@ INTENT_WORDS: dict[str, str] = {
 }
 # "como" is "how" only when it opens the question; elsewhere it means "as" ("como socio").
 LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
+
+# Words that Snowball stems like an unrelated word: their concept is looked up before stemming
+# ("final" stems like "finalista").
+SURFACE_CONCEPTS: dict[str, str] = {"final": "~closing", "finales": "~closing"}
 
 # Concepts named differently in Spanish and English (and synonyms within a language), so that a
 # question in one language finds variants written in the other and a paraphrase finds its entry.

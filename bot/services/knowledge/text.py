@@ -20,6 +20,7 @@ from bot.services.knowledge.lexicon import (
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
     STOPWORDS,
+    SURFACE_CONCEPTS,
 )
 
 LANGUAGES: tuple[str, ...] = ("es", "en")
@@ -85,6 +86,8 @@ _CONCEPTS: dict[tuple[str, str], str] = _build_concepts()
 @lru_cache(maxsize=200_000)
 def key(word: str, lang: str) -> str:
     """Matching key of a folded word in a known language: its concept if it has one, else its stem."""
+    if word in SURFACE_CONCEPTS:
+        return SURFACE_CONCEPTS[word]
     stemmed = stem(word, lang)
     return _CONCEPTS.get((lang, stemmed), stemmed)
 
