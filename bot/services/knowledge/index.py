@@ -238,23 +238,26 @@ class KnowledgeIndex:
             return []  # only interrogatives or unknown words: nothing to go on
         query = _Query(terms)
         bounded = []
-        for d in self._candidates(terms):
+        for d, bm25 in self._candidates(terms):
             coverage, strong = self._coverage(self._docs[d], query)
             # A variant's words are among the entry's strong keys, so its recall is at most `strong`.
             ceiling = OVERLAP_SHARE * _f_beta(1.0, strong) + (1 - OVERLAP_SHARE)
-            bounded.append((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling, coverage, d))
+            bounded.append((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling, coverage, bm25, d))
         bounded.sort(reverse=True)
-        best: list[tuple[float, int]] = []  # min-heap of the `limit` best (confidence, doc)
-        for bound, coverage, d in bounded:
-            if len(best) >= limit and bound <= best[0][0]:
+        # Min-heap of the `limit` best (confidence, BM25F, doc). Equal confidences (a one-word question
+        # matching several one-word variants) go to the entry most about the question's words.
+        best: list[tuple[float, float, int]] = []
+        for bound, coverage, bm25, d in bounded:
+            if len(best) >= limit and bound < best[0][0]:
                 break  # even its nearest variant at best could not lift it (or any after it) into the top
             confidence = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
                 self._docs[d], query)
+            item = (round(confidence, 6), bm25, -d)
             if len(best) < limit:
-                heapq.heappush(best, (confidence, -d))
-            elif confidence > best[0][0]:
-                heapq.heapreplace(best, (confidence, -d))
-        return [(self._docs[-d].entry, c) for c, d in sorted(best, reverse=True)]
+                heapq.heappush(best, item)
+            elif item > best[0]:
+                heapq.heapreplace(best, item)
+        return [(self._docs[-d].entry, c) for c, _, d in sorted(best, reverse=True)]
 
     def _terms(self, question: str) -> list[_Term]:
         terms: list[_Term] = []
@@ -297,7 +300,7 @@ class KnowledgeIndex:
                     best[k] = max(best.get(k, 0.0), TYPO_CREDIT[edits])
         return tuple(sorted(best.items(), key=lambda kv: -kv[1])[:6])
 
-    def _candidates(self, terms: Sequence[_Term]) -> list[int]:
+    def _candidates(self, terms: Sequence[_Term]) -> list[tuple[int, float]]:
         """The entries with the best BM25F scores, at a cost bounded by the words of the question.
         Rarest words first. A word found in many entries only adds to the entries gathered so far, or
         if there are none yet, brings its best-scoring few (its "champions"): a common word selects
@@ -327,7 +330,7 @@ class KnowledgeIndex:
                         best[doc_id] = value
             for doc_id, value in best.items():
                 totals[doc_id] = totals.get(doc_id, 0.0) + value
-        return heapq.nlargest(CANDIDATES, totals, key=totals.__getitem__)
+        return heapq.nlargest(CANDIDATES, totals.items(), key=lambda item: item[1])
 
     def _coverage(self, doc: _Doc, query: _Query) -> tuple[float, float]:
         """Share of the question (by word weight) found in the entry: in its questions, title or tags

@@ -189,6 +189,8 @@ promote: promover promueve promueven promovido promovida promotor promotores imp
     driven behind
 use: usar usan uso utilizar utilizan tratamiento gestionar gestionan manejar manejan | use uses used
     handle handles handled treat process processing manage
+store: guardar guarda guardan guardais almacenar almacena almacenan conservar conserva conservan
+    | store stores stored keep keeps kept save saves saved retain retains
 reminder: recordatorio recordatorios recordar aviso avisos | reminder reminders remind notification
     notifications
 language: idioma idiomas lengua lenguaje | language languages
