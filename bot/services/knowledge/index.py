@@ -55,6 +55,7 @@ OVERLAP_SHARE = 0.75
 # Typo tolerance: shortest word corrected at all, shortest corrected with two edits, credit per edit.
 TYPO_MIN_LEN = 5
 TYPO2_MIN_LEN = 9
+TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
 TYPO_CREDIT = (1.0, 0.85, 0.7)
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
 RESTRICT_AFTER = 128
@@ -285,7 +286,7 @@ class KnowledgeIndex:
 
     def _typo_keys(self, word: str) -> tuple[tuple[str, float], ...]:
         """Keys of the known words one (or, for long words, two) edits away from an unknown `word`."""
-        if len(word) < TYPO_MIN_LEN or word.isdigit():
+        if not TYPO_MIN_LEN <= len(word) <= TYPO_MAX_LEN or word.isdigit():
             return ()
         max_edits = 2 if len(word) >= TYPO2_MIN_LEN else 1
         near: dict[str, int] = {}
