@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.lexicon import CONCEPTS
-from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, stem
+from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, stem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "knowledge"
 
@@ -52,6 +53,7 @@ def test_spanish_questions_find_their_entry(index, question, expected):
         ("how do I book a mentor", "mentoring"),
         ("when was colmena founded", "founding-year"),
         ("delete my data", "privacy"),
+        ("How was Colmena funded?", "budget"),  # read as English: "funded" is not the Spanish "fundó"
     ],
 )
 def test_english_questions_find_their_entry(index, question, expected):
@@ -164,6 +166,15 @@ def test_thresholds_can_be_set_per_index():
     assert result.outcome == "suggest" and result.suggestions[0].id == "budget"
 
 
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("¿Cuándo se fundó?", "es"), ("cuando se fundo la red", "es"), ("When was it founded?", "en"),
+     ("what is the budget", "en"), ("colmena budget", None), ("", None)],
+)
+def test_guess_language(question, lang):
+    assert guess_language(question) == lang
+
+
 def test_fold_removes_case_and_accents():
     assert fold("¿Qué LÍDERES? Ñandú") == "¿que lideres? nandu"
 
@@ -178,3 +189,58 @@ def test_no_two_concepts_share_a_stem():
                 owners[(lang, stem(fold(word), lang))].add(concept)
     shared = {key: names for key, names in owners.items() if len(names) > 1}
     assert shared == {}
+
+
+def test_a_question_about_one_organisation_is_not_answered_with_another_ones_entry(tmp_path):
+    """Most entries are about Colmena; Abejar is another organisation whose funding entry words the
+    question exactly like the user does, but for the name."""
+    def entry(entry_id: str, es: list[str], en: list[str], answer: str) -> str:
+        title = f"{{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}"
+        return (f"---\nid: {entry_id}\ntitle: {title}\n"
+                f"questions:\n  es: {es}\n  en: {en}\n---\n## es\n\n{answer}\n\n## en\n\n{answer}\n")
+
+    files = {
+        "colmena-money": (
+            ["¿Quién paga la red Colmena?", "Presupuesto de Colmena", "¿Cuánto cuesta Colmena?"],
+            ["Who pays for Colmena?", "Colmena budget", "How much does Colmena cost?"],
+            "La red Colmena vive de las cuotas de sus socios.",
+        ),
+        "abejar-money": (
+            ["¿De dónde saca Abejar su dinero?", "¿Cómo se financia Abejar?", "Fondos de Abejar"],
+            ["Where does Abejar get its money?", "How is Abejar funded?", "Abejar funds"],
+            "La asociación Abejar recibe subvenciones; Abejar no tiene cuotas.",
+        ),
+        "colmena-fair": (
+            ["Feria de Colmena", "¿Cuándo es la feria de Colmena?", "Feria de la miel de Colmena"],
+            ["Colmena fair", "When is the Colmena fair?", "Colmena honey fair"],
+            "La feria de Colmena es en octubre.",
+        ),
+        "colmena-members": (
+            ["Socios de Colmena", "¿Cuántos socios tiene Colmena?", "Miembros de Colmena"],
+            ["Colmena members", "How many members has Colmena?", "Members of Colmena"],
+            "La red Colmena tiene 42 socios.",
+        ),
+        "colmena-what": (
+            ["¿Qué es Colmena?", "Colmena", "¿A qué se dedica Colmena?"],
+            ["What is Colmena?", "Colmena", "What does Colmena do?"],
+            "La red Colmena une a apicultores.",
+        ),
+    }
+    for entry_id, (es, en, answer) in files.items():
+        (tmp_path / f"{entry_id}.md").write_text(entry(entry_id, es, en, answer), encoding="utf-8")
+    loaded = load_knowledge(tmp_path)
+    assert loaded.problems == ()
+    index = KnowledgeIndex.build(loaded.entries)
+    assert answer_id(index, "¿Cómo se financia Colmena?") == "colmena-money"
+    assert answer_id(index, "How is Colmena funded?", "en") == "colmena-money"
+    assert answer_id(index, "¿De dónde saca Colmena su dinero?") != "abejar-money"
+    assert answer_id(index, "¿Cómo se financia Abejar?") == "abejar-money"
+
+
+def test_every_concept_word_can_be_reached():
+    """A concept word that is also a stop word is dropped before it can mean anything ("after" was)."""
+    from bot.services.knowledge.lexicon import INTENT_WORDS, STOPWORDS
+
+    unreachable = [w for _, es_words, en_words in CONCEPTS for w in es_words + en_words
+                   if w in STOPWORDS or w in INTENT_WORDS]
+    assert unreachable == []

@@ -8,8 +8,13 @@ base (rapidfuzz over 10,000 choices costs tens of milliseconds per question, see
    the index does not know is looked up among the known words within one or two typos (a deletion
    neighbourhood, confirmed with rapidfuzz).
 2. Confidence: each candidate gets a score in 0..1 from how much of the question it covers (rare words
-   count more, unknown words count against it) and how close the question is to its nearest question
-   variant (key overlap plus rapidfuzz similarity of the folded text).
+   count more, unknown words count against it, and so does lacking a word nearly every entry has)
+   and how close the question is to its nearest question variant (key overlap plus rapidfuzz
+   similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
+   services" against Cooperactivas' services) loses a share of it.
+
+The question's language is guessed from its function words so that each word is read in that
+language first; the answer's language is the one asked for, whichever language matched.
 
 The score decides the outcome: "answer" above `answer_threshold`, "suggest" (a few entries to choose
 from, no answer) above `suggest_threshold`, "none" below. "none" always means no answer: the bot never
@@ -29,7 +34,16 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
-from bot.services.knowledge.text import MAX_QUERY_TOKENS, Token, analyse, clean_query, content_keys
+from bot.services.knowledge.text import (
+    MAX_QUERY_TOKENS,
+    Token,
+    analyse,
+    clean_query,
+    content_keys,
+    guess_language,
+    key,
+    proper_names,
+)
 
 Outcome = Literal["answer", "suggest", "none"]
 
@@ -47,6 +61,8 @@ CANDIDATES = 25
 ANSWER_CREDIT = 0.5
 # Interrogatives ("when", "how many") steer between entries on one subject but never make a match.
 INTENT_WEIGHT = 0.5
+ABSENCE_WEIGHT = 1.0
+NAME_CONFLICT = 0.7
 BETA2 = 4.0  # F-beta with beta = 2
 # Confidence = COVERAGE_SHARE * coverage + the rest * nearest variant, which is itself
 # OVERLAP_SHARE * key overlap + the rest * rapidfuzz similarity.
@@ -95,6 +111,8 @@ class _Term:
     surface: str
     keys: tuple[tuple[str, float], ...]
     weight: float
+    absence: float = 0.0  # what an entry without the word loses (large for a word nearly all entries have)
+    name: bool = False  # a name the entries write capitalised ("CAINCO")
 
 
 class _Query:
@@ -124,9 +142,12 @@ class KnowledgeIndex:
         self._postings: dict[str, dict[int, float]] = {}  # key -> {entry: BM25F contribution}
         self._champions: dict[str, list[tuple[int, float]]] = {}  # long postings' best RESTRICT_AFTER
         self._idf: dict[str, float] = {}
+        self._df: dict[str, int] = {}
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
         self._deletes: dict[str, list[str]] = {}  # word minus one letter -> known words
+        self._names: frozenset[str] = frozenset()  # folded words the entries write capitalised
+        self._name_keys: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -174,6 +195,7 @@ class KnowledgeIndex:
         df: Counter[str] = Counter()
         for fields in fields_per_doc:
             df.update(set().union(*fields.values()))
+        self._df = dict(df)
         self._idf = {k: math.log(1 + (n - d + 0.5) / (d + 0.5)) for k, d in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
@@ -197,6 +219,8 @@ class KnowledgeIndex:
         self._champions = {k: heapq.nlargest(RESTRICT_AFTER, p.items(), key=lambda item: item[1])
                            for k, p in self._postings.items() if len(p) > RESTRICT_AFTER}
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
+        self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
+        self._name_keys = frozenset(k for name in self._names for k in self._surfaces.get(name, ()))
         deletes: dict[str, list[str]] = defaultdict(list)
         for s in self._surfaces:
             if len(s) >= TYPO_MIN_LEN - 1 and not s.isdigit():
@@ -253,6 +277,8 @@ class KnowledgeIndex:
                 break  # even its nearest variant at best could not lift it (or any after it) into the top
             confidence = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
                 self._docs[d], query)
+            if self._names_conflict(self._docs[d], query):
+                confidence *= NAME_CONFLICT
             item = (round(confidence, 6), bm25, -d)
             if len(best) < limit:
                 heapq.heappush(best, item)
@@ -264,22 +290,32 @@ class KnowledgeIndex:
         terms: list[_Term] = []
         seen: set[str] = set()
         seen_keys: set[tuple[str, ...]] = set()
-        for token in analyse(clean_query(question)):
+        text = clean_query(question)
+        lang = guess_language(text)
+        for token in analyse(text):
             # Synonyms in one question ("programa ... iniciativa") count once, like a repeated word.
             if token.surface in seen or token.keys in seen_keys:
                 continue
             seen.add(token.surface)
             seen_keys.add(token.keys)
             keys = tuple((k, 1.0) for k in token.keys if k in self._idf)
+            if lang and len(keys) > 1 and (own := key(token.surface, lang)) in self._idf:
+                keys = ((own, 1.0),)
             if not keys and not token.intent:
                 keys = self._typo_keys(token.surface)
             if keys:
                 weight = min(self._idf[k] for k, _ in keys)
             else:
                 weight = self._unknown_idf
+            absence = 0.0
             if token.intent:
                 weight *= INTENT_WEIGHT
-            terms.append(_Term(token.surface, keys, weight))
+            elif keys:
+                # A word nearly every entry has ("lideres") tells little where it is, much where it is
+                # missing: the few entries without it are about something else.
+                present = max(self._df[k] for k, _ in keys)
+                absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
+            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -337,7 +373,7 @@ class KnowledgeIndex:
         """Share of the question (by word weight) found in the entry: in its questions, title or tags
         fully, in its answer text partly. Unknown words count against every entry. Also the share
         found in questions, title and tags alone (a bound for `_nearest_variant`)."""
-        covered = strong_covered = 0.0
+        covered = strong_covered = missing = 0.0
         for term in query.terms:
             credit = strong = 0.0
             for k, c in term.keys:
@@ -347,7 +383,17 @@ class KnowledgeIndex:
                     credit = max(credit, c * ANSWER_CREDIT)
             covered += term.weight * max(credit, strong)
             strong_covered += term.weight * strong
-        return covered / query.total, strong_covered / query.total
+            if not credit and not strong:
+                missing += term.absence
+        total = query.total + missing
+        return covered / total, strong_covered / total
+
+    def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
+        """The question names something the entry never mentions, and the entry is about a name the
+        question does not use: "¿Qué servicios ofrece CAINCO?" against Cooperactivas' services."""
+        missing = any(term.name and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)
+                      for term in query.terms)
+        return missing and any(k not in query.credit for k in doc.strong & self._name_keys)
 
     def _nearest_variant(self, doc: _Doc, query: _Query) -> float:
         """Closeness of the question to the entry's nearest question variant or title: key overlap

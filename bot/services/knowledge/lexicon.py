@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-# Function words and conversational filler of both languages. One list for both because a user may
-# write in either language whatever their profile says ("what es el budget"), and a word that is
-# empty in one language is rarely a content word in the other.
-STOPWORDS: frozenset[str] = frozenset(
+# Function words and conversational filler of both languages. Dropped in either language because a
+# user may write in either whatever their profile says ("what es el budget"), and a word that is
+# empty in one language is rarely a content word in the other; kept apart to guess the language.
+STOPWORDS_ES: frozenset[str] = frozenset(
     """
     a al algo algun como alguna algunas alguno algunos ante antes aqui asi aun bajo bien cada casi con
     contra cual cuales cualquier de del desde e el ella ellas ello ellos en entre era eran eres es esa
@@ -25,7 +25,11 @@ STOPWORDS: frozenset[str] = frozenset(
     podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
     cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke xq pq tb tmb
     consiste consisten consistio vino viene vienen salio salieron paso pasa
-    about above after again all also am an and any are as at be been being but by can could did do
+    """.split()
+)
+STOPWORDS_EN: frozenset[str] = frozenset(
+    """
+    a about above again all also am an and any are as at be been being but by can could did do
     does doing done for from get gets got had has have having he her here hers him his i if in into is
     it its itself just me more most my no nor not of on once only or other others our out over own
     please same she should so some such than that the their theirs them then there these they this
@@ -35,13 +39,16 @@ STOPWORDS: frozenset[str] = frozenset(
     working pls plz u ur consist consists consisted came come comes
     """.split()
 )
+STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
 
 # Interrogatives carry what kind of fact is asked for ("when" wants a date, "how many" a number), which
 # is what tells apart entries about the same subject. Folded to one token per intent, language-neutral.
-# A few idioms map to "" and are dropped.
-INTENT_BIGRAMS: dict[tuple[str, str], str] = {
+# Two-word phrases map to an intent ("?"), a concept ("~") or nothing ("": an idiom to drop).
+PHRASES: dict[tuple[str, str], str] = {
     ("how", "many"): "?qty",
     ("how", "much"): "?qty",
+    ("how", "big"): "?qty",
+    ("how", "large"): "?qty",
     ("por", "que"): "?why",
     ("para", "que"): "?why",
     ("what", "year"): "?when",
@@ -57,12 +64,22 @@ INTENT_BIGRAMS: dict[tuple[str, str], str] = {
     # "¿de qué va?", "¿de qué trata?": what is it about.
     ("que", "va"): "",
     ("que", "trata"): "",
+    ("take", "part"): "~participant",
+    ("took", "part"): "~participant",
+    ("takes", "part"): "~participant",
+    ("taking", "part"): "~participant",
+    ("formar", "parte"): "~member",
+    ("forman", "parte"): "~member",
+    ("forma", "parte"): "~member",
+    ("formaron", "parte"): "~member",
 }
 INTENT_WORDS: dict[str, str] = {
     "cuanto": "?qty",
     "numero": "?qty",
     "number": "?qty",
     "cantidad": "?qty",
+    "tamano": "?qty",
+    "size": "?qty",
     "cuanta": "?qty",
     "cuantos": "?qty",
     "cuantas": "?qty",
@@ -96,7 +113,8 @@ SURFACE_CONCEPTS: dict[str, str] = {"final": "~closing", "finales": "~closing"}
 # "organización".
 CONCEPTS_TEXT = """
 fund: financiar financio financiado financiacion financiamiento fondos financia financiada financiaron
-    fondo dinero plata | fund funded funding funds finance financed financing financial money
+    fondo dinero plata pagar pago pagos pagaron pagado | fund funded funding funds finance financed
+    financing financial money pay paid pays payment payments
 budget: presupuesto coste costo monto | budget cost amount
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye |
     contribute contributed contribution contributes provide provided bring brought
@@ -214,7 +232,7 @@ incubation: incubacion incubadora incubar aceleracion aceleradora | incubation i
     acceleration accelerator
 cooperation: cooperacion colaboracion cooperar colaborar cooperativa cooperativas cooperativo
     cooperativista | cooperation collaboration cooperate collaborate cooperative cooperatives coop coops
-fee: cuota cuotas pago pagos pagar precio tarifa | fee fees payment pay price charge
+fee: cuota cuotas precio tarifa | fee fees price charge
 subsidy: subvencion subvenciones subsidio subsidios donacion donaciones | subsidy subsidies grant grants
     donation donations
 europe: europa europea europeo ue | europe european eu

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -16,10 +18,12 @@ import snowballstemmer
 
 from bot.services.knowledge.lexicon import (
     CONCEPTS,
-    INTENT_BIGRAMS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
+    PHRASES,
     STOPWORDS,
+    STOPWORDS_EN,
+    STOPWORDS_ES,
     SURFACE_CONCEPTS,
 )
 
@@ -121,16 +125,19 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
     """Content tokens of `text`. With `lang` (an entry's own text) each word gets the key of that
     language; without it (a question, a tag) it gets the keys of every language. Interrogatives become
     intent tokens ("?when", "?qty") when `intents` is set: they tell apart "when was X" from "how many
-    came to X", which share every other word."""
+    came to X", which share every other word. Known two-word phrases become one token (`PHRASES`)."""
     ws = words(text)
     out: list[Token] = []
     i = 0
     while i < len(ws):
         word = ws[i]
-        if intents and i + 1 < len(ws) and (word, ws[i + 1]) in INTENT_BIGRAMS:
-            intent = INTENT_BIGRAMS[(word, ws[i + 1])]
-            if intent:
-                out.append(Token(intent, (intent,), True))
+        phrase = PHRASES.get((word, ws[i + 1])) if i + 1 < len(ws) else None
+        if phrase is not None:
+            if phrase.startswith("?"):
+                if intents:
+                    out.append(Token(phrase, (phrase,), True))
+            elif phrase:
+                out.append(Token(f"{word} {ws[i + 1]}", (phrase,)))
             i += 2
             continue
         intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == 0 else None)
@@ -143,11 +150,52 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
     return out
 
 
+_ES_INTENTS = frozenset({"cuanto", "cuanta", "cuantos", "cuantas", "cuando", "donde", "adonde", "quien",
+                         "quienes", "porque", "numero", "cantidad", "tamano"})
+_MARKERS = {
+    "es": (STOPWORDS_ES - STOPWORDS_EN) | _ES_INTENTS,
+    "en": (STOPWORDS_EN - STOPWORDS_ES) | (frozenset(INTENT_WORDS) - _ES_INTENTS),
+}
+_SPANISH_SIGNS_RE = re.compile("[¿¡ñÑáéíóúÁÉÍÓÚ]")
+
+
+def guess_language(text: str) -> str | None:
+    """The language a question is written in, from its function words ("what", "the" / "qué", "el")
+    and Spanish punctuation and accents; None when it does not say ("cainco budget"). A word is then
+    read in that language first, so the English "funded" is not taken for the Spanish "fundó"."""
+    ws = words(text)
+    es = sum(w in _MARKERS["es"] for w in ws) + min(2, len(_SPANISH_SIGNS_RE.findall(text)))
+    en = sum(w in _MARKERS["en"] for w in ws)
+    if es > en:
+        return "es"
+    if en > es:
+        return "en"
+    return None
+
+
 def content_keys(text: str, lang: str) -> list[tuple[str, str]]:
     """(surface, key) of the content words of a text in `lang`, no intents: the fast path for answer
     texts, the bulk of what the index reads."""
     return [(w, key(w, lang)) for w in words(text)
             if w not in STOPWORDS and w not in INTENT_WORDS and (len(w) > 1 or w.isdigit())]
+
+
+# A capitalised word after a word and one space, or just after an opening bracket or quote: not the
+# start of a sentence nor of a line.
+_MID_SENTENCE_CAPITAL_RE = re.compile(r"(?:(?<=[\w,;)\]»”%] )|(?<=[(\[«“\"'/]))[^\W\d_a-zß-ÿ][\w-]*")
+
+
+def proper_names(texts: Iterable[str]) -> frozenset[str]:
+    """Folded words the texts mostly write capitalised in mid-sentence ("CAINCO", "Cooperactivas",
+    "Jalisco"): the names a question can be about. Give it edited prose (titles, answers), not the
+    casual lower-case question variants. A hyphenated name counts as its joined form ("alinvest")."""
+    seen: Counter[str] = Counter()
+    capitalised: Counter[str] = Counter()
+    for text in texts:
+        seen.update(words(text))
+        capitalised.update(words(name)[-1] for name in _MID_SENTENCE_CAPITAL_RE.findall(text))
+    return frozenset(w for w, n in capitalised.items()
+                     if n >= 2 and n >= 0.6 * seen[w] and w not in STOPWORDS and len(w) > 2)
 
 
 def clean_query(text: str) -> str:
