@@ -68,11 +68,16 @@ PHRASES: dict[tuple[str, str], str] = {
     ("took", "part"): "~participant",
     ("takes", "part"): "~participant",
     ("taking", "part"): "~participant",
-    ("formar", "parte"): "~member",
-    ("forman", "parte"): "~member",
-    ("forma", "parte"): "~member",
-    ("formaron", "parte"): "~member",
+    ("formar", "parte"): "~participant",
+    ("forman", "parte"): "~participant",
+    ("forma", "parte"): "~participant",
+    ("formaron", "parte"): "~participant",
+    ("part", "of"): "~participant",
 }
+# "How does X work?" asks what X is, not for a procedure: with one of these words "how" is no intent.
+WORKINGS: frozenset[str] = frozenset(
+    "funciona funcionan funciono funcionaba funcionaban funcionamiento work works worked working".split()
+)
 INTENT_WORDS: dict[str, str] = {
     "cuanto": "?qty",
     "numero": "?qty",

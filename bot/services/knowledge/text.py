@@ -25,6 +25,7 @@ from bot.services.knowledge.lexicon import (
     STOPWORDS_EN,
     STOPWORDS_ES,
     SURFACE_CONCEPTS,
+    WORKINGS,
 )
 
 LANGUAGES: tuple[str, ...] = ("es", "en")
@@ -50,8 +51,9 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded words; a hyphenated word yields its parts and the joined form ("al-invest" -> "al", "invest",
     "alinvest") so that "AL-INVEST", "AL INVEST" and "alinvest" all meet on something."""
-    found = _WORD_RE.findall(fold(text))
-    if not any("-" in word for word in found):
+    folded = fold(text)
+    found = _WORD_RE.findall(folded)
+    if "-" not in folded:
         return found
     out: list[str] = []
     for word in found:
@@ -147,6 +149,8 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
         elif _is_content(word):
             out.append(Token(word, (key(word, lang),) if lang else keys_any(word)))
         i += 1
+    if intents and not WORKINGS.isdisjoint(ws):
+        out = [t for t in out if t.surface != "?how"]
     return out
 
 
