@@ -22,6 +22,8 @@ MIN_VARIANTS = 3
 MAX_ANSWER_CHARS = 4000
 KNOWN_FIELDS = ("id", "title", "tags", "questions", "source")
 REQUIRED_FIELDS = ("id", "title", "questions")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: start-up parses every entry
+
 NOT_ENTRIES = frozenset({"readme.md"})
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -115,8 +117,8 @@ def parse_entry(
         return None, [f"{path}:1: front matter not closed: no second '---' line"]
     front = "\n".join(lines[1:end])
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        node = yaml.compose(front, Loader=_Loader)
+        data = yaml.load(front, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else 2
