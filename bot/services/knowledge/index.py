@@ -35,9 +35,11 @@ from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.text import (
+    FACT_INTENTS,
     MAX_QUERY_TOKENS,
     Token,
     analyse,
+    answer_facts,
     clean_query,
     content_keys,
     guess_language,
@@ -63,6 +65,15 @@ ANSWER_CREDIT = 0.5
 INTENT_WEIGHT = 0.5
 ABSENCE_WEIGHT = 1.0
 NAME_CONFLICT = 0.7
+# An entry whose answer holds no number for "how many", no date for "when" (see `lexicon.NUMBER_WORDS`).
+INTENT_MISMATCH = 0.75
+# A question word that other entries are about (in their questions, titles or tags) but this entry never
+# mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
+# Confidence loses this much per unit of the word's share of the question.
+MISSING_TOPIC = 1.0
+# A word is a subject of the knowledge base when this many entries have it in their questions, title or
+# tags; a word of one entry's variants only is that entry's wording, as likely missing from a paraphrase.
+TOPIC_MIN_ENTRIES = 2
 BETA2 = 4.0  # F-beta with beta = 2
 # Confidence = COVERAGE_SHARE * coverage + the rest * nearest variant, which is itself
 # OVERLAP_SHARE * key overlap + the rest * rapidfuzz similarity.
@@ -102,6 +113,7 @@ class _Doc:
     strong: frozenset[str]  # keys of questions, title and tags
     weak: frozenset[str]  # keys found only in the answer text
     variants: list[_Variant]
+    facts: frozenset[str] = frozenset()  # intents its answer can satisfy at all ("?qty", "?when")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +125,13 @@ class _Term:
     weight: float
     absence: float = 0.0  # what an entry without the word loses (large for a word nearly all entries have)
     name: bool = False  # a name the entries write capitalised ("CAINCO")
+    topic: bool = False  # some entry is about it (a key of its questions, title or tags)
 
 
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
-    __slots__ = ("terms", "total", "credit", "key_terms", "text")
+    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -130,6 +143,7 @@ class _Query:
                 self.credit[k] = max(self.credit.get(k, 0.0), c)
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
+        self.intents = frozenset(t.surface for t in terms if t.surface in FACT_INTENTS)
 
 
 class KnowledgeIndex:
@@ -143,6 +157,7 @@ class KnowledgeIndex:
         self._champions: dict[str, list[tuple[int, float]]] = {}  # long postings' best RESTRICT_AFTER
         self._idf: dict[str, float] = {}
         self._df: dict[str, int] = {}
+        self._topics: frozenset[str] = frozenset()  # keys some entry's questions, title or tags have
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
         self._deletes: dict[str, list[str]] = {}  # word minus one letter -> known words
@@ -214,7 +229,10 @@ class KnowledgeIndex:
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
-                                   [self._variant(tokens) for tokens in variant_tokens[doc_id] if tokens]))
+                                   [self._variant(tokens) for tokens in variant_tokens[doc_id] if tokens],
+                                   answer_facts(entries[doc_id].answers.values())))
+        strong_df = Counter(k for doc in self._docs for k in doc.strong)
+        self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
         self._postings = dict(postings)
         self._champions = {k: heapq.nlargest(RESTRICT_AFTER, p.items(), key=lambda item: item[1])
                            for k, p in self._postings.items() if len(p) > RESTRICT_AFTER}
@@ -277,8 +295,7 @@ class KnowledgeIndex:
                 break  # even its nearest variant at best could not lift it (or any after it) into the top
             confidence = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
                 self._docs[d], query)
-            if self._names_conflict(self._docs[d], query):
-                confidence *= NAME_CONFLICT
+            confidence *= self._penalty(self._docs[d], query)
             item = (round(confidence, 6), bm25, -d)
             if len(best) < limit:
                 heapq.heappush(best, item)
@@ -293,16 +310,20 @@ class KnowledgeIndex:
         text = clean_query(question)
         lang = guess_language(text)
         for token in analyse(text):
-            # Synonyms in one question ("programa ... iniciativa") count once, like a repeated word.
-            if token.surface in seen or token.keys in seen_keys:
+            if token.surface in seen:
                 continue
             seen.add(token.surface)
-            seen_keys.add(token.keys)
             keys = tuple((k, 1.0) for k in token.keys if k in self._idf)
             if lang and len(keys) > 1 and (own := key(token.surface, lang)) in self._idf:
                 keys = ((own, 1.0),)
             if not keys and not token.intent:
                 keys = self._typo_keys(token.surface)
+            # Synonyms in one question ("fondo ... financió", "programa ... iniciativa") count once, like
+            # a repeated word: compared on the keys the index knows, the others never match anything.
+            known = tuple(k for k, _ in keys) or token.keys
+            if known in seen_keys:
+                continue
+            seen_keys.add(known)
             if keys:
                 weight = min(self._idf[k] for k, _ in keys)
             else:
@@ -315,7 +336,8 @@ class KnowledgeIndex:
                 # missing: the few entries without it are about something else.
                 present = max(self._df[k] for k, _ in keys)
                 absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
-            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names))
+            topic = any(k in self._topics for k, _ in keys) and not token.intent
+            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names, topic))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -387,6 +409,22 @@ class KnowledgeIndex:
                 missing += term.absence
         total = query.total + missing
         return covered / total, strong_covered / total
+
+    def _penalty(self, doc: _Doc, query: _Query) -> float:
+        """What is left of an entry's confidence once it is checked against what the question asks:
+        a fact its answer lacks, a subject of other entries it never mentions, a name it is not about."""
+        factor = 1.0
+        for intent in query.intents:
+            if intent not in doc.facts:
+                factor *= INTENT_MISMATCH
+        missing = 0.0
+        for term in query.terms:
+            if term.topic and not any(k in doc.strong or k in doc.weak for k, _ in term.keys):
+                missing += term.weight
+        factor *= max(0.0, 1.0 - MISSING_TOPIC * missing / query.total)
+        if self._names_conflict(doc, query):
+            factor *= NAME_CONFLICT
+        return factor
 
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
         """The question names something the entry never mentions, and the entry is about a name the

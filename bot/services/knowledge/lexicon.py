@@ -25,6 +25,8 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
     cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke xq pq tb tmb
     consiste consisten consistio vino viene vienen salio salieron paso pasa
+    alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
+    conocen conocio conocieron conozco entonces bueno vale oiga ok
     """.split()
 )
 STOPWORDS_EN: frozenset[str] = frozenset(
@@ -37,6 +39,8 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
     whats thing things kind sort held hold take took taken happen happened exist exists dont work works
     working pls plz u ur consist consists consisted came come comes
+    anyone anybody someone somebody anything something everything everyone everybody make makes made
+    making okay ok hey really actually
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
@@ -53,7 +57,16 @@ PHRASES: dict[tuple[str, str], str] = {
     ("para", "que"): "?why",
     ("what", "year"): "?when",
     ("que", "ano"): "?when",
-    ("en", "que"): "",  # "en qué año" / "en qué ciudades": the next word says it
+    ("que", "fecha"): "?when",
+    ("what", "date"): "?when",
+    ("que", "lugar"): "?where",
+    ("que", "lugares"): "?where",
+    ("que", "sitio"): "?where",
+    ("que", "sitios"): "?where",
+    ("what", "place"): "?where",
+    ("what", "places"): "?where",
+    ("which", "place"): "?where",
+    ("which", "places"): "?where",
     # Idioms for "happen" whose words would otherwise read as "place" (a location).
     ("take", "place"): "",
     ("took", "place"): "",
@@ -64,6 +77,8 @@ PHRASES: dict[tuple[str, str], str] = {
     # "¿de qué va?", "¿de qué trata?": what is it about.
     ("que", "va"): "",
     ("que", "trata"): "",
+    ("se", "trata"): "",
+    ("se", "tratan"): "",
     ("take", "part"): "~participant",
     ("took", "part"): "~participant",
     ("takes", "part"): "~participant",
@@ -74,6 +89,30 @@ PHRASES: dict[tuple[str, str], str] = {
     ("formaron", "parte"): "~participant",
     ("part", "of"): "~participant",
 }
+# What an answer must contain to answer an intent at all: "how many" wants a number (digits or one of
+# these words, "free" among them; not "one", which is mostly an article), "when" a date (a year in digits or one of these
+# words; not "may", mostly a verb). An entry without one is about
+# the question's subject but not about what it asks ("When was X founded?" against "What is X?").
+NUMBER_WORDS: frozenset[str] = frozenset(
+    """
+    dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta cuarenta cincuenta cien
+    ciento cientos mil miles millon millones docena docenas cero gratis gratuito gratuita gratuitos
+    gratuitas ninguno ninguna
+    two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred hundreds
+    thousand thousands million millions dozen dozens zero free none
+    """.split()
+)
+DATE_WORDS: frozenset[str] = frozenset(
+    """
+    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+    lunes martes miercoles jueves viernes sabado domingo ayer hoy manana semana semanas mes meses
+    anual anualmente diario diaria semanal mensual siglo
+    january february march april june july august september october november december monday
+    tuesday wednesday thursday friday saturday sunday yesterday today tomorrow week weeks month months
+    annual annually daily weekly monthly century
+    """.split()
+)
+
 # "How does X work?" asks what X is, not for a procedure: with one of these words "how" is no intent.
 WORKINGS: frozenset[str] = frozenset(
     "funciona funcionan funciono funcionaba funcionaban funcionamiento work works worked working".split()
@@ -107,7 +146,15 @@ LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
 
 # Words that Snowball stems like an unrelated word: their concept is looked up before stemming
 # ("final" stems like "finalista").
-SURFACE_CONCEPTS: dict[str, str] = {"final": "~closing", "finales": "~closing"}
+# "cooperativa" (an enterprise) stems like "cooperación" (working together), and the English "personal"
+# like "person".
+SURFACE_CONCEPTS: dict[str, str] = {
+    "final": "~closing",
+    "finales": "~closing",
+    **dict.fromkeys("cooperativa cooperativas cooperativo cooperativos cooperativista cooperativistas "
+                    "cooperative cooperatives coop coops".split(), "~cooperative"),
+    **dict.fromkeys("personal personales".split(), "~data"),
+}
 
 # Concepts named differently in Spanish and English (and synonyms within a language), so that a
 # question in one language finds variants written in the other and a paraphrase finds its entry.
@@ -121,8 +168,8 @@ fund: financiar financio financiado financiacion financiamiento fondos financia 
     fondo dinero plata pagar pago pagos pagaron pagado | fund funded funding funds finance financed
     financing financial money pay paid pays payment payments
 budget: presupuesto coste costo monto | budget cost amount
-contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye |
-    contribute contributed contribution contributes provide provided bring brought
+contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
+    puso pusieron | contribute contributed contribution contributes provide provided bring brought put
 country: pais paises nacion | country countries nation
 member: socio socios socia socias miembro miembros afiliado afiliados aliado aliados sumaron sumarse
     unieron unirse incorporaron pertenece pertenecen pertenecer | member members membership affiliate
@@ -188,7 +235,7 @@ student: alumno alumnos alumna alumnas | student students pupil
 year: ano anos | year years
 date: fecha fechas dia | date dates day
 mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
-after: despues posterior posteriormente luego continuacion siguiente | after afterwards later next
+after: despues posterior posteriormente luego continuacion siguiente siguio siguieron | after afterwards later next
     following followed continuation
 closing: cierre clausura | closing close final end
 opening: apertura inauguracion inicial lanzamiento | opening inaugural kickoff
@@ -235,8 +282,7 @@ population: demografia demografica demografico poblacion despoblacion | demograp
     demographics population depopulation
 incubation: incubacion incubadora incubar aceleracion aceleradora | incubation incubator incubate
     acceleration accelerator
-cooperation: cooperacion colaboracion cooperar colaborar cooperativa cooperativas cooperativo
-    cooperativista | cooperation collaboration cooperate collaborate cooperative cooperatives coop coops
+cooperation: cooperacion colaboracion cooperar colaborar | cooperation collaboration cooperate collaborate
 fee: cuota cuotas precio tarifa | fee fees price charge
 subsidy: subvencion subvenciones subsidio subsidios donacion donaciones | subsidy subsidies grant grants
     donation donations

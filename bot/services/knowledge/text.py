@@ -18,8 +18,10 @@ import snowballstemmer
 
 from bot.services.knowledge.lexicon import (
     CONCEPTS,
+    DATE_WORDS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
+    NUMBER_WORDS,
     PHRASES,
     STOPWORDS,
     STOPWORDS_EN,
@@ -175,6 +177,25 @@ def guess_language(text: str) -> str | None:
     if en > es:
         return "en"
     return None
+
+
+# Intents an answer can only satisfy with a fact of their kind in it.
+FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when"})
+_YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+_DIGIT_RE = re.compile(r"\d")
+
+
+def answer_facts(answers: Iterable[str]) -> frozenset[str]:
+    """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
+    number in digits or words, "?when" with a year or a date word."""
+    facts: set[str] = set()
+    for text in answers:
+        ws = set(words(text))
+        if _DIGIT_RE.search(text) or not NUMBER_WORDS.isdisjoint(ws):
+            facts.add("?qty")
+        if _YEAR_RE.search(text) or not DATE_WORDS.isdisjoint(ws):
+            facts.add("?when")
+    return frozenset(facts)
 
 
 def content_keys(text: str, lang: str) -> list[tuple[str, str]]:
