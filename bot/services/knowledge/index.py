@@ -285,17 +285,19 @@ class KnowledgeIndex:
             coverage, strong = self._coverage(self._docs[d], query)
             # A variant's words are among the entry's strong keys, so its recall is at most `strong`.
             ceiling = OVERLAP_SHARE * _f_beta(1.0, strong) + (1 - OVERLAP_SHARE)
-            bounded.append((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling, coverage, bm25, d))
+            # The penalty does not depend on the variant: bounding with it spares rapidfuzz calls.
+            penalty = self._penalty(self._docs[d], query)
+            bounded.append(((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling) * penalty,
+                            coverage, penalty, bm25, d))
         bounded.sort(reverse=True)
         # Min-heap of the `limit` best (confidence, BM25F, doc). Equal confidences (a one-word question
         # matching several one-word variants) go to the entry most about the question's words.
         best: list[tuple[float, float, int]] = []
-        for bound, coverage, bm25, d in bounded:
+        for bound, coverage, penalty, bm25, d in bounded:
             if len(best) >= limit and bound < best[0][0]:
                 break  # even its nearest variant at best could not lift it (or any after it) into the top
-            confidence = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
-                self._docs[d], query)
-            confidence *= self._penalty(self._docs[d], query)
+            confidence = penalty * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * self._nearest_variant(
+                self._docs[d], query))
             item = (round(confidence, 6), bm25, -d)
             if len(best) < limit:
                 heapq.heappush(best, item)

@@ -304,6 +304,7 @@ decide: definio definieron decidio decidieron acordaron acordo acuerdo acuerdos 
 share: compartir compartieron compartio intercambio intercambiar | share shared sharing exchange
     exchanged
 model: modelo modelos metodologia metodologias metodo | model models methodology methodologies method
+see: ver veo ve ven vio vieron visto vista vistos | see sees saw seen view views viewed
 addiction: adiccion adicciones droga drogas | addiction addictions drug drugs
 """
 
