@@ -25,8 +25,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import statistics
 import sys
 import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +85,8 @@ class Rule:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = TOKEN, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, token: str = TOKEN, *, clock: Callable[[], float] = time.monotonic,
+                 first_update_id: int = 1000) -> None:
         self.token = token
         self.clock = clock
         self.calls: list[Call] = []
@@ -96,12 +99,13 @@ class FakeTelegram:
         self.commands: dict[str | None, list[dict[str, str]]] = {}  # language_code → menu
         self.changed = asyncio.Condition()
         self.closing = asyncio.Event()
-        self._update_ids = itertools.count(1000)
+        self._update_ids = itertools.count(first_update_id)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.on_sent: Callable[[Call], None] | None = None
+        self.meter: LoadMeter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- server ----------------------------------------------------------------------------------------
@@ -112,6 +116,7 @@ class FakeTelegram:
         app.router.add_post("/_control/message", self._control_message)
         app.router.add_post("/_control/press", self._control_press)
         app.router.add_get("/_control/sent", self._control_sent)
+        app.router.add_post("/_control/load", self._control_load)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -332,8 +337,11 @@ class FakeTelegram:
                     response = web.json_response({"ok": True, "result": result})
         if method != "getUpdates" or call.status != 200 or call.result:
             self.calls.append(call)
-        if call.status == 200 and method in MESSAGE_METHODS and self.on_sent is not None:
-            self.on_sent(call)
+        if call.status == 200 and method in MESSAGE_METHODS:
+            if self.on_sent is not None:
+                self.on_sent(call)
+            if self.meter is not None:
+                self.meter.on_sent(call)
         async with self.changed:
             self.changed.notify_all()
         return response
@@ -453,6 +461,17 @@ class FakeTelegram:
             return web.json_response({"error": str(exc)}, status=404)
         return web.json_response({"update_id": update_id})
 
+    async def _control_load(self, request: web.Request) -> web.Response:
+        """Benchmarks: inject ``users × messages`` texts (all at once, or ``rate`` a second), answer when
+        each has its reply, with the throughput and the latency from injection to reply."""
+        body = await request.json()
+        meter = self.meter = LoadMeter()
+        result = await meter.run(self, int(body.get("users", 200)), int(body.get("messages", 10)),
+                                 body.get("text", "/menu"), float(body.get("rate", 0)),
+                                 int(body.get("first_user", 10_000)))
+        self.meter = None
+        return web.json_response(result)
+
     async def _control_sent(self, _request: web.Request) -> web.Response:
         return web.json_response([{"method": c.method, "chat_id": c.chat_id, "text": c.text, "buttons": c.labels}
                                   for c in self.sent()])
@@ -536,6 +555,42 @@ def _coerce(name: str, value: str) -> Any:
     return value
 
 
+class LoadMeter:
+    """Counts answers and pairs each with its update: one answer per update, a user's answers in order."""
+
+    def __init__(self) -> None:
+        self.injected: dict[int, deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+        self.target = 0
+        self.done = asyncio.Event()
+
+    def on_sent(self, call: Call) -> None:
+        queue = self.injected.get(call.chat_id or 0)
+        if queue:
+            self.latencies.append(time.perf_counter() - queue.popleft())
+        if len(self.latencies) >= self.target:
+            self.done.set()
+
+    async def run(self, fake: FakeTelegram, users: int, messages: int, text: str, rate: float,
+                  first_user: int) -> dict[str, float]:
+        self.target = users * messages
+        began = time.perf_counter()
+        for index in range(self.target):
+            if rate:
+                delay = began + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            user = first_user + index % users
+            self.injected[user].append(time.perf_counter())
+            fake.message(user, text)
+        await self.done.wait()
+        elapsed = time.perf_counter() - began
+        latencies = sorted(self.latencies)
+        return {"updates": self.target, "seconds": elapsed, "per_second": self.target / elapsed,
+                "p50_ms": statistics.median(latencies) * 1000,
+                "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000}
+
+
 class VirtualTimer:
     """A clock for ``RateLimiter`` that jumps instead of waiting: ``sleep(s)`` moves time to at least
     ``now + s`` and yields. Nobody wakes before their time, and a test of a 30-second pause takes no time."""
@@ -556,14 +611,14 @@ class VirtualTimer:
 # -- standalone -------------------------------------------------------------------------------------------
 
 
-async def _standalone(port: int, token: str, user_id: int) -> None:
-    fake = FakeTelegram(token)
+async def _standalone(port: int, token: str, user_id: int, quiet: bool, first_update_id: int) -> None:
+    fake = FakeTelegram(token, first_update_id=first_update_id)
 
     def show(call: Call) -> None:
         buttons = "  " + " | ".join(f"[{label}]" for label in call.labels) if call.labels else ""
         print(f"bot → {call.chat_id} ({call.method}): {call.text}{buttons}", flush=True)
 
-    fake.on_sent = show
+    fake.on_sent = None if quiet else show
     await fake.start(port=port)
     print(f"fake Bot API at {fake.api_url} (token {token})", flush=True)
     print(f"  LIDERES_TELEGRAM_TOKEN={token} LIDERES_TELEGRAM_API_URL={fake.api_url} lideres run", flush=True)
@@ -593,9 +648,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123:abc")
     parser.add_argument("--user", type=int, default=1001, help="the user id typed lines come from")
+    parser.add_argument("--quiet", action="store_true", help="do not print what the bot sends (benchmarks)")
+    parser.add_argument("--first-update-id", type=int, default=1000,
+                        help="start update ids here (a bot reusing its database skips ids it has seen)")
     args = parser.parse_args(argv)
     try:
-        asyncio.run(_standalone(args.port, args.token, args.user))
+        asyncio.run(_standalone(args.port, args.token, args.user, args.quiet, args.first_update_id))
     except KeyboardInterrupt:
         pass
 

@@ -3,7 +3,7 @@ aiohttp server); everything else is ours. Conversation state is in the database 
 no PTB persistence); updates are handed one by one (``concurrent_updates`` off) to ``Engine.submit``,
 which handles each user's messages in order with a bounded pool of workers.
 
-    update → (ignored | duplicate) → Inbound → engine.submit → respond → ChatQueue → TelegramOutput
+    update → Inbound (or ignored) → Intake (batched dedupe) → engine.submit → respond → ChatQueue → output
 
 Stopping follows ``serve()``: ``stop()`` takes no new updates, ``Engine.drain`` finishes those in flight
 (their replies still go out), and the web server's cleanup sends what is queued and closes the HTTP client.
@@ -25,7 +25,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram.callbacks import CallbackCodec
 from bot.channels.telegram.convert import CHANNEL, Inbound, to_inbound
-from bot.channels.telegram.dedupe import UpdateLog
+from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.limiter import RateLimiter, Timer
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
 from bot.channels.telegram.sender import ChatQueue
@@ -77,6 +77,7 @@ class TelegramChannel:
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         self.sender: ChatQueue[Outgoing] = ChatQueue(self._send)
         self.updates = UpdateLog(app.sessions, app.clock, CHANNEL)
+        self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch)
         self.accepting = False
         self.closed = False
         app.outputs[CHANNEL] = self.output
@@ -130,12 +131,14 @@ class TelegramChannel:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+        await self.intake.wait_idle()  # everything taken is with the engine before Engine.drain
 
     async def close(self) -> None:
         """Send what is queued, then close the HTTP client. Idempotent."""
         if self.closed:
             return
         self.closed = True
+        await self.intake.close()
         await self.sender.drain()
         if self.application.running:
             await self.stop()
@@ -173,7 +176,7 @@ class TelegramChannel:
         return web.Response()
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Runs once per update, one at a time: must stay quick (no sending here)."""
+        """Runs once per update, one at a time: must stay quick (no database, no sending here)."""
         try:
             if update.my_chat_member is not None:
                 await self._membership(update)
@@ -182,14 +185,12 @@ class TelegramChannel:
             if inbound is None:
                 log.debug("telegram update ignored", extra={"update_id": update.update_id})
                 return
-            if not await self.updates.first_time(update.update_id):
-                log.info("telegram duplicate update skipped", extra={"update_id": update.update_id})
-                return
-            await self._dispatch(inbound, update.update_id)
+            self.intake.put(update.update_id, inbound)
         except Exception:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
 
-    async def _dispatch(self, inbound: Inbound, update_id: int) -> None:
+    async def _dispatch(self, update_id: int, inbound: Inbound) -> None:
+        """A fresh update (its id recorded), in arrival order: to the engine, or a notice to send."""
         if inbound.incoming is None:
             assert inbound.notice is not None
             job = Outgoing(notice=(inbound.notice, inbound.notice_values), language=inbound.language,
