@@ -35,6 +35,7 @@ from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.text import (
+    ASKED_INTENTS,
     FACT_INTENTS,
     MAX_QUERY_TOKENS,
     Token,
@@ -65,7 +66,8 @@ ANSWER_CREDIT = 0.5
 INTENT_WEIGHT = 0.5
 ABSENCE_WEIGHT = 1.0
 NAME_CONFLICT = 0.7
-# An entry whose answer holds no number for "how many", no date for "when" (see `lexicon.NUMBER_WORDS`).
+# An entry whose answer holds no number for "how many", no date for "when" (see `lexicon.NUMBER_WORDS`),
+# or none of whose questions asks "how do I" when the user does.
 INTENT_MISMATCH = 0.75
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
@@ -113,7 +115,7 @@ class _Doc:
     strong: frozenset[str]  # keys of questions, title and tags
     weak: frozenset[str]  # keys found only in the answer text
     variants: list[_Variant]
-    facts: frozenset[str] = frozenset()  # intents its answer can satisfy at all ("?qty", "?when")
+    facts: frozenset[str] = frozenset()  # intents it can satisfy at all ("?qty", "?when", "?howto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,9 @@ class _Term:
     absence: float = 0.0  # what an entry without the word loses (large for a word nearly all entries have)
     name: bool = False  # a name the entries write capitalised ("CAINCO")
     topic: bool = False  # some entry is about it (a key of its questions, title or tags)
+
+
+CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 
 
 class _Query:
@@ -143,7 +148,7 @@ class _Query:
                 self.credit[k] = max(self.credit.get(k, 0.0), c)
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
-        self.intents = frozenset(t.surface for t in terms if t.surface in FACT_INTENTS)
+        self.intents = frozenset(t.surface for t in terms if t.surface in CHECKED_INTENTS)
 
 
 class KnowledgeIndex:
@@ -230,7 +235,9 @@ class KnowledgeIndex:
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
                                    [self._variant(tokens) for tokens in variant_tokens[doc_id] if tokens],
-                                   answer_facts(entries[doc_id].answers.values())))
+                                   answer_facts(entries[doc_id].answers.values())
+                                   | {t.surface for ts in variant_tokens[doc_id] for t in ts
+                                      if t.surface in ASKED_INTENTS}))
         strong_df = Counter(k for doc in self._docs for k in doc.strong)
         self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
         self._postings = dict(postings)

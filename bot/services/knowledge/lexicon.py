@@ -57,6 +57,13 @@ PHRASES: dict[tuple[str, str], str] = {
     ("para", "que"): "?why",
     ("what", "year"): "?when",
     ("que", "ano"): "?when",
+    # A procedure the user is to follow ("how do I", see `PROCEDURE_OPENERS`), not how something was.
+    ("how", "to"): "?howto",
+    ("como", "puedo"): "?howto",
+    ("como", "podemos"): "?howto",
+    ("como", "hago"): "?howto",
+    ("como", "hacemos"): "?howto",
+    ("como", "debo"): "?howto",
     ("que", "fecha"): "?when",
     ("what", "date"): "?when",
     ("que", "lugar"): "?where",
@@ -90,9 +97,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("part", "of"): "~participant",
 }
 # What an answer must contain to answer an intent at all: "how many" wants a number (digits or one of
-# these words, "free" among them; not "one", which is mostly an article), "when" a date (a year in digits or one of these
-# words; not "may", mostly a verb). An entry without one is about
-# the question's subject but not about what it asks ("When was X founded?" against "What is X?").
+# these words, "free" among them; not "one", mostly an article), "when" a date (a year in digits or one of
+# these words; not "may", mostly a verb). An entry without one is about the question's subject but not
+# about what it asks ("When was X founded?" against "What is X?").
 NUMBER_WORDS: frozenset[str] = frozenset(
     """
     dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta cuarenta cincuenta cien
@@ -112,6 +119,11 @@ DATE_WORDS: frozenset[str] = frozenset(
     annual annually daily weekly monthly century
     """.split()
 )
+
+# "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
+# a cooperative?" is not "How did Cooperactivas start?".
+PROCEDURE_OPENERS: frozenset[str] = frozenset({"do", "can", "could", "should"})
+PROCEDURE_SUBJECTS: frozenset[str] = frozenset({"i", "we"})
 
 # "How does X work?" asks what X is, not for a procedure: with one of these words "how" is no intent.
 WORKINGS: frozenset[str] = frozenset(
@@ -146,11 +158,12 @@ LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
 
 # Words that Snowball stems like an unrelated word: their concept is looked up before stemming
 # ("final" stems like "finalista").
-# "cooperativa" (an enterprise) stems like "cooperación" (working together), and the English "personal"
-# like "person".
+# "cooperativa" (an enterprise) stems like "cooperación" (working together), "estudiante" like "estudio"
+# and the English "personal" like "person".
 SURFACE_CONCEPTS: dict[str, str] = {
     "final": "~closing",
     "finales": "~closing",
+    **dict.fromkeys("estudiante estudiantes estudiantil estudiantiles".split(), "~student"),
     **dict.fromkeys("cooperativa cooperativas cooperativo cooperativos cooperativista cooperativistas "
                     "cooperative cooperatives coop coops".split(), "~cooperative"),
     **dict.fromkeys("personal personales".split(), "~data"),

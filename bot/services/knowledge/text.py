@@ -23,6 +23,8 @@ from bot.services.knowledge.lexicon import (
     LEADING_INTENT_WORDS,
     NUMBER_WORDS,
     PHRASES,
+    PROCEDURE_OPENERS,
+    PROCEDURE_SUBJECTS,
     STOPWORDS,
     STOPWORDS_EN,
     STOPWORDS_ES,
@@ -145,6 +147,9 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
             i += 2
             continue
         intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == 0 else None)
+        if (intent == "?how" and i + 2 < len(ws) and ws[i + 1] in PROCEDURE_OPENERS
+                and ws[i + 2] in PROCEDURE_SUBJECTS):
+            intent = "?howto"
         if intent:
             if intents:
                 out.append(Token(intent, (intent,), True))
@@ -181,6 +186,8 @@ def guess_language(text: str) -> str | None:
 
 # Intents an answer can only satisfy with a fact of their kind in it.
 FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when"})
+# Intents an entry satisfies only when one of its own questions asks the same ("how do I ...").
+ASKED_INTENTS: frozenset[str] = frozenset({"?howto"})
 _YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _DIGIT_RE = re.compile(r"\d")
 
