@@ -5,12 +5,17 @@ limiter runs on a virtual clock, so limits and retry_after are checked without s
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.channel import TelegramStartError
 from bot.channels.telegram.limiter import RateLimiter
 from bot.db.models import Delivery, ProcessedUpdate, User
 from bot.engine import Context, Router
@@ -347,3 +352,14 @@ async def test_logs_carry_ids_never_texts_or_the_token(fake, telegram, caplog):
     for line in lines:
         assert TOKEN not in line and TOKEN.split(":")[1] not in line
         assert "secreta" not in line and "confidencia" not in line
+
+
+async def test_a_rejected_token_fails_start_without_showing_it(fake, app, database_url):
+    settings = app.settings.model_copy(update={"telegram_token": SecretStr("999:wrong-secret-token")})
+    app.settings = settings
+    channel = TelegramChannel(app, web.Application())
+    with pytest.raises(TelegramStartError) as failure:
+        await channel.start()
+    text = "".join(traceback.format_exception(failure.value))
+    assert "rejected" in text and "wrong-secret-token" not in text
+    await channel.close()

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from telegram import Update
 
 from bot.channels.telegram.callbacks import LIMIT, CallbackCodec
+from bot.channels.telegram.convert import DOWNLOAD_LIMIT, to_inbound
+from bot.channels.telegram.dedupe import Intake
 from bot.channels.telegram.limiter import RateLimiter
 from bot.channels.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plan, split_text, units
 from bot.messages import Attachment, Button, Reply
@@ -149,3 +152,97 @@ async def test_limits_can_be_switched_off_for_benchmarks(overall, interval):
     for _ in range(100):
         await limiter.acquire(1)
     assert timer.monotonic() == 0.0
+
+
+# -- updates in -------------------------------------------------------------------------------------------
+
+
+def _update(**content: object) -> Update:
+    return Update.de_json({"update_id": 1, **content}, None)
+
+
+def _message(chat_type: str = "private", is_bot: bool = False, **content: object) -> dict[str, object]:
+    chat = {"id": 7 if chat_type == "private" else -100, "type": chat_type}
+    sender = {"id": 7, "is_bot": is_bot, "first_name": "Eva", "language_code": "en-GB"}
+    return {"message_id": 3, "date": 0, "chat": chat, "from": sender, **content}
+
+
+def test_only_people_in_private_chats_reach_the_engine():
+    codec = CallbackCodec("123:abc")
+    inbound = to_inbound(_update(message=_message(text="/start feria")), codec)
+    assert inbound.incoming.text == "/start feria" and inbound.incoming.command_args == "feria"
+    assert (inbound.user_id, inbound.chat_id, inbound.incoming.language) == ("7", 7, "en-GB")
+    assert to_inbound(_update(message=_message("group", text="/start")), codec) is None
+    assert to_inbound(_update(message=_message(is_bot=True, text="hola")), codec) is None
+    assert to_inbound(_update(edited_message=_message(text="hola", edit_date=1)), codec) is None
+    assert to_inbound(_update(), codec) is None
+
+
+def test_files_are_kept_by_reference_and_big_ones_answered():
+    codec = CallbackCodec("123:abc")
+    voice = {"file_id": "VOI1", "file_unique_id": "v", "duration": 3, "mime_type": "audio/ogg", "file_size": 9000}
+    inbound = to_inbound(_update(message=_message(voice=voice)), codec)
+    assert inbound.incoming.attachment == Attachment("voice", "VOI1", None, "audio/ogg", 9000)
+    big = {"file_id": "DOC9", "file_unique_id": "d", "file_name": "x.zip", "file_size": DOWNLOAD_LIMIT + 1}
+    inbound = to_inbound(_update(message=_message(document=big)), codec)
+    assert inbound.incoming is None and inbound.notice == "telegram.file_too_big"
+    exact = {**big, "file_size": DOWNLOAD_LIMIT}
+    assert to_inbound(_update(message=_message(document=exact)), codec).incoming is not None
+
+
+def test_button_presses_carry_the_pressed_message():
+    codec = CallbackCodec("123:abc")
+    query = {"id": "q1", "from": {"id": 7, "is_bot": False, "first_name": "Eva"}, "chat_instance": "c",
+             "data": codec.encode("lang:en"), "message": _message(text="¿Idioma?")}
+    inbound = to_inbound(_update(callback_query=query), codec)
+    assert (inbound.incoming.payload, inbound.incoming.message_id, inbound.callback_id) == ("lang:en", "3", "q1")
+    forged = to_inbound(_update(callback_query={**query, "data": "lang:en"}), codec)
+    assert forged.incoming is None and forged.notice == "core.button_expired" and forged.callback_id == "q1"
+
+
+class _Log:
+    """An UpdateLog without a database: remembers ids, or fails like a database that went away."""
+
+    def __init__(self, failing: bool = False) -> None:
+        self.seen: set[int] = set()
+        self.failing = failing
+        self.batches: list[list[int]] = []
+
+    async def record(self, update_ids: list[int]) -> set[int]:
+        self.batches.append(list(update_ids))
+        if self.failing:
+            raise OSError("database unavailable")
+        fresh = set(update_ids) - self.seen
+        self.seen |= fresh
+        return fresh
+
+
+async def test_intake_batches_keeps_order_and_skips_duplicates():
+    handled: list[tuple[int, str]] = []
+
+    async def handle(update_id: int, item: str) -> None:
+        handled.append((update_id, item))
+
+    log = _Log()
+    intake = Intake(log, handle)
+    for update_id, item in [(1, "a"), (2, "b"), (1, "a again"), (3, "c")]:
+        intake.put(update_id, item)
+    await intake.wait_idle()
+    intake.put(2, "b, redelivered later")
+    intake.put(4, "d")
+    await intake.close()
+    assert handled == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]
+    assert log.batches == [[1, 2, 1, 3], [2, 4]]  # one round trip per batch, not per update
+
+
+async def test_intake_hands_updates_on_when_the_log_fails():
+    handled: list[int] = []
+
+    async def handle(update_id: int, _item: str) -> None:
+        handled.append(update_id)
+
+    intake = Intake(_Log(failing=True), handle)
+    intake.put(1, "a")
+    intake.put(2, "b")
+    await intake.close()
+    assert handled == [1, 2]  # better twice than never

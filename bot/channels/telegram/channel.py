@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram.callbacks import CallbackCodec
@@ -38,6 +39,11 @@ log = logging.getLogger("bot.telegram")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+
+class TelegramStartError(RuntimeError):
+    """The channel could not start. The message never holds the token (PTB's InvalidToken text does)."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +111,12 @@ class TelegramChannel:
         """getMe, command menu, then polling or the webhook. A wrong token or an unreachable API fails here."""
         try:
             await self.application.initialize()
+        except InvalidToken:
+            log.error("telegram: the Bot API rejected LIDERES_TELEGRAM_TOKEN")
+            raise TelegramStartError("the Bot API rejected LIDERES_TELEGRAM_TOKEN") from None  # PTB's text has it
         except TelegramError as exc:
-            log.error("telegram: Bot API refused or unreachable at start", extra={"error": type(exc).__name__})
-            raise
+            log.error("telegram: Bot API unreachable at start", extra={"error": type(exc).__name__})
+            raise TelegramStartError(f"the Bot API is unreachable ({type(exc).__name__})") from None
         await self.application.start()
         await self.updates.prune()
         await self.publish_commands()
@@ -138,10 +147,10 @@ class TelegramChannel:
         if self.closed:
             return
         self.closed = True
+        if self.application.running:
+            await self.stop()  # normally done already, before Engine.drain
         await self.intake.close()
         await self.sender.drain()
-        if self.application.running:
-            await self.stop()
         await self.application.shutdown()
 
     async def _on_cleanup(self, _web_app: web.Application) -> None:
@@ -244,7 +253,8 @@ def derived_secret(token: str) -> str:
 
 
 def _valid_command(name: str) -> bool:
-    return 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
+    """What setMyCommands accepts; a command it refuses would fail the whole menu."""
+    return COMMAND_NAME.fullmatch(name) is not None
 
 
 def _polling_error(exc: TelegramError) -> None:
