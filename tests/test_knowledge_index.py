@@ -244,3 +244,91 @@ def test_every_concept_word_can_be_reached():
     unreachable = [w for _, es_words, en_words in CONCEPTS for w in es_words + en_words
                    if w in STOPWORDS or w in INTENT_WORDS]
     assert unreachable == []
+
+
+def _write_entries(directory: Path, files: dict[str, tuple[list[str], list[str], str]]) -> KnowledgeIndex:
+    for entry_id, (es, en, answer) in files.items():
+        title = f"{{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}"
+        (directory / f"{entry_id}.md").write_text(
+            f"---\nid: {entry_id}\ntitle: {title}\nquestions:\n  es: {es}\n  en: {en}\n---\n"
+            f"## es\n\n{answer}\n\n## en\n\n{answer}\n", encoding="utf-8")
+    loaded = load_knowledge(directory)
+    assert loaded.problems == ()
+    return KnowledgeIndex.build(loaded.entries)
+
+
+@pytest.fixture
+def network(tmp_path) -> KnowledgeIndex:
+    """A network with a few organisations: one entry per organisation, and entries about its money,
+    its founding and its members that name the network only."""
+    return _write_entries(tmp_path, {
+        "abejar": (["¿Qué es Abejar?", "Abejar", "Háblame de Abejar"],
+                   ["What is Abejar?", "Abejar", "Tell me about Abejar"],
+                   "La agencia Abejar es la incubadora de Colmena: en Abejar empiezan las nuevas cooperativas."),
+        "money": (["¿Cómo se financia Colmena?", "¿Quién paga Colmena?", "Presupuesto de Colmena"],
+                  ["How is Colmena funded?", "Who pays for Colmena?", "Colmena budget"],
+                  "Colmena se financia con cuotas de sus socios: 50.000 euros al año."),
+        "grants": (["¿Qué subvenciones recibe Colmena?", "Ayudas públicas", "¿Quién más financia Colmena?"],
+                   ["What grants does Colmena get?", "Public funding", "Who else funds Colmena?"],
+                   "Colmena recibe de la Junta una subvención anual de 10.000 euros."),
+        "founding": (["¿Cuándo se fundó Colmena?", "¿Cómo nació Colmena?", "Origen de Colmena"],
+                     ["When was Colmena founded?", "How did Colmena start?", "Colmena origins"],
+                     "Colmena se fundó en 2015 en Palencia."),
+        "members": (["¿Cuántos socios tiene Colmena?", "Socios de Colmena", "Miembros de Colmena"],
+                    ["How many members does Colmena have?", "Colmena members", "Members of Colmena"],
+                    "Colmena tiene 42 socios."),
+        "mentoring": (["¿Cómo reservo una mentoría?", "Mentorías", "Quiero un mentor"],
+                      ["How do I book mentoring?", "Mentoring", "I want a mentor"],
+                      "Escribe /mentoring y elige una hora."),
+        "apiary-school": (["¿Qué es la escuela de apicultura?", "Escuela de Colmena", "Cursos de apicultura"],
+                          ["What is the beekeeping school?", "Colmena school", "Beekeeping courses"],
+                          "La escuela de apicultura de Colmena enseña a cuidar colmenas a jóvenes de la región."),
+    })
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How is Abejar funded?",  # funding is other entries' subject; Abejar's entry never mentions it
+        "¿Cómo se financia Abejar?",
+        "¿Cuántos alumnos tiene la escuela de apicultura?",  # the school's answer holds no number
+        "When was the beekeeping school founded?",  # nor a date
+        "how do I start a beekeeping school",  # a procedure; the school's entry describes, never instructs
+    ],
+)
+def test_a_question_about_what_an_entry_does_not_say_is_not_answered_with_it(network, question):
+    """Hard negatives: the question names an entry's subject but asks something the entry does not
+    answer. A suggestion is fine, an answer is not."""
+    assert network.search(question, "es").outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("que es abejar", "abejar"),
+        ("cuanta plata tiene colmena", "money"),  # "plata": money, in the Americas
+        ("en que ano nacio colmena", "founding"),  # "en qué año" asks when
+        ("numero de socios de colmena", "members"),
+        ("how do I book a mentor", "mentoring"),  # the procedure asked for is one the entry describes
+        ("que cursos da la escuela de apicultura", "apiary-school"),  # "dar" is filler, like "give"
+    ],
+)
+def test_paraphrases_still_find_their_entry(network, question, expected):
+    assert answer_id(network, question) == expected
+
+
+def test_entries_know_which_facts_their_answers_hold():
+    from bot.services.knowledge.text import answer_facts
+
+    assert answer_facts(["Se fundó en 2015."]) == {"?qty", "?when"}
+    assert answer_facts(["Tiene tres sedes y abre en octubre."]) == {"?qty", "?when"}
+    assert answer_facts(["Exhibitors take part for free."]) == {"?qty"}
+    assert answer_facts(["Una red de apicultores."]) == frozenset()
+
+
+def test_procedures_are_told_apart_from_how_something_happened():
+    from bot.services.knowledge.text import analyse
+
+    assert [t.surface for t in analyse("How do I start a cooperative?") if t.intent] == ["?howto"]
+    assert [t.surface for t in analyse("How did Colmena start?") if t.intent] == ["?how"]
+    assert [t.surface for t in analyse("¿En qué año nació?") if t.intent] == ["?when"]
