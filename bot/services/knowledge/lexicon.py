@@ -23,7 +23,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     tengo ti tu tus u un una unas uno unos usted ustedes vosotros y ya yo acerca dime decir digas
     cuentame cuentes explica explicame explicar quiero queria quisiera saber sabes puedo puede pueden
     podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
-    cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke xq pq tb tmb
+    cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke tb tmb
     consiste consisten consistio vino viene vienen salio salieron paso pasa
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
     conocen conocio conocieron conozco entonces bueno vale oiga ok
@@ -151,6 +151,9 @@ INTENT_WORDS: dict[str, str] = {
     "whose": "?who",
     "why": "?why",
     "porque": "?why",
+    "xq": "?why",  # chat spellings of "por qué"
+    "pq": "?why",
+    "porq": "?why",
     "how": "?how",
 }
 # "como" is "how" only when it opens the question; elsewhere it means "as" ("como socio").
@@ -194,8 +197,8 @@ organisation: entidad entidades organizacion organizaciones institucion instituc
 seminar: seminario seminarios jornada jornadas conferencia conferencias | seminar seminars conference
     conferences
 workshop: taller talleres | workshop workshops
-training: capacitacion capacitaciones formacion formaciones curso cursos entrenamiento capacitar |
-    training trainings course courses train trained
+training: capacitacion capacitaciones formacion formaciones curso cursos entrenamiento capacitar ensenar
+    ensenaron enseno | training trainings course courses train trained teach taught
 visit: visita visitas viaje viajes visitar visitaron | visit visits visited trip trips tour
 participant: participante participantes asistente asistentes participar participaron participan
     participa asistieron | participant participants attendee attendees participate participated attend

@@ -162,7 +162,7 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
 
 
 _ES_INTENTS = frozenset({"cuanto", "cuanta", "cuantos", "cuantas", "cuando", "donde", "adonde", "quien",
-                         "quienes", "porque", "numero", "cantidad", "tamano"})
+                         "quienes", "porque", "xq", "pq", "porq", "numero", "cantidad", "tamano"})
 _MARKERS = {
     "es": (STOPWORDS_ES - STOPWORDS_EN) | _ES_INTENTS,
     "en": (STOPWORDS_EN - STOPWORDS_ES) | (frozenset(INTENT_WORDS) - _ES_INTENTS),
