@@ -8,7 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+
+import pytest
 
 
 def free_port() -> int:
@@ -17,7 +20,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_run_serves_health_and_stops_on_sigterm(tmp_path):
+def test_run_serves_health_reloads_on_request_and_stops_on_sigterm(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIDERES_")}
     env.update(LIDERES_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", LIDERES_WEB_PORT=str(port))
@@ -33,6 +36,17 @@ def test_run_serves_health_and_stops_on_sigterm(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             assert response.status == 200
             assert json.load(response)["status"] == "ok"
+        reload = subprocess.run(
+            [sys.executable, "-m", "bot", "kb", "reload"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert reload.returncode == 0, reload.stderr
+        assert reload.stdout.startswith("reloaded in the running bot: ") and "entries" in reload.stdout
+        forged = urllib.request.Request(
+            f"http://127.0.0.1:{port}/control/reload", method="POST", headers={"Authorization": "Bearer guess"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=10)
+        assert refused.value.code == 403
         process.send_signal(signal.SIGTERM)
         rest = [json.loads(line)["event"] for line in process.stderr]
         assert process.wait(timeout=30) == 0

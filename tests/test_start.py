@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.db.models import User
+from bot.messages import Attachment
 
 
 async def test_start_welcomes_asks_consent_and_shows_menu_after(bot):
@@ -82,3 +83,13 @@ async def test_admins_from_settings_become_coordinators(bot):
     async with bot.app.sessions() as session:
         roles = dict((await session.execute(select(User.external_id, User.role))).all())
     assert roles == {"coord": "admin", "pepe": "entrepreneur"}
+
+
+async def test_a_file_or_sticker_outside_any_flow_is_answered_politely(bot):
+    await bot.onboard()
+    await bot.send(attachment=Attachment("sticker", "CAACAgIAAxk"))
+    assert "no esperaba ninguno" in bot.last_text
+    await bot.send(attachment=Attachment("document", "BQACAgI", "plan.pdf", "application/pdf", 20 * 1024 * 1024))
+    assert "no esperaba ninguno" in bot.last_text
+    await bot.send("/menu")
+    assert "Menú principal" in bot.last_text
