@@ -289,11 +289,11 @@ class KnowledgeIndex:
         query = _Query(terms)
         bounded = []
         for d, bm25 in self._candidates(terms):
-            coverage, strong = self._coverage(self._docs[d], query)
+            coverage, strong, missing_topic, missing_name = self._coverage(self._docs[d], query)
             # A variant's words are among the entry's strong keys, so its recall is at most `strong`.
             ceiling = OVERLAP_SHARE * _f_beta(1.0, strong) + (1 - OVERLAP_SHARE)
             # The penalty does not depend on the variant: bounding with it spares rapidfuzz calls.
-            penalty = self._penalty(self._docs[d], query)
+            penalty = self._penalty(self._docs[d], query, missing_topic, missing_name)
             bounded.append(((COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * ceiling) * penalty,
                             coverage, penalty, bm25, d))
         bounded.sort(reverse=True)
@@ -400,11 +400,13 @@ class KnowledgeIndex:
                 totals[doc_id] = totals.get(doc_id, 0.0) + value
         return heapq.nlargest(CANDIDATES, totals.items(), key=lambda item: item[1])
 
-    def _coverage(self, doc: _Doc, query: _Query) -> tuple[float, float]:
+    def _coverage(self, doc: _Doc, query: _Query) -> tuple[float, float, float, bool]:
         """Share of the question (by word weight) found in the entry: in its questions, title or tags
         fully, in its answer text partly. Unknown words count against every entry. Also the share
-        found in questions, title and tags alone (a bound for `_nearest_variant`)."""
-        covered = strong_covered = missing = 0.0
+        found in questions, title and tags alone (a bound for `_nearest_variant`), the weight of the
+        question's topic words (`_Term.topic`) found nowhere in the entry, and whether a name is."""
+        covered = strong_covered = missing = missing_topic = 0.0
+        missing_name = False
         for term in query.terms:
             credit = strong = 0.0
             for k, c in term.keys:
@@ -416,22 +418,23 @@ class KnowledgeIndex:
             strong_covered += term.weight * strong
             if not credit and not strong:
                 missing += term.absence
+                if term.topic:
+                    missing_topic += term.weight
+                missing_name = missing_name or term.name
         total = query.total + missing
-        return covered / total, strong_covered / total
+        return covered / total, strong_covered / total, missing_topic, missing_name
 
-    def _penalty(self, doc: _Doc, query: _Query) -> float:
+    def _penalty(self, doc: _Doc, query: _Query, missing_topic: float, missing_name: bool) -> float:
         """What is left of an entry's confidence once it is checked against what the question asks:
-        a fact its answer lacks, a subject of other entries it never mentions, a name it is not about."""
+        a fact its answer lacks, a subject of other entries it never mentions (`missing_topic`, their
+        weight), a name it is not about (when `missing_name`, the question has a name it lacks)."""
         factor = 1.0
         for intent in query.intents:
             if intent not in doc.facts:
                 factor *= INTENT_MISMATCH
-        missing = 0.0
-        for term in query.terms:
-            if term.topic and not any(k in doc.strong or k in doc.weak for k, _ in term.keys):
-                missing += term.weight
-        factor *= max(0.0, 1.0 - MISSING_TOPIC * missing / query.total)
-        if self._names_conflict(doc, query):
+        if missing_topic:
+            factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
+        if missing_name and self._names_conflict(doc, query):
             factor *= NAME_CONFLICT
         return factor
 
