@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
@@ -33,30 +34,43 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _run_async(coroutine) -> None:  # noqa: ANN001
+    """Session fixtures may be set up inside a running event loop: run on a thread of its own."""
+    import asyncio
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated() -> Iterator[str]:
+    """A database of this test run's own, created beside LIDERES_TEST_DATABASE_URL's and dropped at the end,
+    so two runs on one machine (a developer's and CI's) never share tables."""
     if not PG_URL:
         if REQUIRE_PG:
             pytest.fail("LIDERES_REQUIRE_POSTGRES_TESTS=1 but LIDERES_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests need LIDERES_TEST_DATABASE_URL")
-    import asyncio
+    admin_url = make_url(PG_URL)
+    name = f"{admin_url.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    run_url = admin_url.set(database=name).render_as_string(hide_password=False)
 
-    async def reset() -> None:
-        engine = create_async_engine(PG_URL)
-        async with engine.begin() as connection:
-            await connection.execute(text("drop schema public cascade"))
-            await connection.execute(text("create schema public"))
+    async def create_or_drop(statement: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
         await engine.dispose()
 
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # fixtures may be set up inside a running loop
-            pool.submit(asyncio.run, reset()).result()
+        _run_async(create_or_drop(f'create database "{name}"'))
     except OSError as exc:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL at LIDERES_TEST_DATABASE_URL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    upgrade_sync(PG_URL)
-    return PG_URL
+    try:
+        upgrade_sync(run_url)
+        yield run_url
+    finally:
+        _run_async(create_or_drop(f'drop database if exists "{name}" with (force)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
