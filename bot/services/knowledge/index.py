@@ -11,7 +11,10 @@ base (rapidfuzz over 10,000 choices costs tens of milliseconds per question, see
    count more, unknown words count against it, and so does lacking a word nearly every entry has)
    and how close the question is to its nearest question variant (key overlap plus rapidfuzz
    similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
-   services" against Cooperactivas' services) loses a share of it.
+   services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
+   what is asked: no number in its answer for "how many", no date for "when", no "how do I" among its
+   questions for a procedure, or no mention of a question word that other entries are about ("How is
+   X funded?" against the entry about X, when funding is other entries' subject).
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
