@@ -30,6 +30,7 @@ from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.limiter import RateLimiter, Timer
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
 from bot.channels.telegram.sender import ChatQueue
+from bot.config import ConfigError
 from bot.db.models import User
 from bot.i18n import LANGUAGES, normalize_language, translate
 from bot.messages import Incoming, Reply
@@ -42,7 +43,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 
 
-class TelegramStartError(RuntimeError):
+class TelegramStartError(ConfigError):
     """The channel could not start. The message never holds the token (PTB's InvalidToken text does)."""
 
 
