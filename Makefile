@@ -29,6 +29,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/knowledge_lookup.py
 	$(BIN)/python bench/engine_throughput.py
+	$(BIN)/python bench/telegram_throughput.py
 
 clean:
 	rm -rf $(VENV) var/*.db*

@@ -18,6 +18,7 @@ Order of routing: commands, then button payloads, then the active flow, then the
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
@@ -268,18 +269,22 @@ class Engine:
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Reply], int]:
         async with self.sessions() as session, session.begin():
             user = await users.get_or_create(session, incoming, self.settings, self.clock.now())
-            conversation = await session.scalar(
-                select(Conversation).where(Conversation.user_id == user.id).with_for_update()
+            conversation = await session.get(Conversation, user.id)
+            saved = (
+                FlowState(conversation.flow, conversation.step, dict(conversation.data or {}))
+                if conversation is not None
+                else FlowState()
             )
-            if conversation is None:
-                conversation = Conversation(user_id=user.id, data={})
-                session.add(conversation)
-            state = FlowState(conversation.flow, conversation.step, dict(conversation.data or {}))
+            state = FlowState(saved.flow, saved.step, copy.deepcopy(saved.data))
             ctx = Context(self, incoming, session, user, state)
             await self._route(ctx)
-            conversation.flow, conversation.step = state.flow, state.step
-            conversation.data = dict(state.data)
-            conversation.updated_at = self.clock.now()
+            if state != saved:  # unchanged state is not rewritten: reads stay reads (SQLite's single writer)
+                if conversation is None:
+                    conversation = Conversation(user_id=user.id)
+                    session.add(conversation)
+                conversation.flow, conversation.step = state.flow, state.step
+                conversation.data = dict(state.data)
+                conversation.updated_at = self.clock.now()
             return ctx.replies, user.id
 
     async def _keep_failed(self, incoming: Incoming, reference: str) -> str | None:

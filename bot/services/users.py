@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,11 +14,16 @@ from bot.db.models import COORDINATOR_ROLES, User
 from bot.i18n import normalize_language
 from bot.messages import Incoming
 
+SEEN_GRANULARITY = timedelta(minutes=10)  # last_seen_at is for statistics; rewriting it per message costs a write
+
 
 async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Settings, now: datetime) -> User:
-    """The sender's row, created on first contact. An insert that loses a race with another worker is a
-    no-op (ON CONFLICT DO NOTHING), so two first messages never create two users."""
-    by_key = select(User).where(User.channel == incoming.channel, User.external_id == incoming.user_id)
+    """The sender's row, created on first contact and locked for the transaction on PostgreSQL, so two
+    workers never handle one user's messages at once. An insert that loses a race with another worker is
+    a no-op (ON CONFLICT DO NOTHING), so two first messages never create two users."""
+    by_key = (
+        select(User).where(User.channel == incoming.channel, User.external_id == incoming.user_id).with_for_update()
+    )
     user = await session.scalar(by_key)
     if user is None:
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
@@ -39,7 +44,8 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
         user.role = "admin"
     if user.blocked_at is not None:
         user.blocked_at = None  # they wrote to us, so they unblocked the bot
-    user.last_seen_at = now
+    if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
+        user.last_seen_at = now
     return user
 
 
