@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kb_reload.set_defaults(func=_kb_reload)
     add_knowledge_commands(commands)  # ask, and kb check beside kb reload
+
+    form = commands.add_parser("form", help="the network's idea-submission form")
+    form_commands = form.add_subparsers(dest="form_command", required=True)
+    form_check = form_commands.add_parser("check", help="validate the form file (LIDERES_FORM_FILE)")
+    form_check.add_argument("file", nargs="?", type=Path, help="a form file (default: LIDERES_FORM_FILE)")
+    form_check.set_defaults(func=_form_check)
     return parser
 
 
@@ -130,3 +137,13 @@ def _kb_reload(settings: Settings, _args: argparse.Namespace) -> int:
         print(problem)
     print(f"reloaded in the running bot: {summary.get('knowledge_entries', 0)} entries")
     return 1 if summary.get("knowledge_problems") else 0
+
+
+def _form_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Check a form file before the bot loads it: every problem, by place, or a one-line summary."""
+    from bot.services.submissions import load_form
+
+    path = args.file or settings.form_file
+    form = load_form(path)  # a FormError is a ConfigError: main() prints its problems, exit 2
+    print(f"{path}: {len(form.fields)} fields, the call is {'open' if form.competition.open else 'closed'}")
+    return 0

@@ -81,3 +81,13 @@ def test_a_broken_form_file_stops_start_up_with_a_clear_message(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"lideres: configuration error: {form}: not valid YAML")
     assert "Traceback" not in result.stderr
+
+
+def test_form_check_reports_the_shipped_form_and_every_problem_of_a_bad_one(tmp_path):
+    assert run_cli("form", "check").stdout.endswith("11 fields, the call is open\n")
+    bad = tmp_path / "form.yaml"
+    bad.write_text("competition: {}\nfields: []\n", encoding="utf-8")
+    result = run_cli("form", "check", str(bad))
+    assert result.returncode == 2
+    assert "competition.reference_prefix: Field required" in result.stderr
+    assert "fields: List should have at least 1 item" in result.stderr
