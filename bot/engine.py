@@ -125,6 +125,7 @@ class Context:
         self.user = user
         self.state = state
         self.replies: list[Reply] = []
+        self.queued_deliveries = False  # the outbox is woken once this handler's transaction commits
 
     @property
     def lang(self) -> str:
@@ -178,7 +179,7 @@ class Context:
                 created_at=self.clock.now(),
             )
         )
-        self.engine.outbox_pending = True
+        self.queued_deliveries = True
 
 
 def serialize_reply(reply: Reply) -> dict[str, Any]:
@@ -217,7 +218,6 @@ class Engine:
         self.fallbacks: list[Route] = []
         for router in self.routers:
             self.include(router)
-        self.outbox_pending = False
         self.on_outbox: Callable[[], None] | None = None  # wakes the outbox sender after a commit
         self._queue = _UserQueue(self, settings.workers)
 
@@ -245,7 +245,7 @@ class Engine:
         started = time.perf_counter()
         event = {"channel": incoming.channel, "message_id": incoming.message_id}
         try:
-            replies, user_id = await self._handle_in_transaction(incoming)
+            replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
         except Exception:
             reference = uuid.uuid4().hex[:8].upper()
             log.exception("handler failed", extra={**event, "reference": reference})
@@ -261,12 +261,11 @@ class Engine:
                 **({"text": incoming.text} if log.isEnabledFor(logging.DEBUG) else {}),
             },
         )
-        if self.outbox_pending and self.on_outbox is not None:
-            self.outbox_pending = False
+        if queued_deliveries and self.on_outbox is not None:
             self.on_outbox()
         return replies
 
-    async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Reply], int]:
+    async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Reply], int, bool]:
         async with self.sessions() as session, session.begin():
             user = await users.get_or_create(session, incoming, self.settings, self.clock.now())
             conversation = await session.get(Conversation, user.id)
@@ -285,7 +284,7 @@ class Engine:
                 conversation.flow, conversation.step = state.flow, state.step
                 conversation.data = dict(state.data)
                 conversation.updated_at = self.clock.now()
-            return ctx.replies, user.id
+            return ctx.replies, user.id, ctx.queued_deliveries
 
     async def _keep_failed(self, incoming: Incoming, reference: str) -> str | None:
         """Save what the user sent under the apology's reference; returns their saved language."""

@@ -142,8 +142,12 @@ async def test_notify_goes_through_the_outbox_after_commit(bot):
         ctx.reply("sent")
 
     bot.app.engine.include(router)
+    wakes: list[str] = []
+    bot.app.engine.on_outbox = lambda: wakes.append("wake")
     await bot.send("/start", user="bea")
+    assert wakes == []
     await bot.send("/ping")
+    assert wakes == ["wake"]  # the sender is woken once the delivery is committed
     assert bot.output.sent == []  # queued, not sent inline
     assert await bot.app.outbox.send_due() == 1
     assert [r.text for r in bot.output.to("bea")] == ["ping from ana"]
