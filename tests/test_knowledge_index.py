@@ -332,3 +332,23 @@ def test_procedures_are_told_apart_from_how_something_happened():
     assert [t.surface for t in analyse("How do I start a cooperative?") if t.intent] == ["?howto"]
     assert [t.surface for t in analyse("How did Colmena start?") if t.intent] == ["?how"]
     assert [t.surface for t in analyse("¿En qué año nació?") if t.intent] == ["?when"]
+
+
+def test_an_english_word_is_not_read_as_a_spanish_stem(tmp_path):
+    """In a question that is clearly English, "media" is not the Spanish "medio" (both stem to "medi"
+    in Spanish): only a real word of the other language (a lexicon concept) or a word the entries
+    themselves write keeps full credit."""
+    index = _write_entries(tmp_path, {
+        "green": (["¿Qué hace Colmena por el medio ambiente?", "Colmena y el medio ambiente", "Medio ambiente"],
+                  ["What does Colmena do for the environment?", "Colmena and nature", "Environment"],
+                  "Colmena planta flores para las abejas."),
+        "members": (["¿Cuántos socios tiene Colmena?", "Socios de Colmena", "Miembros de Colmena"],
+                    ["How many members does Colmena have?", "Colmena members", "Members of Colmena"],
+                    "Colmena tiene 42 socios."),
+        "budget": (["¿Cuál es el presupuesto de Colmena?", "Presupuesto", "¿Cuánto cuesta Colmena?"],
+                   ["What is the budget of Colmena?", "Budget", "How much does Colmena cost?"],
+                   "Colmena gasta 50.000 euros al año."),
+    })
+    assert answer_id(index, "what is the media", "en") is None
+    assert answer_id(index, "medio ambiente", "en") == "green"  # no language said: read in both
+    assert answer_id(index, "what is the presupuesto of colmena", "en") == "budget"

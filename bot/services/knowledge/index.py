@@ -89,6 +89,8 @@ TYPO_MIN_LEN = 5
 TYPO2_MIN_LEN = 9
 TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
 TYPO_CREDIT = (1.0, 0.85, 0.7)
+# Credit for a word of a question in one language that the index knows only as a stem of the other.
+CROSS_LANGUAGE_CREDIT = 0.5
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
 RESTRICT_AFTER = 128
 
@@ -325,9 +327,7 @@ class KnowledgeIndex:
             if token.surface in seen:
                 continue
             seen.add(token.surface)
-            keys = tuple((k, 1.0) for k in token.keys if k in self._idf)
-            if lang and len(keys) > 1 and (own := key(token.surface, lang)) in self._idf:
-                keys = ((own, 1.0),)
+            keys = self._keys_in(token, lang)
             if not keys and not token.intent:
                 keys = self._typo_keys(token.surface)
             # Synonyms in one question ("fondo ... financió", "programa ... iniciativa") count once, like
@@ -353,6 +353,22 @@ class KnowledgeIndex:
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
+
+    def _keys_in(self, token: Token, lang: str | None) -> tuple[tuple[str, float], ...]:
+        """The keys of a question word the index knows. In a question whose language is known, the word is
+        read in that language: its own key if the index has it; else the other language's key only at
+        `CROSS_LANGUAGE_CREDIT`, unless that key is a concept of the lexicon (a real word of the other
+        language, "presupuesto" in "what is the presupuesto") or the word itself is written in the entries
+        (a name, "fundacion"). Otherwise the English "media" would be the Spanish "medio"."""
+        keys = tuple((k, 1.0) for k in token.keys if k in self._idf)
+        if not lang or token.intent or not keys:
+            return keys
+        own = key(token.surface, lang)
+        if own in self._idf:
+            return ((own, 1.0),)
+        if token.surface in self._surfaces:
+            return keys
+        return tuple((k, 1.0 if k.startswith("~") else CROSS_LANGUAGE_CREDIT) for k, _ in keys)
 
     def _typo_keys(self, word: str) -> tuple[tuple[str, float], ...]:
         """Keys of the known words one (or, for long words, two) edits away from an unknown `word`."""
