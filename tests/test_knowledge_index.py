@@ -352,3 +352,24 @@ def test_an_english_word_is_not_read_as_a_spanish_stem(tmp_path):
     assert answer_id(index, "what is the media", "en") is None
     assert answer_id(index, "medio ambiente", "en") == "green"  # no language said: read in both
     assert answer_id(index, "what is the presupuesto of colmena", "en") == "budget"
+
+
+@pytest.mark.parametrize(
+    ("word", "lang", "same_as", "same_lang"),
+    [("ran", "en", "organizacion", "es"), ("hosted", "en", "organised", "en"), ("dirigio", "es", "organizo", "es"),
+     ("shown", "en", "vieron", "es"), ("mostraron", "es", "saw", "en")],
+)
+def test_verb_forms_meet_their_concept(word, lang, same_as, same_lang):
+    """Past forms users type ("who ran the workshop", "what was shown") mean what the entries word
+    otherwise ("organised", "se vieron")."""
+    from bot.services.knowledge.text import key
+
+    assert key(word, lang) == key(same_as, same_lang)
+
+
+def test_motion_verbs_are_filler():
+    """"where did they go on the visits": "go" names no subject, it only made every entry without it look
+    off-topic."""
+    from bot.services.knowledge.lexicon import STOPWORDS
+
+    assert {"go", "went", "going"} <= STOPWORDS

@@ -40,7 +40,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     whats thing things kind sort held hold take took taken happen happened exist exists dont work works
     working pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
-    making okay ok hey really actually
+    making okay ok hey really actually go goes going gone went
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
@@ -192,8 +192,8 @@ member: socio socios socia socias miembro miembros afiliado afiliados aliado ali
     join joining joined partner partners ally allies belong belongs
 partnership: alianza consorcio coalicion | partnership alliance consortium coalition
 organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
-    organismos | organisation organization organisations organizations entity entities institution
-    institutions body bodies
+    organismos dirigio dirigieron dirigir | organisation organization organisations organizations entity entities
+    institution institutions body bodies ran run runs led hosted
 seminar: seminario seminarios jornada jornadas conferencia conferencias | seminar seminars conference
     conferences
 workshop: taller talleres | workshop workshops
@@ -320,7 +320,8 @@ decide: definio definieron decidio decidieron acordaron acordo acuerdo acuerdos 
 share: compartir compartieron compartio intercambio intercambiar | share shared sharing exchange
     exchanged
 model: modelo modelos metodologia metodologias metodo | model models methodology methodologies method
-see: ver veo ve ven vio vieron visto vista vistos | see sees saw seen view views viewed
+see: ver veo ve ven vio vieron visto vista vistos mostrar mostro mostraron mostrado | see sees saw seen
+    view views viewed show shows showed shown
 addiction: adiccion adicciones droga drogas | addiction addictions drug drugs
 """
 
