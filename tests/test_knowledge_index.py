@@ -373,3 +373,24 @@ def test_motion_verbs_are_filler():
     from bot.services.knowledge.lexicon import STOPWORDS
 
     assert {"go", "went", "going"} <= STOPWORDS
+
+
+def test_an_entry_about_the_contrary_concept_does_not_answer(tmp_path):
+    """The opening seminar's entry words "what was decided" like the user and mentions the end in
+    passing; the closing seminar's entry says nothing of decisions. It is still not the opening
+    seminar's entry that answers a question about the closing one."""
+    index = _write_entries(tmp_path, {
+        "opening": (["¿Qué fue el seminario de apertura?", "¿Qué se decidió en el seminario de apertura?",
+                     "Seminario inicial"],
+                    ["What was the opening seminar?", "What was decided at the opening seminar?", "Kickoff"],
+                    "Hubo dos seminarios, uno al principio y otro al final; en el de apertura se fijaron "
+                    "los objetivos."),
+        "closing": (["¿Qué fue el seminario de cierre?", "Seminario final", "¿Dónde fue el seminario de cierre?"],
+                    ["What was the closing seminar?", "Final seminar", "Where was the closing seminar?"],
+                    "El seminario de cierre presentó los resultados."),
+        "budget": (["¿Cuál es el presupuesto?", "Presupuesto", "¿Cuánto costó?"],
+                   ["What was the budget?", "Budget", "How much did it cost?"], "Costó 50.000 euros."),
+    })
+    assert answer_id(index, "seminario de clausura q se decidio") != "opening"
+    assert answer_id(index, "what was decided at the closing seminar", "en") != "opening"
+    assert answer_id(index, "que se decidio en el seminario de apertura") == "opening"

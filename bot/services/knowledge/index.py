@@ -13,8 +13,9 @@ base (rapidfuzz over 10,000 choices costs tens of milliseconds per question, see
    similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
    services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
    what is asked: no number in its answer for "how many", no date for "when", no "how do I" among its
-   questions for a procedure, or no mention of a question word that other entries are about ("How is
-   X funded?" against the entry about X, when funding is other entries' subject).
+   questions for a procedure, no mention of a question word that other entries are about ("How is
+   X funded?" against the entry about X, when funding is other entries' subject), or being about the
+   contrary of what is asked (the opening seminar for a question about the closing one).
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -37,6 +38,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
+from bot.services.knowledge.lexicon import CONTRASTS
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
     FACT_INTENTS,
@@ -72,6 +74,9 @@ NAME_CONFLICT = 0.7
 # An entry whose answer holds no number for "how many", no date for "when" (see `lexicon.NUMBER_WORDS`),
 # or none of whose questions asks "how do I" when the user does.
 INTENT_MISMATCH = 0.75
+# An entry about the contrary of a question's concept (`lexicon.CONTRASTS`) and not about the concept.
+CONTRAST_CONFLICT = 0.6
+_CONTRARY: dict[str, str] = {**dict(CONTRASTS), **{b: a for a, b in CONTRASTS}}
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -141,7 +146,7 @@ CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
-    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents")
+    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -154,6 +159,9 @@ class _Query:
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
         self.intents = frozenset(t.surface for t in terms if t.surface in CHECKED_INTENTS)
+        # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
+        self.contrasts = frozenset(k for k, c in self.credit.items()
+                                   if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
 
 
 class KnowledgeIndex:
@@ -446,7 +454,8 @@ class KnowledgeIndex:
     def _penalty(self, doc: _Doc, query: _Query, missing_topic: float, missing_name: bool) -> float:
         """What is left of an entry's confidence once it is checked against what the question asks:
         a fact its answer lacks, a subject of other entries it never mentions (`missing_topic`, their
-        weight), a name it is not about (when `missing_name`, the question has a name it lacks)."""
+        weight), a name it is not about (when `missing_name`, the question has a name it lacks), the
+        contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one)."""
         factor = 1.0
         for intent in query.intents:
             if intent not in doc.facts:
@@ -455,6 +464,9 @@ class KnowledgeIndex:
             factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
         if missing_name and self._names_conflict(doc, query):
             factor *= NAME_CONFLICT
+        for k in query.contrasts:
+            if k not in doc.strong and _CONTRARY[k] in doc.strong:
+                factor *= CONTRAST_CONFLICT
         return factor
 
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:

@@ -172,6 +172,12 @@ SURFACE_CONCEPTS: dict[str, str] = {
     **dict.fromkeys("personal personales".split(), "~data"),
 }
 
+# Concepts that exclude each other: an entry about one ("the opening seminar") does not answer a question
+# about the other ("what was decided at the closing seminar"), however many other words they share.
+CONTRASTS: tuple[tuple[str, str], ...] = (
+    ("~opening", "~closing"),
+)
+
 # Concepts named differently in Spanish and English (and synonyms within a language), so that a
 # question in one language finds variants written in the other and a paraphrase finds its entry.
 # Generic vocabulary of networks, programmes and the bot itself; never facts of one knowledge base.
