@@ -394,3 +394,33 @@ def test_an_entry_about_the_contrary_concept_does_not_answer(tmp_path):
     assert answer_id(index, "seminario de clausura q se decidio") != "opening"
     assert answer_id(index, "what was decided at the closing seminar", "en") != "opening"
     assert answer_id(index, "que se decidio en el seminario de apertura") == "opening"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("Can new entities join the partnership?", "modal"), ("¿Pueden entrar nuevas entidades?", "modal"),
+     ("Which entities joined the partnership?", "past"), ("que entidades se sumaron", "past"),
+     ("¿Quiénes fueron los socios?", "past"), ("Who are the partners?", None), ("socios", None)],
+)
+def test_aspect_of_a_question(question, expected):
+    from bot.services.knowledge.text import aspect
+
+    assert aspect(question) == expected
+
+
+def test_who_joined_is_asked_about_members_not_about_admission(tmp_path):
+    """"Which entities joined?" asks who the members are; the entry on the future words "can new entities
+    join?" nearly like it, but asks what can be, and its concept is joining, not membership."""
+    index = _write_entries(tmp_path, {
+        "partners": (["¿Quiénes son los socios?", "Socios de la alianza", "¿Qué entidades hay en la red?"],
+                     ["Who are the partners?", "Partners of the alliance", "Which entities are in the network?"],
+                     "Los socios son tres; a ellos se sumaron Abejar y Colmena."),
+        "future": (["¿Qué planes de futuro hay?", "¿Pueden entrar nuevas entidades en la alianza?", "Futuro"],
+                   ["What are the future plans?", "Can new entities join the partnership?", "Future"],
+                   "La alianza seguirá abierta a nuevas entidades socias."),
+        "budget": (["¿Cuál es el presupuesto?", "Presupuesto", "¿Cuánto costó?"],
+                   ["What was the budget?", "Budget", "How much did it cost?"], "Costó 50.000 euros."),
+    })
+    assert answer_id(index, "Which other organisations joined the partnership?", "en") == "partners"
+    assert answer_id(index, "¿Qué otras entidades se sumaron a la alianza?") == "partners"
+    assert answer_id(index, "can new organisations join the partnership", "en") == "future"

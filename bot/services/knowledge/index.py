@@ -46,6 +46,7 @@ from bot.services.knowledge.text import (
     Token,
     analyse,
     answer_facts,
+    aspect,
     clean_query,
     content_keys,
     guess_language,
@@ -77,6 +78,9 @@ INTENT_MISMATCH = 0.75
 # An entry about the contrary of a question's concept (`lexicon.CONTRASTS`) and not about the concept.
 CONTRAST_CONFLICT = 0.6
 _CONTRARY: dict[str, str] = {**dict(CONTRASTS), **{b: a for a, b in CONTRASTS}}
+# A variant asking what can be ("can new entities join?") for a question about what was ("which entities
+# joined?"), or the other way round, is that much less near (`text.aspect`).
+ASPECT_MISMATCH = 0.8
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -117,6 +121,7 @@ class _Variant(NamedTuple):
     words: tuple[tuple[str, float], ...]  # per word: its key, its weight (idf)
     keys: frozenset[str]
     total: float
+    aspect: str | None = None  # "modal" or "past" (`text.aspect`)
 
 
 @dataclass(slots=True)
@@ -146,7 +151,7 @@ CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
-    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts")
+    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -159,6 +164,7 @@ class _Query:
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
         self.intents = frozenset(t.surface for t in terms if t.surface in CHECKED_INTENTS)
+        self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -199,16 +205,20 @@ class KnowledgeIndex:
     def _build(self, entries: list[Entry]) -> None:
         fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
+        variant_aspects: list[list[str | None]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
             variants: list[list[Token]] = []
+            aspects: list[str | None] = []
             for lang, texts in entry.questions.items():
                 for text in texts:
                     variants.append(analyse(text, lang))
+                    aspects.append(aspect(text))
             questions_end = len(variants)
             for lang, text in entry.title.items():
                 variants.append(analyse(text, lang))
+                aspects.append(aspect(text))
             for i, tokens in enumerate(variants):
                 fields["questions" if i < questions_end else "title"].update(t.keys[0] for t in tokens)
                 for t in tokens:
@@ -223,6 +233,7 @@ class KnowledgeIndex:
                     surfaces[surface].add(k)
             fields_per_doc.append(fields)
             variant_tokens.append(variants)
+            variant_aspects.append(aspects)
 
         n = len(entries)
         df: Counter[str] = Counter()
@@ -247,7 +258,9 @@ class KnowledgeIndex:
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
-                                   [self._variant(tokens) for tokens in variant_tokens[doc_id] if tokens],
+                                   [self._variant(tokens, a) for tokens, a
+                                    in zip(variant_tokens[doc_id], variant_aspects[doc_id], strict=True)
+                                    if tokens],
                                    answer_facts(entries[doc_id].answers.values())
                                    | {t.surface for ts in variant_tokens[doc_id] for t in ts
                                       if t.surface in ASKED_INTENTS}))
@@ -266,13 +279,13 @@ class KnowledgeIndex:
                     deletes[d].append(s)
         self._deletes = dict(deletes)
 
-    def _variant(self, tokens: list[Token]) -> _Variant:
+    def _variant(self, tokens: list[Token], aspect_: str | None = None) -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
         words: dict[str, float] = {}
         for t in tokens:
             words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0)
+        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, aspect_)
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -300,6 +313,7 @@ class KnowledgeIndex:
         if not any(not t.surface.startswith("?") and t.keys for t in terms):
             return []  # only interrogatives or unknown words: nothing to go on
         query = _Query(terms)
+        query.aspect = aspect(clean_query(question))
         bounded = []
         for d, bm25 in self._candidates(terms):
             coverage, strong, missing_topic, missing_name = self._coverage(self._docs[d], query)
@@ -501,7 +515,10 @@ class KnowledgeIndex:
             # Both sides are folded already (text.analyse), hence no processor; rapidfuzz's default
             # would keep case and accents.
             similarity = fuzz.token_sort_ratio(query.text, variant.text, processor=None) / 100
-            best = max(best, OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) * similarity)
+            closeness = OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) * similarity
+            if query.aspect and variant.aspect and query.aspect != variant.aspect:
+                closeness *= ASPECT_MISMATCH
+            best = max(best, closeness)
         return best
 
 

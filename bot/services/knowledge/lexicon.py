@@ -170,7 +170,30 @@ SURFACE_CONCEPTS: dict[str, str] = {
     **dict.fromkeys("cooperativa cooperativas cooperativo cooperativos cooperativista cooperativistas "
                     "cooperative cooperatives coop coops".split(), "~cooperative"),
     **dict.fromkeys("personal personales".split(), "~data"),
+    # Joining in the past says who is a member ("which entities joined", "quiénes se sumaron"); the
+    # infinitive asks about admission ("can new entities join", "cómo unirse"), another question. The
+    # stems are shared ("joined" -> "join", "sumaron" -> "sum"), hence surface forms.
+    **dict.fromkeys("joined sumaron sumo unieron unio incorporaron incorporo adhirieron adhirio".split(),
+                    "~member"),
 }
+
+# What a question asks about: what can or will be ("can new entities join?", "¿pueden entrar?") or what
+# was ("which entities joined?", "¿quiénes se sumaron?"). Past also from the endings of the English past
+# and the Spanish preterite plural (`PAST_ENDINGS`, on words long enough to be verbs).
+MODAL_WORDS: frozenset[str] = frozenset(
+    """
+    can could may might will would shall future next
+    puede pueden puedo podemos podra podran podria podrian podre futuro futura proximo proximos proxima
+    proximas
+    """.split()
+)
+PAST_WORDS: frozenset[str] = frozenset(
+    """
+    did was were had went came took made
+    fue fueron hubo tuvo tuvieron hizo hicieron estuvo estuvieron
+    """.split()
+)
+PAST_ENDINGS: tuple[str, ...] = ("ed", "aron", "ieron")
 
 # Concepts that exclude each other: an entry about one ("the opening seminar") does not answer a question
 # about the other ("what was decided at the closing seminar"), however many other words they share.
@@ -193,9 +216,9 @@ budget: presupuesto coste costo monto | budget cost amount
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
     puso pusieron | contribute contributed contribution contributes provide provided bring brought put
 country: pais paises nacion | country countries nation
-member: socio socios socia socias miembro miembros afiliado afiliados aliado aliados sumaron sumarse
-    unieron unirse incorporaron pertenece pertenecen pertenecer | member members membership affiliate
-    join joining joined partner partners ally allies belong belongs
+member: socio socios socia socias miembro miembros afiliado afiliados aliado aliados pertenece pertenecen
+    pertenecer | member members membership affiliate partner partners ally allies belong belongs
+join: sumarse sumar unirse unir incorporarse incorporar | join joining joins
 partnership: alianza consorcio coalicion | partnership alliance consortium coalition
 organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
     organismos dirigio dirigieron dirigir | organisation organization organisations organizations entity entities

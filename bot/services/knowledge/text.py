@@ -21,7 +21,10 @@ from bot.services.knowledge.lexicon import (
     DATE_WORDS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
+    MODAL_WORDS,
     NUMBER_WORDS,
+    PAST_ENDINGS,
+    PAST_WORDS,
     PHRASES,
     PROCEDURE_OPENERS,
     PROCEDURE_SUBJECTS,
@@ -181,6 +184,18 @@ def guess_language(text: str) -> str | None:
         return "es"
     if en > es:
         return "en"
+    return None
+
+
+def aspect(text: str) -> str | None:
+    """"modal" when a question asks what can or will be ("can new entities join?"), "past" when it asks
+    what was ("which entities joined?"), None when it does not say. Modal wins: "what could they have
+    done" is not about what was done."""
+    ws = words(text)
+    if not MODAL_WORDS.isdisjoint(ws):
+        return "modal"
+    if not PAST_WORDS.isdisjoint(ws) or any(len(w) > 5 and w.endswith(PAST_ENDINGS) for w in ws):
+        return "past"
     return None
 
 
