@@ -1,0 +1,1 @@
+"""Coordinator commands; every route here is registered with ``coordinator=True``."""
