@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +45,7 @@ class App:
         self.outbox = OutboxSender(self.sessions, self.outputs, clock)
         self.engine.on_outbox = self.outbox.poke
         self.draining = False
-        self.load_content()
+        self.engine.load_content()
 
     @classmethod
     async def create(cls, settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> App:
@@ -54,21 +53,8 @@ class App:
             await upgrade(settings.database_url)
         return cls(settings, create_engine(settings.database_url), clock or Clock())
 
-    def load_content(self) -> dict[str, Any]:
-        """(Re)load what the features read from files (the knowledge base, the idea form); each loader
-        returns a short summary (counts, problems) for the log and for ``lideres kb reload``."""
-        summary: dict[str, Any] = {}
-        for loader in CONTENT_LOADERS:
-            summary.update(loader(self) or {})
-        log.info("content loaded", extra={"content": summary})
-        return summary
-
     async def close(self) -> None:
         await self.db.dispose()
-
-
-# Callables taking the App and returning a summary dict; features append theirs when imported.
-CONTENT_LOADERS: list[Callable[[App], dict[str, Any] | None]] = []
 
 
 def control_token_file(settings: Settings) -> Path:

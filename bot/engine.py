@@ -40,6 +40,9 @@ from bot.services import users
 log = logging.getLogger("bot.engine")
 
 Handler = Callable[["Context"], Awaitable[None]]
+# Reads a feature's files (knowledge base, form) into the services; returns a short summary for the log
+# and for reloads. Runs at start-up and on every reload.
+ContentLoader = Callable[[Settings, dict[str, Any]], dict[str, Any] | None]
 
 
 @dataclass
@@ -64,6 +67,11 @@ class Router:
         self.buttons: dict[str, Route] = {}
         self.flows: dict[str, Route] = {}
         self.fallbacks: list[Route] = []
+        self.content_loaders: list[ContentLoader] = []
+
+    def content_loader(self, loader: ContentLoader) -> ContentLoader:
+        self.content_loaders.append(loader)
+        return loader
 
     def command(
         self, *names: str, coordinator: bool = False, menu: str | None = None
@@ -216,6 +224,7 @@ class Engine:
         self.buttons: dict[str, Route] = {}
         self.flows: dict[str, Route] = {}
         self.fallbacks: list[Route] = []
+        self.content_loaders: list[ContentLoader] = []
         for router in self.routers:
             self.include(router)
         self.on_outbox: Callable[[], None] | None = None  # wakes the outbox sender after a commit
@@ -232,6 +241,15 @@ class Engine:
             self.buttons[prefix] = route
         self.flows.update(router.flows)
         self.fallbacks.extend(router.fallbacks)
+        self.content_loaders.extend(router.content_loaders)
+
+    def load_content(self) -> dict[str, Any]:
+        """(Re)load what the features read from files; the summary lists counts and problems."""
+        summary: dict[str, Any] = {}
+        for loader in self.content_loaders:
+            summary.update(loader(self.settings, self.services) or {})
+        log.info("content loaded", extra={"content": summary})
+        return summary
 
     def menu_commands(self) -> list[tuple[str, str]]:
         """(command, description catalog key) for the platform's command menu."""

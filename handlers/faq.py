@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import CONTENT_LOADERS, App
+from bot.config import Settings
 from bot.db.models import AuditLog, Unanswered, User
 from bot.engine import Context, Router, main_menu
 from bot.i18n import translate
@@ -34,18 +34,15 @@ MAX_STORED_QUESTION = 2000
 LIST_LIMIT = 10
 
 
-def load_knowledge_base(app: App) -> dict[str, Any]:
+@router.content_loader
+def load_knowledge_base(settings: Settings, services: dict[str, Any]) -> dict[str, Any]:
     """Build the index once per load; a bad file is skipped and reported as ``file:line: problem``."""
-    loaded = load_knowledge(app.settings.knowledge_dir)
+    loaded = load_knowledge(settings.knowledge_dir)
     for problem in loaded.problems:
         log.warning("knowledge entry skipped", extra={"problem": problem})
-    app.services["knowledge"] = KnowledgeIndex.build(loaded.entries)
-    app.services["knowledge_entries"] = {entry.id: entry for entry in loaded.entries}
-    app.services["reload_content"] = app.load_content
+    services["knowledge"] = KnowledgeIndex.build(loaded.entries)
+    services["knowledge_entries"] = {entry.id: entry for entry in loaded.entries}
     return {"knowledge_entries": len(loaded.entries), "knowledge_problems": list(loaded.problems)}
-
-
-CONTENT_LOADERS.append(load_knowledge_base)
 
 
 def index(ctx: Context) -> KnowledgeIndex:
@@ -168,7 +165,7 @@ async def answer_unanswered(ctx: Context) -> None:
 
 @router.command("kb_reload", coordinator=True)
 async def reload_knowledge(ctx: Context) -> None:
-    summary = ctx.services["reload_content"]()
+    summary = ctx.engine.load_content()
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="kb.reload", created_at=ctx.clock.now()))
     problems = summary.get("knowledge_problems", [])
     text = ctx.t("faq.reloaded", entries=summary.get("knowledge_entries", 0), problems=len(problems))

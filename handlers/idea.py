@@ -27,7 +27,7 @@ from typing import Any
 
 from babel.dates import format_date
 
-from bot.app import CONTENT_LOADERS, App
+from bot.config import Settings
 from bot.db.models import Submission
 from bot.engine import Context, Router, main_menu
 from bot.i18n import translate
@@ -44,23 +44,20 @@ SUMMARY = "_summary"  # field names never start with "_", so a step is a field's
 MAX_DRAFT_BUTTONS = 5
 
 
-def load_idea_form(app: App) -> dict[str, Any]:
+@router.content_loader
+def load_idea_form(settings: Settings, services: dict[str, Any]) -> dict[str, Any]:
     """Read the form file on start and on every content reload. A broken file stops the start-up with a
     ``FormError`` naming each problem; a broken file at a reload keeps the form already loaded (people may
     be half-way through it) and reports the problems in the reload's summary."""
     try:
-        form = submissions.load_form(app.settings.form_file)
+        form = submissions.load_form(settings.form_file)
     except submissions.FormError as exc:
-        if "idea_form" not in app.services:
+        if "idea_form" not in services:
             raise
         log.error("idea form not reloaded, the previous one stays", extra={"problems": str(exc)})
         return {"idea_form": {"problems": str(exc), "kept": "the previously loaded form"}}
-    app.services["idea_form"] = form
+    services["idea_form"] = form
     return {"idea_form": {"fields": len(form.fields), "open": form.competition.open}}
-
-
-if load_idea_form not in CONTENT_LOADERS:
-    CONTENT_LOADERS.append(load_idea_form)
 
 
 def form_of(ctx: Context) -> IdeaForm:

@@ -104,7 +104,7 @@ async def test_the_bot_does_not_start_with_a_broken_form_and_a_reload_keeps_the_
     try:
         assert app.services["idea_form"].competition.open
         path.write_text(path.read_text(encoding="utf-8").replace("type: contact", "type: telepathy"), encoding="utf-8")
-        summary = app.load_content()
+        summary = app.engine.load_content()
         assert "telepathy" not in str(app.services["idea_form"])  # still the good form
         assert "fields[9] (contact).type" in summary["idea_form"]["problems"]
     finally:

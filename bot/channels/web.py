@@ -24,7 +24,7 @@ def build_web_app(app: App, control_token: str | None = None) -> web.Application
             or not hmac.compare_digest(offered.encode(), control_token.encode())
         ):
             return web.json_response({"error": "forbidden"}, status=403)
-        return web.json_response(app.load_content())
+        return web.json_response(app.engine.load_content())
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
