@@ -7,7 +7,7 @@ import importlib
 
 from bot.engine import Router
 
-FEATURES = ("start", "idea", "admin.sources", "faq")  # faq last: it answers free text outside flows
+FEATURES = ("start", "idea", "mentoring", "admin.sources", "faq")  # faq last: it answers free text outside flows
 
 
 def all_routers() -> list[Router]:

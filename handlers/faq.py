@@ -20,7 +20,7 @@ from bot.db.models import AuditLog, Unanswered, User
 from bot.engine import Context, Router, main_menu
 from bot.i18n import translate
 from bot.messages import Button, Reply
-from bot.services import users
+from bot.services import unanswered
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.text import words
@@ -30,7 +30,6 @@ router = Router("faq")
 log = logging.getLogger("handlers.faq")
 
 ASKING = "faq"  # flow: the user was offered to pass a question on; the next text is a new question
-MAX_STORED_QUESTION = 2000
 LIST_LIMIT = 10
 
 
@@ -60,7 +59,7 @@ async def answer_question(ctx: Context) -> None:
         ctx.end_flow()
         ctx.reply(result.entry.answer(ctx.lang))
         return
-    ctx.start_flow(ASKING, "offered", {"question": question[:MAX_STORED_QUESTION]})
+    ctx.start_flow(ASKING, "offered", {"question": question[:unanswered.MAX_STORED_QUESTION]})
     if result.outcome == "suggest" and result.suggestions:
         buttons = [Button(entry.title_for(ctx.lang), f"faq:entry:{entry.id}") for entry in result.suggestions[:3]]
         buttons.append(Button(ctx.t("faq.none_of_these"), "faq:forward"))
@@ -102,20 +101,7 @@ async def faq_button(ctx: Context) -> None:
 
 async def forward_to_coordinators(ctx: Context, question: str) -> None:
     ctx.end_flow()
-    pending = Unanswered(
-        user_id=ctx.user.id, question=question, language=ctx.lang, created_at=ctx.clock.now()
-    )
-    ctx.session.add(pending)
-    await ctx.session.flush()
-    for coordinator in await users.coordinators(ctx.session):
-        text = translate(
-            "faq.coordinator_new_question",
-            coordinator.language,
-            number=pending.id,
-            name=ctx.user.display_name or "?",
-            question=question,
-        )
-        await ctx.notify(coordinator, [Reply(text=text)])
+    pending = await unanswered.pass_to_coordinators(ctx, question)
     ctx.reply(ctx.t("faq.forwarded", number=pending.id), main_menu(ctx))
 
 
