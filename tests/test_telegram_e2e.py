@@ -314,6 +314,22 @@ async def test_network_errors_and_5xx_are_retried_then_recorded_as_failed(fake, 
     assert len(fake.failed(None)) == 2 + 5  # first try and four retries
 
 
+async def test_a_live_reply_that_keeps_failing_is_kept_in_the_outbox_and_sent_later(fake, telegram, app, clock):
+    fake.fail("sendMessage", 502, chat_id=ANA, times=5)  # the first try and all four retries
+    fake.message(ANA, "/menu")
+    await settle(fake, ANA)  # the /help after it is answered: the /menu job is over
+    assert [c.text for c in fake.sent(chat_id=ANA)][0].startswith("Puedo ayudarte")
+    async with app.sessions() as session:
+        kept = await session.scalar(select(Delivery))
+    assert (kept.kind, kept.status) == ("reply", "pending") and TOKEN not in kept.error
+    assert await app.outbox.send_due() == 0  # not before its retry time
+    clock.advance(minutes=1)
+    assert await app.outbox.send_due() == 1
+    assert "Menú principal" in fake.sent(chat_id=ANA)[-1].text
+    async with app.sessions() as session:
+        assert (await session.scalar(select(Delivery))).status == "sent"
+
+
 async def test_a_stalled_request_times_out_and_is_tried_again(fake, app, timer):
     fake.stall("sendMessage", times=1)
     async with running_channel(app, timer, read_timeout=0.3) as channel:

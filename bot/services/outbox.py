@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,11 +19,47 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import DeliveryFailed, OutputChannel, RecipientBlocked
 from bot.clock import Clock
 from bot.db.models import Delivery, User
-from bot.engine import deserialize_reply
+from bot.engine import deserialize_reply, serialize_reply
+from bot.messages import Reply
 
 log = logging.getLogger("bot.outbox")
 
 MAX_ATTEMPTS = 5
+
+
+RETRY_LIVE_REPLY_AFTER = timedelta(minutes=1)
+
+
+async def record_undelivered(
+    sessions: async_sessionmaker[AsyncSession],
+    channel: str,
+    external_id: str,
+    replies: Sequence[Reply],
+    error: str,
+    *,
+    retryable: bool,
+    now: datetime,
+) -> None:
+    """A live reply the channel gave up on becomes an outbox row: retried later by the sender when the
+    failure may pass, recorded as failed otherwise. Never lost silently."""
+    async with sessions() as session, session.begin():
+        user_id = await session.scalar(
+            select(User.id).where(User.channel == channel, User.external_id == external_id)
+        )
+        if user_id is None:
+            return
+        session.add(
+            Delivery(
+                user_id=user_id,
+                kind="reply",
+                replies=[serialize_reply(reply) for reply in replies],
+                status="pending" if retryable else "failed",
+                attempts=1,
+                error=error[:300],
+                due_at=now + RETRY_LIVE_REPLY_AFTER,
+                created_at=now,
+            )
+        )
 
 
 class OutboxSender:

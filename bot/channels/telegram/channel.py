@@ -24,6 +24,7 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.telegram.callbacks import CallbackCodec
 from bot.channels.telegram.convert import CHANNEL, Inbound, to_inbound
 from bot.channels.telegram.dedupe import Intake, UpdateLog
@@ -34,6 +35,7 @@ from bot.config import ConfigError
 from bot.db.models import User
 from bot.i18n import LANGUAGES, normalize_language, translate
 from bot.messages import Incoming, Reply
+from bot.services.outbox import record_undelivered
 
 log = logging.getLogger("bot.telegram")
 
@@ -235,9 +237,14 @@ class TelegramChannel:
             replies = (Reply(text=translate(key, lang, **dict(values))),)
         try:
             await self.output.deliver(chat_id, replies, edit_message_id=job.edit_message_id)
-        except Exception as exc:  # RecipientBlocked, DeliveryFailed: logged with the user id, never the text
+        except RecipientBlocked:
+            log.info("telegram reply not delivered: blocked", extra={"user": str(chat_id)})
+        except Exception as exc:  # logged with the user id, never the text, and kept in the outbox
             log.warning("telegram reply not delivered", extra={"user": str(chat_id), "error": type(exc).__name__,
                                                                "reason": str(exc)[:200]})
+            retryable = isinstance(exc, DeliveryFailed) and exc.retryable
+            await record_undelivered(self.app.sessions, CHANNEL, str(chat_id), replies, str(exc) or type(exc).__name__,
+                                     retryable=retryable, now=self.app.clock.now())
 
     async def _language(self, chat_id: int, platform_language: str | None) -> str:
         """The language the user chose with /lang, else their platform's."""
