@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import TelegramStartError
+from bot.channels.telegram.convert import Inbound, to_record
+from bot.channels.telegram.dedupe import UpdateLog
 from bot.channels.telegram.limiter import RateLimiter
 from bot.db.models import Delivery, ProcessedUpdate, User
 from bot.engine import Context, Router
@@ -379,3 +381,61 @@ async def test_a_rejected_token_fails_start_without_showing_it(fake, app, databa
     text = "".join(traceback.format_exception(failure.value))
     assert "rejected" in text and "wrong-secret-token" not in text
     await channel.close()
+
+
+# -- updates a crashed process took but never handled ------------------------------------------------------
+
+
+def _crashed(user: int, *, text: str | None = None, payload: str | None = None,
+             callback_id: str | None = None) -> dict[str, Any]:
+    """What UpdateLog recorded for an update a process took and then died before handling."""
+    incoming = Incoming(channel="telegram", user_id=str(user), text=text, payload=payload, message_id="7",
+                        display_name="Ana", language="es")
+    record = to_record(Inbound(chat_id=user, user_id=str(user), language="es", incoming=incoming,
+                               callback_id=callback_id))
+    assert record is not None
+    return record
+
+
+async def _handled_at(app: Any) -> dict[int, Any]:
+    async with app.sessions() as session:
+        rows = await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.handled_at))
+        return {update_id: handled_at for update_id, handled_at in rows}
+
+
+async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, clock, seen, caplog):
+    app.engine.include(tools)
+    log = UpdateLog(app.sessions, app.clock, "telegram")
+    assert await log.record([(900_001, _crashed(ANA, text="/start"))]) == {900_001}  # a day and more ago
+    clock.advance(hours=25)
+    await log.record([(900_002, _crashed(ANA, text="/t_file")),  # handled before the crash
+                      (900_003, _crashed(ANA, text="/help")),
+                      (900_004, _crashed(ANA, payload="t_edit:1", callback_id="cbq-old"))])
+    log.mark_handled(900_002)
+    await log.close()
+
+    with caplog.at_level(logging.WARNING, logger="bot.telegram"):
+        async with running_channel(app) as channel:
+            await fake.wait_for(lambda: "Editado" in fake.texts(ANA))
+            await channel.updates.flush()
+            handled = await _handled_at(app)
+    assert [(i.text, i.payload) for i in seen] == [("/help", None), (None, "t_edit:1")]  # in update order
+    help_answer, edited = fake.sent(chat_id=ANA)
+    assert help_answer.text.startswith("Puedo ayudarte") and help_answer.method == "sendMessage"
+    assert edited.method == "sendMessage" and edited.labels == ["Dato largo"]  # a new message, not an edit
+    assert fake.failed("answerCallbackQuery")  # the query is long expired: tried, and the reply still went out
+    assert all(handled[i] is not None for i in (900_001, 900_002, 900_003, 900_004))
+    stale = [r for r in caplog.records if "too old" in r.getMessage()]
+    assert [r.update_ids for r in stale] == [[900_001]]  # type: ignore[attr-defined]
+
+
+async def test_updates_are_marked_handled_once_answered(fake, telegram, app):
+    message = fake.message(ANA, "/help")
+    notice = fake.location(ANA)
+    await fake.wait_sent(2, chat_id=ANA)
+    await telegram.updates.flush()
+    async with app.sessions() as session:
+        rows = {row.update_id: row for row in await session.scalars(select(ProcessedUpdate))}
+    assert rows[message].handled_at is not None and rows[message].incoming["incoming"]["text"] == "/help"
+    assert rows[notice].handled_at is not None and rows[notice].incoming is None  # a notice: nothing to redo
+    assert await telegram.replay() == 0

@@ -208,8 +208,9 @@ class _Log:
         self.failing = failing
         self.batches: list[list[int]] = []
 
-    async def record(self, update_ids: list[int]) -> set[int]:
-        self.batches.append(list(update_ids))
+    async def record(self, entries: list[tuple[int, object]]) -> set[int]:
+        update_ids = [update_id for update_id, _ in entries]
+        self.batches.append(update_ids)
         if self.failing:
             raise OSError("database unavailable")
         fresh = set(update_ids) - self.seen

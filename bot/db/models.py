@@ -137,13 +137,17 @@ class Delivery(Base):
 
 
 class ProcessedUpdate(Base):
-    """Platform update ids already handled, so a redelivered update is handled once."""
+    """Platform update ids already taken, so a redelivered update is handled once. ``incoming`` keeps what the
+    engine needs to handle the update again, and ``handled_at`` is set once it was: a row taken but never
+    handled (the process died in between) is handled on the next start."""
 
     __tablename__ = "processed_updates"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    incoming: Mapped[dict[str, Any] | None]
+    handled_at: Mapped[datetime | None]
 
 
 class FailedMessage(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:06:55.564534
+Create Date: 2026-11-25 13:40:31.572508
 """
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('update_id', sa.BigInteger(), nullable=False),
     sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('incoming', sa.JSON(), nullable=True),
+    sa.Column('handled_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('channel', 'update_id')
     )
     op.create_table('users',

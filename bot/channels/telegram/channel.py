@@ -5,6 +5,10 @@ which handles each user's messages in order with a bounded pool of workers.
 
     update → Inbound (or ignored) → Intake (batched dedupe) → engine.submit → respond → ChatQueue → output
 
+An update is recorded with what the engine needs before it is handled, and marked handled in ``respond``
+(after the engine's commit). On start, before taking new updates, those recorded but never handled (the
+process died in between) are handled first, their replies sent as new messages.
+
 Stopping follows ``serve()``: ``stop()`` takes no new updates, ``Engine.drain`` finishes those in flight
 (their replies still go out), and the web server's cleanup sends what is queued and closes the HTTP client.
 """
@@ -26,7 +30,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.telegram.callbacks import CallbackCodec
-from bot.channels.telegram.convert import CHANNEL, Inbound, to_inbound
+from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
 from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.limiter import RateLimiter, Timer
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
@@ -86,7 +90,7 @@ class TelegramChannel:
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         self.sender: ChatQueue[Outgoing] = ChatQueue(self._send)
         self.updates = UpdateLog(app.sessions, app.clock, CHANNEL)
-        self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch)
+        self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
         self.accepting = False
         self.closed = False
         app.outputs[CHANNEL] = self.output
@@ -123,6 +127,7 @@ class TelegramChannel:
         await self.application.start()
         await self.updates.prune()
         await self.publish_commands()
+        await self.replay()
         self.accepting = True
         if self.webhook_url:
             await self.application.bot.set_webhook(self.webhook_url, secret_token=self.secret,
@@ -153,6 +158,7 @@ class TelegramChannel:
         if self.application.running:
             await self.stop()  # normally done already, before Engine.drain
         await self.intake.close()
+        await self.updates.close()
         await self.sender.drain()
         await self.application.shutdown()
 
@@ -201,7 +207,26 @@ class TelegramChannel:
         except Exception:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
 
-    async def _dispatch(self, update_id: int, inbound: Inbound) -> None:
+    async def replay(self) -> int:
+        """Hand the engine the updates a previous process recorded but never handled, in update order.
+        Their buttons' messages may be long gone: replies are sent as new messages, not edits."""
+        try:
+            pending = await self.updates.unhandled()
+        except Exception:
+            log.exception("telegram: could not read unhandled updates")
+            return 0
+        for update_id, record in pending:
+            try:
+                inbound = from_record(record)
+            except Exception:
+                log.exception("telegram: unhandled update unreadable, skipped", extra={"update_id": update_id})
+                self.updates.mark_handled(update_id)
+                continue
+            log.info("telegram: handling an update a previous run did not", extra={"update_id": update_id})
+            await self._dispatch(update_id, inbound, replayed=True)
+        return len(pending)
+
+    async def _dispatch(self, update_id: int, inbound: Inbound, *, replayed: bool = False) -> None:
         """A fresh update (its id recorded), in arrival order: to the engine, or a notice to send."""
         if inbound.incoming is None:
             assert inbound.notice is not None
@@ -212,7 +237,8 @@ class TelegramChannel:
         chat_id, callback_id = inbound.chat_id, inbound.callback_id
 
         async def respond(incoming: Incoming, replies: list[Reply]) -> None:
-            edit = incoming.message_id if callback_id is not None else None
+            self.updates.mark_handled(update_id)  # the engine has committed
+            edit = incoming.message_id if callback_id is not None and not replayed else None
             await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit))
 
         if not self.app.engine.submit(inbound.incoming, respond):

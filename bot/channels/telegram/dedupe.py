@@ -6,6 +6,16 @@ affects no row (ON CONFLICT DO NOTHING) is someone else's already. The inserts a
 takes every update waiting and records them in one statement, because one round trip per update, done
 one update at a time, capped the whole channel at about 50 updates a second on a busy event loop.
 Rows older than a week are pruned: Telegram keeps undelivered updates for 24 hours.
+
+A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``) and is
+marked ``handled_at`` once the engine has committed the update's handling. The marks are batched too: a
+flusher task gathers them for up to ``MARK_LINGER`` and writes them in one UPDATE (written as they came,
+the marks went out about one per statement under load). On start, ``unhandled`` gives the rows of the
+last 24 hours that were taken but never handled (the process died in between), to be handled then; older
+ones are only marked, with a warning. Between the engine's commit and the mark's write there is a short
+window (the linger plus one write) in which a crash means the update is handled twice rather than lost.
+Not covered yet: a second webhook worker starting while another runs would also take the other's
+updates in flight (nothing claims a row for one process).
 """
 
 from __future__ import annotations
@@ -15,9 +25,9 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +38,10 @@ from bot.db.models import ProcessedUpdate
 log = logging.getLogger("bot.telegram")
 KEEP = timedelta(days=7)
 PRUNE_EVERY = 10_000
+REPLAY_WITHIN = timedelta(hours=24)  # Telegram's own redelivery window
+MARK_BATCH = 1000
+MARK_LINGER = 0.1  # seconds a mark waits for others; a crash in it means handled twice, not lost
+Record = dict[str, Any]
 Item = TypeVar("Item")
 
 
@@ -37,16 +51,26 @@ class UpdateLog:
         self.clock = clock
         self.channel = channel
         self.since_prune = 0
+        self.to_mark: list[int] = []
+        self.marking = asyncio.Event()  # marks are waiting
+        self.marked = asyncio.Event()  # none waiting and none being written
+        self.marked.set()
+        self.flusher: asyncio.Task[None] | None = None
 
-    async def record(self, update_ids: Sequence[int]) -> set[int]:
-        """Record ``update_ids``; returns those that were not recorded before."""
-        unique = list(dict.fromkeys(update_ids))
+    async def record(self, entries: Sequence[tuple[int, Record | None]]) -> set[int]:
+        """Record ``(update_id, what to handle again)`` pairs; returns the ids that were not recorded before.
+        An entry with nothing to handle again (a notice) counts as handled at once."""
+        unique = dict(reversed(entries))  # the first of each id
         if not unique:
             return set()
         now = self.clock.now()
+        rows = [
+            {"channel": self.channel, "update_id": update_id, "created_at": now,
+             "incoming": null() if item is None else item, "handled_at": now if item is None else None}
+            for update_id, item in sorted(unique.items(), key=lambda pair: pair[0])
+        ]
         async with self.sessions() as session, session.begin():
             insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            rows = [{"channel": self.channel, "update_id": update_id, "created_at": now} for update_id in unique]
             result = await session.execute(
                 insert(ProcessedUpdate)
                 .values(rows)
@@ -59,8 +83,80 @@ class UpdateLog:
             await self.prune()
         return fresh
 
-    async def first_time(self, update_id: int) -> bool:
-        return update_id in await self.record([update_id])
+    # -- handled -------------------------------------------------------------------------------------
+
+    def mark_handled(self, update_id: int) -> None:
+        """The engine committed ``update_id``'s handling; written with the others waiting, in one statement."""
+        self.to_mark.append(update_id)
+        self.marked.clear()
+        self.marking.set()
+        if self.flusher is None:
+            self.flusher = asyncio.create_task(self._flush_marks(), name="telegram-handled-marks")
+
+    async def _flush_marks(self) -> None:
+        while True:
+            await self.marking.wait()
+            if len(self.to_mark) < MARK_BATCH:
+                await asyncio.sleep(MARK_LINGER)  # gather the marks of the updates being handled meanwhile
+            self.marking.clear()
+            await self._write_marks()
+            if not self.to_mark:
+                self.marked.set()
+
+    async def _write_marks(self) -> None:
+        pending, self.to_mark = self.to_mark, []
+        for start in range(0, len(pending), MARK_BATCH):
+            ids = pending[start : start + MARK_BATCH]
+            try:
+                await self._set_handled(ids)
+            except Exception:  # kept for the next mark (or close); if never written, handled again on start
+                log.exception("telegram: could not mark updates handled", extra={"count": len(ids)})
+                self.to_mark[:0] = pending[start:]
+                self.marked.set()
+                return
+
+    async def _set_handled(self, update_ids: Sequence[int]) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id.in_(update_ids))
+                .values(handled_at=self.clock.now())
+            )
+
+    async def flush(self) -> None:
+        """Until every mark made so far is written (or failed)."""
+        await self.marked.wait()
+
+    async def close(self) -> None:
+        await self.flush()
+        if self.flusher is not None:
+            self.flusher.cancel()
+            await asyncio.gather(self.flusher, return_exceptions=True)
+            self.flusher = None
+        if self.to_mark:  # a write failed earlier: one last try
+            await self._write_marks()
+
+    async def unhandled(self) -> list[tuple[int, Record]]:
+        """Updates taken in the last 24 hours but never handled, in update order; older ones are marked handled
+        (Telegram would not have redelivered them either) with a warning."""
+        now = self.clock.now()
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(ProcessedUpdate.update_id, ProcessedUpdate.incoming, ProcessedUpdate.created_at)
+                .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.handled_at.is_(None),
+                       ProcessedUpdate.incoming.is_not(None))
+                .order_by(ProcessedUpdate.update_id)
+            )).all()
+        pending = [(row.update_id, row.incoming) for row in rows
+                   if row.created_at >= now - REPLAY_WITHIN and row.incoming is not None]
+        stale = [row.update_id for row in rows if row.created_at < now - REPLAY_WITHIN or row.incoming is None]
+        if stale:
+            log.warning("telegram: unhandled updates too old to handle, skipped", extra={"update_ids": stale})
+            await self._set_handled(stale)
+        return pending
+
+    async def first_time(self, update_id: int, item: Record | None = None) -> bool:
+        return update_id in await self.record([(update_id, item)])
 
     async def prune(self) -> int:
         self.since_prune = 0
@@ -79,9 +175,10 @@ class Intake(Generic[Item]):
     statement, hands the fresh ones on in arrival order (so each user's order is kept) and skips the rest."""
 
     def __init__(self, updates: UpdateLog, handle: Callable[[int, Item], Awaitable[None]], *,
-                 batch: int = 500) -> None:
+                 serialize: Callable[[Item], Record | None] = lambda _item: None, batch: int = 500) -> None:
         self.updates = updates
         self.handle = handle
+        self.serialize = serialize
         self.batch = batch
         self.waiting: deque[tuple[int, Item]] = deque()
         self.arrived = asyncio.Event()
@@ -103,7 +200,7 @@ class Intake(Generic[Item]):
             while self.waiting:
                 batch = [self.waiting.popleft() for _ in range(min(self.batch, len(self.waiting)))]
                 try:
-                    fresh = await self.updates.record([update_id for update_id, _ in batch])
+                    fresh = await self.updates.record([(update_id, self.serialize(item)) for update_id, item in batch])
                 except Exception:  # better twice than never: the engine gets them anyway
                     log.exception("telegram: could not record update ids", extra={"count": len(batch)})
                     fresh = {update_id for update_id, _ in batch}
