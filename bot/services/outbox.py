@@ -126,24 +126,22 @@ class OutboxSender:
             return claimed
 
     async def _send_one(self, delivery_id: int, channel: str, external_id: str, replies: list[dict]) -> None:
-        status, error, retry_at = "sent", None, None
+        status, error, retryable = "sent", None, False
         try:
             await self.outputs[channel].send(external_id, [deserialize_reply(r) for r in replies])
         except RecipientBlocked:
             status, error = "blocked", "recipient blocked the bot"
         except DeliveryFailed as exc:
-            status, error = "failed", str(exc)[:300]
-            if exc.retryable:
-                retry_at = True
+            status, error, retryable = "failed", str(exc)[:300], exc.retryable
         except Exception as exc:  # a bug in a channel must not stop the outbox
             log.exception("delivery crashed", extra={"delivery": delivery_id})
-            status, error, retry_at = "failed", f"{type(exc).__name__}"[:300], True
+            status, error, retryable = "failed", type(exc).__name__[:300], True
         async with self.sessions() as session, session.begin():
             delivery = await session.get(Delivery, delivery_id)
             if delivery is None:
                 return
             now = self.clock.now()
-            if retry_at and delivery.attempts < MAX_ATTEMPTS:
+            if retryable and delivery.attempts < MAX_ATTEMPTS:
                 delivery.status = "pending"
                 delivery.due_at = now + timedelta(seconds=min(600, 5 * 3**delivery.attempts))
             else:
