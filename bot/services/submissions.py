@@ -20,12 +20,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES, ConfigError
 from bot.db.models import AuditLog, Counter, Submission, User
+from bot.db.session import upsert_insert
 from bot.i18n import translate
 from bot.messages import Attachment, Button, Reply
 
@@ -571,7 +570,7 @@ async def allocate_reference(session: AsyncSession, prefix: str, year: int) -> s
     number back. The unique ``reference`` column is the last guard.
     """
     name = f"ref:{prefix}:{year}"
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     statement = (
         insert(Counter)
         .values(name=name, value=1)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.db.models import COORDINATOR_ROLES, User
+from bot.db.session import upsert_insert
 from bot.i18n import normalize_language
 from bot.messages import Incoming
 
@@ -26,7 +25,7 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
     )
     user = await session.scalar(by_key)
     if user is None:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = upsert_insert(session)
         await session.execute(
             insert(User)
             .values(

@@ -28,12 +28,11 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, null, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import ProcessedUpdate
+from bot.db.session import upsert_insert
 
 log = logging.getLogger("bot.telegram")
 KEEP = timedelta(days=7)
@@ -70,7 +69,7 @@ class UpdateLog:
             for update_id, item in sorted(unique.items(), key=lambda pair: pair[0])
         ]
         async with self.sessions() as session, session.begin():
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            insert = upsert_insert(session)
             result = await session.execute(
                 insert(ProcessedUpdate)
                 .values(rows)
