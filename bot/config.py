@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(
         default=PROJECT_ROOT / "knowledge", description="Folder of the knowledge base's Markdown entries"
     )
+    seeds_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "seeds",
+        description="The seed documents entries cite (read by `kb check` and `kb coverage`, never by the bot)",
+    )
     form_file: Path = Field(
         default=PROJECT_ROOT / "handlers" / "idea_form.yaml",
         description="The network's idea-submission form (fields, choices, texts, limits)",

@@ -1,4 +1,5 @@
-"""Command-line tools over the knowledge base: `ask` (try the FAQ matcher) and `kb check` (lint entries).
+"""Command-line tools over the knowledge base: `ask` (try the FAQ matcher), `kb check` (lint entries) and
+`kb coverage` (which paragraphs of the seed documents no entry states).
 
 `add_commands` plugs them into the main `lideres` CLI (it fits `bot.cli.COMMAND_EXTENSIONS`); each
 sub-command stores its runner in `args.func(settings, args) -> exit status`, like the other commands.
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.services.knowledge.coverage import COVERAGE_FILE, Seeds, check_citations, coverage, format_report
 from bot.services.knowledge.entries import LoadResult, load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex, SearchResult
 from bot.services.knowledge.text import LANGUAGES
@@ -24,6 +26,11 @@ from bot.services.knowledge.text import LANGUAGES
 def default_knowledge_dir() -> Path:
     """The repository's knowledge/ directory (until settings provide LIDERES_KNOWLEDGE_DIR)."""
     return Path(__file__).resolve().parents[3] / "knowledge"
+
+
+def default_seeds_dir() -> Path:
+    """`../shared/seeds` beside the repository, as LIDERES_SEEDS_DIR defaults (for stand-alone use)."""
+    return Path(__file__).resolve().parents[4] / "shared" / "seeds"
 
 
 def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
@@ -38,10 +45,17 @@ def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None 
 
 
 def add_kb_check(kb_subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
-    """Add `check` to the sub-parsers of a `kb` command."""
+    """Add `check` and `coverage` to the sub-parsers of a `kb` command."""
     check = kb_subparsers.add_parser("check", help="report every problem of the knowledge base files")
     check.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
+    check.add_argument("--seeds-dir", type=Path, help="seed documents cited by entries (default: LIDERES_SEEDS_DIR)")
     check.set_defaults(func=run_check, default_knowledge_dir=default_dir)
+    cover = kb_subparsers.add_parser(
+        "coverage", help="list the seed paragraphs with the entries citing them; fail on any uncovered"
+    )
+    cover.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
+    cover.add_argument("--seeds-dir", type=Path, help="seed documents (default: LIDERES_SEEDS_DIR)")
+    cover.set_defaults(func=run_coverage, default_knowledge_dir=default_dir)
 
 
 def _kb_subcommands(subparsers: Any) -> Any:
@@ -76,16 +90,51 @@ def _knowledge_dir(settings: Any, args: argparse.Namespace) -> Path:
     return Path(default) if default is not None else default_knowledge_dir()
 
 
+def _seeds_dir(settings: Any, args: argparse.Namespace) -> Path:
+    if getattr(args, "seeds_dir", None) is not None:
+        return Path(args.seeds_dir)
+    if getattr(settings, "seeds_dir", None) is not None:
+        return Path(settings.seeds_dir)
+    return default_seeds_dir()
+
+
 def run_check(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Print each problem as `file:line: what is wrong`; exit status 1 when there is any."""
+    """Print each problem as `file:line: what is wrong`; exit status 1 when there is any. Citations of
+    seed lines are checked against the seeds when their directory is here, else only for syntax."""
     out = out or sys.stdout
     result = load_knowledge(_knowledge_dir(settings, args))
-    for problem in result.problems:
+    problems = list(result.problems)
+    seeds = Seeds(_seeds_dir(settings, args))
+    if seeds.exists():
+        problems += check_citations(result.entries, seeds)
+    else:
+        print(f"note: no seeds directory {seeds.directory}: citations checked for syntax only", file=sys.stderr)
+    for problem in problems:
         print(problem, file=out)
-    status = "problem" if len(result.problems) == 1 else "problems"
-    print(f"{len(result.entries)} entries loaded, {len(result.problems)} {status}",
-          file=sys.stderr if result.problems else out)
-    return 1 if result.problems else 0
+    status = "problem" if len(problems) == 1 else "problems"
+    print(f"{len(result.entries)} entries loaded, {len(problems)} {status}",
+          file=sys.stderr if problems else out)
+    return 1 if problems else 0
+
+
+def run_coverage(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print every seed paragraph with the entries citing it or its reason in coverage.yaml, then the
+    uncovered ones; exit status 1 when one is uncovered or a reason is stale, 2 without seeds."""
+    out = out or sys.stdout
+    knowledge_dir = _knowledge_dir(settings, args)
+    seeds = Seeds(_seeds_dir(settings, args))
+    if not seeds.exists():
+        print(f"kb coverage: no seeds directory {seeds.directory} (set LIDERES_SEEDS_DIR or --seeds-dir)",
+              file=sys.stderr)
+        return 2
+    loaded = load_knowledge(knowledge_dir)
+    _warn(loaded)
+    report = coverage(loaded.entries, seeds, knowledge_dir / COVERAGE_FILE)
+    for line in format_report(report):
+        print(line, file=out)
+    for problem in report.problems:
+        print(problem, file=out)
+    return 0 if report.ok else 1
 
 
 def run_ask(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -29,6 +29,87 @@ NOT_ENTRIES = frozenset({"readme.md"})
 _ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 _SECTION_RE = re.compile(r"^##\s+([A-Za-z]{2})\s*$")
 
+SEEDS_PREFIX = "seeds/"
+BOT_SOURCE = "lideres-bot"
+_RANGE_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One item of an entry's `source:`: lines of a seed document, a whole seed (legacy, vague), the bot
+    itself, or another document the network approved. Line ranges let `kb coverage` tell which
+    paragraphs of the seeds no entry states yet."""
+
+    kind: str  # "seed", "bot" or "other"
+    target: str  # the seed's file name under the seeds directory, else the text as written
+    first: int | None = None  # 1-based, inclusive; None: the whole file
+    last: int | None = None
+
+    @property
+    def lines(self) -> range:
+        """The cited lines; empty for a whole-file citation, which points at nothing in particular."""
+        return range(self.first, (self.last or self.first) + 1) if self.first is not None else range(0)
+
+    def __str__(self) -> str:
+        if self.kind != "seed":
+            return self.target
+        where = "" if self.first is None else f":{self.first}" if self.first == self.last \
+            else f":{self.first}-{self.last}"
+        return f"{SEEDS_PREFIX}{self.target}{where}"
+
+
+def parse_source(text: str) -> tuple[tuple[Citation, ...], list[str]]:
+    """The citations of a `source:` text and what is wrong with its syntax.
+
+    Items are comma-separated: `seeds/FILE.txt:97-101` (lines 97 to 101), `seeds/FILE.txt:97`, plain
+    `seeds/FILE.txt`, `lideres-bot`, or any other text. A bare range (`seeds/F.txt:5, 9-12`) continues
+    the seed named before it, so several paragraphs of one seed need not repeat its name."""
+    citations: list[Citation] = []
+    problems: list[str] = []
+    seed: str | None = None  # the seed a bare range continues
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            problems.append("source: an empty item between commas")
+            continue
+        if item.startswith(SEEDS_PREFIX):
+            name, colon, lines = item[len(SEEDS_PREFIX):].partition(":")
+            seed = name.strip()
+            if not seed or seed.startswith("/") or ".." in Path(seed).parts:
+                problems.append(f"source: '{item}' does not name a file of the seeds directory")
+                seed = None
+                continue
+            if not colon:
+                citations.append(Citation("seed", seed))
+                continue
+            item = lines.strip()
+        elif seed is None or not _RANGE_RE.match(item):
+            if _RANGE_RE.match(item):
+                problems.append(f"source: line range '{item}' without a seed file before it")
+            else:
+                citations.append(Citation("bot" if item == BOT_SOURCE else "other", item))
+            seed = None
+            continue
+        citation, problem = _seed_range(seed, item)
+        if problem:
+            problems.append(problem)
+        else:
+            citations.append(citation)
+    return tuple(citations), problems
+
+
+def _seed_range(seed: str, item: str) -> tuple[Citation, str]:
+    """The citation of lines `item` ("97" or "97-101") of `seed`, or the problem with them."""
+    match = _RANGE_RE.match(item)
+    where = f"{SEEDS_PREFIX}{seed}"
+    if match is None:
+        return Citation("seed", seed), f"source: '{where}:{item}': '{item}' is not a line or a range like 97-101"
+    first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+    if first < 1 or last < first:
+        return Citation("seed", seed), (f"source: bad line range '{item}' of {where} (lines count from 1, "
+                                        "the first no greater than the last)")
+    return Citation("seed", seed, first, last), ""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -41,6 +122,8 @@ class Entry:
     tags: tuple[str, ...] = ()
     source: str | None = None
     path: Path | None = None
+    citations: tuple[Citation, ...] = ()  # `source` parsed
+    source_line: int = 0  # where `source:` is written, for problems about its citations
 
     def answer(self, lang: str) -> str:
         """The answer in `lang`; a loaded entry has every language, the fallback only serves a language
@@ -147,8 +230,13 @@ def parse_entry(
     questions = checker.questions(data.get("questions"), min_variants) if "questions" in data else {}
     tags = checker.string_list(data.get("tags", []), "tags")
     source = data.get("source")
+    citations: tuple[Citation, ...] = ()
     if source is not None and not isinstance(source, str):
         checker.report("source must be a text (the seed file the facts come from)", "source")
+    elif source is not None:
+        citations, syntax = parse_source(source)
+        for problem in syntax:
+            checker.report(problem, "source")
 
     answers = _answers(path, lines, end, languages, problems)
     if problems:
@@ -161,6 +249,8 @@ def parse_entry(
         tags=tuple(tags),
         source=source,
         path=path,
+        citations=citations,
+        source_line=checker.line("source") if source is not None else 0,
     ), []
 
 
