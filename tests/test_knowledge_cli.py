@@ -30,7 +30,7 @@ def test_ask_json_answer():
     assert proc.returncode == 0, proc.stderr
     [line] = proc.stdout.splitlines()
     obj = json.loads(line)
-    assert set(obj) == {"matched", "entry", "score", "answer", "suggestions"}
+    assert set(obj) == {"matched", "entry", "score", "answer", "suggestions", "suggested"}
     assert obj["matched"] is True and obj["entry"] == "budget"
     assert obj["answer"] == "The yearly budget is 50,000 euros, paid by the members' fees."
     assert 0.0 <= obj["score"] <= 1.0 and isinstance(obj["suggestions"], list)
@@ -39,7 +39,8 @@ def test_ask_json_answer():
 def test_ask_json_no_answer_is_not_matched_and_empty():
     proc = run("Who won the football world cup?", "--json", "--knowledge-dir", str(FIXTURES))
     obj = json.loads(proc.stdout)
-    assert obj == {"matched": False, "entry": None, "score": obj["score"], "answer": "", "suggestions": []}
+    assert obj == {"matched": False, "entry": None, "score": obj["score"], "answer": "", "suggestions": [],
+                   "suggested": []}
 
 
 def test_ask_json_suggestion_is_not_an_answer():
@@ -47,6 +48,8 @@ def test_ask_json_suggestion_is_not_an_answer():
     obj = json.loads(proc.stdout)
     assert obj["matched"] is False and obj["answer"] == ""
     assert "honey-fair" in obj["suggestions"]
+    assert [s["id"] for s in obj["suggested"]] == obj["suggestions"]
+    assert all(s["answer"] for s in obj["suggested"])  # what each button would answer, for the evaluation
 
 
 def test_ask_prints_the_answer_readably():

@@ -179,13 +179,15 @@ def _ask_batch(args: argparse.Namespace, index: KnowledgeIndex, out: TextIO) -> 
 
 def as_json(result: SearchResult, lang: str) -> dict[str, Any]:
     """The machine-readable form; `matched` is true only for a confident answer, and `answer` is empty
-    otherwise (a suggestion is not an answer)."""
+    otherwise (a suggestion is not an answer). `suggested` carries each suggestion's answer too, so an
+    evaluation can tell whether the right entry was at least among the buttons the user would see."""
     return {
         "matched": result.matched,
         "entry": result.entry.id if result.entry else None,
         "score": result.score,
         "answer": result.entry.answer(lang) if result.matched and result.entry else "",
         "suggestions": [e.id for e in result.suggestions],
+        "suggested": [{"id": e.id, "answer": e.answer(lang)} for e in result.suggestions],
     }
 
 
