@@ -23,8 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot handlers tests bench migrations
 
 eval: $(STAMP)
-	$(BIN)/python ../shared/eval/score_faq.py --set ../shared/eval/faq_dev.jsonl --batch \
-		--cmd '$(BIN)/lideres ask --batch {file} --json'
+	$(BIN)/python tests/eval/report.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/knowledge_lookup.py
