@@ -39,7 +39,7 @@ async def run(users: int, messages: int, database_url: str) -> None:
         for user in range(users):
             incoming = Incoming("bench", f"u{user}", text="/menu", message_id=str(index))
             started_at[(incoming.user_id, incoming.message_id)] = time.perf_counter()
-            app.engine.submit(incoming, respond)
+            await app.engine.submit(incoming, respond)
     await done.wait()
     elapsed = time.perf_counter() - start
     await app.engine.drain()

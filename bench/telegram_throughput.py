@@ -31,8 +31,8 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.limiter import RateLimiter
-from bot.channels.web import build_web_app
 from bot.config import PROJECT_ROOT, load_settings
+from bot.server import build_server
 
 TOKEN = "123456:bench-token"
 
@@ -117,7 +117,7 @@ async def ours(args: argparse.Namespace, database_url: str) -> None:
                                  telegram_api_url=fake.api_url)
         app = await App.create(settings)
         limiter = RateLimiter() if args.with_limits else RateLimiter(overall=0, per_chat_interval=0)
-        channel = TelegramChannel(app, build_web_app(app), limiter=limiter)
+        channel = TelegramChannel(app, build_server(app), limiter=limiter)
         await channel.start()
         await fake.load(args.users, 1, "/menu")  # first contact creates the users: not measured
         kind = database_url.split(":")[0].split("+")[0]

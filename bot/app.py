@@ -8,29 +8,20 @@ import os
 import secrets
 import signal
 from pathlib import Path
-from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import Channel, enabled_plugins
 from bot.channels.base import OutputChannel
 from bot.clock import Clock
 from bot.config import PROJECT_ROOT, Settings
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
+from bot.router import Router
 from bot.services.outbox import OutboxSender
 
 log = logging.getLogger("bot.app")
-
-
-class Channel(Protocol):
-    """A live input channel (Telegram polling or webhook, WhatsApp, web chat)."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None:
-        """Stop taking new messages; messages already taken are finished by ``Engine.drain``."""
-        ...
 
 
 class App:
@@ -39,9 +30,8 @@ class App:
         self.db = db
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(db)
         self.clock = clock
-        self.services: dict[str, Any] = {}
         self.outputs: dict[str, OutputChannel] = {}
-        self.engine = Engine(settings, self.sessions, _routers(), clock=clock, services=self.services)
+        self.engine = Engine(settings, self.sessions, _routers(), clock=clock)
         self.outbox = OutboxSender(self.sessions, self.outputs, clock)
         self.engine.on_outbox = self.outbox.poke
         self.draining = False
@@ -73,7 +63,7 @@ def write_control_token(settings: Settings) -> str:
     return token
 
 
-def _routers() -> list[Any]:
+def _routers() -> list[Router]:
     from handlers import all_routers
 
     return all_routers()
@@ -83,16 +73,12 @@ async def serve(settings: Settings) -> None:
     """``lideres run``: web server, channels from the configuration, outbox; stops cleanly on SIGTERM."""
     from aiohttp import web
 
-    from bot.channels.web import build_web_app
+    from bot.server import build_server
 
     app = await App.create(settings)
-    web_app = build_web_app(app, control_token=write_control_token(settings))
-    channels: list[Channel] = []
-    if settings.telegram_token is not None:
-        from bot.channels.telegram import TelegramChannel
-
-        telegram = TelegramChannel(app, web_app)
-        channels.append(telegram)
+    web_app = build_server(app, control_token=write_control_token(settings))
+    plugins = enabled_plugins(settings)
+    channels: list[Channel] = [plugin.create(app, web_app) for plugin in plugins]
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.web_host, settings.web_port)
@@ -101,7 +87,7 @@ async def serve(settings: Settings) -> None:
         await channel.start()
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
     log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
-                                   "channels": [type(c).__name__ for c in channels]})
+                                   "channels": [plugin.name for plugin in plugins]})
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -120,6 +106,8 @@ async def serve(settings: Settings) -> None:
     for channel in channels:
         await channel.stop()
     await app.engine.drain()
+    for channel in channels:
+        await channel.close()
     outbox_task.cancel()
     await asyncio.gather(outbox_task, return_exceptions=True)
     await runner.cleanup()

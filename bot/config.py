@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         default="INFO", description="Log level; message texts are only logged at DEBUG"
     )
     workers: int = Field(default=8, ge=1, le=256, description="Messages handled at once (different users)")
+    queue_limit: int = Field(
+        default=10_000, ge=1, description="Messages waiting for a worker before channels wait to hand over more"
+    )
     telegram_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
     telegram_api_url: str | None = Field(
         default=None, description="Bot API base URL (python-telegram-bot base_url; the token is appended)"
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     )
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token"
+    )
+    telegram_max_rate: float = Field(
+        default=30, ge=0,
+        description="Messages per second to Telegram overall (higher with paid broadcasts; 0 = no limit)",
     )
 
     @field_validator("database_url")

@@ -1,18 +1,9 @@
-"""The conversation engine: routes an ``Incoming`` to a handler with the user's saved state, and saves the
-new state in the same transaction as the handler's writes.
+"""The conversation engine: routes an ``Incoming`` to a feature's handler with the user's saved state, and
+saves the new state in the same transaction as the handler's writes. It knows no feature: routes, guards,
+menu items and content come from the routers (``bot/router.py``).
 
-Handlers register on feature ``Router``s (the way aiogram routers do) and the app includes them:
-
-    router = Router("idea")
-
-    @router.command("idea")
-    async def start(ctx: Context) -> None: ...
-
-    @router.button("idea")          # payloads "idea" and "idea:..."
-    @router.flow("idea")            # any message while the user's active flow is "idea"
-    @router.fallback()              # free text outside any flow (the FAQ)
-
-Order of routing: commands, then button payloads, then the active flow, then the fallback.
+Order of routing: commands, then button payloads (longest registered prefix), then the active flow, then
+the fallbacks in router order. A route's guards run before its handler.
 """
 
 from __future__ import annotations
@@ -22,10 +13,9 @@ import copy
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,77 +24,17 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Conversation, Delivery, FailedMessage, User
 from bot.i18n import normalize_language, translate
-from bot.messages import Button, Incoming, Reply, rows
+from bot.messages import Button, Incoming, Reply, dump_reply, rows
+from bot.router import COORDINATOR, Command, Content, ContentLoader, Guard, MenuItem, Route, Router
 from bot.services import users
+from bot.workqueue import KeyedQueue, QueueClosed
 
 log = logging.getLogger("bot.engine")
 
-Handler = Callable[["Context"], Awaitable[None]]
-# Reads a feature's files (knowledge base, form) into the services; returns a short summary for the log
-# and for reloads. Runs at start-up and on every reload.
-ContentLoader = Callable[[Settings, dict[str, Any]], dict[str, Any] | None]
-
-
-@dataclass
-class Route:
-    handler: Handler
-    coordinator_only: bool = False
-
-
-@dataclass
-class Command:
-    name: str
-    route: Route
-    description_key: str | None  # catalog key of the line in the platform's command menu
-
-
-class Router:
-    """One feature's handlers."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.commands: dict[str, Command] = {}
-        self.buttons: dict[str, Route] = {}
-        self.flows: dict[str, Route] = {}
-        self.fallbacks: list[Route] = []
-        self.content_loaders: list[ContentLoader] = []
-
-    def content_loader(self, loader: ContentLoader) -> ContentLoader:
-        self.content_loaders.append(loader)
-        return loader
-
-    def command(
-        self, *names: str, coordinator: bool = False, menu: str | None = None
-    ) -> Callable[[Handler], Handler]:
-        """``menu`` is the catalog key describing the command in the platform's command list."""
-
-        def register(handler: Handler) -> Handler:
-            for name in names:
-                self.commands[name] = Command(name, Route(handler, coordinator), menu if name == names[0] else None)
-            return handler
-
-        return register
-
-    def button(self, prefix: str, *, coordinator: bool = False) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.buttons[prefix] = Route(handler, coordinator)
-            return handler
-
-        return register
-
-    def flow(self, name: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.flows[name] = Route(handler)
-            return handler
-
-        return register
-
-    def fallback(self) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.fallbacks.append(Route(handler))
-            return handler
-
-        return register
+Respond = Callable[[Incoming, list[Reply]], Awaitable[None]]
+ContentType = TypeVar("ContentType")
+MENU = "menu"  # payload prefix of the main menu's buttons: "menu:<item>"
+RUN = "run"  # payload prefix that runs a command, with its guards: "run:<command>" (e.g. after consent)
 
 
 @dataclass
@@ -144,16 +74,16 @@ class Context:
         return self.engine.settings
 
     @property
-    def services(self) -> dict[str, Any]:
-        return self.engine.services
-
-    @property
     def clock(self) -> Clock:
         return self.engine.clock
 
     @property
     def text(self) -> str:
         return (self.incoming.text or "").strip()
+
+    def content(self, kind: type[ContentType]) -> ContentType:
+        """The content of that type a feature's loader built (the knowledge base, the idea form)."""
+        return self.engine.content(kind)
 
     def t(self, key: str, /, **values: object) -> str:
         return translate(key, self.user.language, **values)
@@ -164,11 +94,25 @@ class Context:
         buttons: Sequence[Sequence[Button]] | Iterable[Button] = (),
         *,
         edit: bool = False,
-        **attachments: Any,
+        **options: Any,
     ) -> None:
-        """Answer with ``text``; ``buttons`` is a flat list (one per row) or a list of rows."""
+        """Answer with ``text``; ``buttons`` is a flat list (one per row) or a list of rows; ``options`` are
+        the other fields of ``Reply`` (document, picture, ...)."""
         laid_out = tuple(tuple(row) if isinstance(row, (list, tuple)) else (row,) for row in buttons)
-        self.replies.append(Reply(text=text, buttons=laid_out, edit=edit, **attachments))
+        self.replies.append(Reply(text=text, buttons=laid_out, edit=edit, **options))
+
+    def menu(self) -> tuple[tuple[Button, ...], ...]:
+        """The main menu's buttons, as the features contributed them, for this user."""
+        return self.engine.main_menu(self)
+
+    def again_payload(self) -> str | None:
+        """A button payload that does again what the user just did (a command or a button press), for a
+        "continue" button once a guard's condition is met; None for plain text."""
+        if self.incoming.payload is not None:
+            return self.incoming.payload
+        if self.incoming.command is not None:
+            return f"{RUN}:{self.incoming.command}"
+        return None
 
     def start_flow(self, flow: str, step: str | None = None, data: dict[str, Any] | None = None) -> None:
         self.state.flow, self.state.step, self.state.data = flow, step, dict(data or {})
@@ -182,24 +126,12 @@ class Context:
             Delivery(
                 user_id=user.id,
                 kind=kind,
-                replies=[serialize_reply(reply) for reply in replies],
+                replies=[dump_reply(reply) for reply in replies],
                 due_at=self.clock.now(),
                 created_at=self.clock.now(),
             )
         )
         self.queued_deliveries = True
-
-
-def serialize_reply(reply: Reply) -> dict[str, Any]:
-    return {
-        "text": reply.text,
-        "buttons": [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons],
-    }
-
-
-def deserialize_reply(data: dict[str, Any]) -> Reply:
-    buttons = tuple(tuple(Button(b["label"], b["payload"]) for b in row) for row in data.get("buttons", []))
-    return Reply(text=data.get("text", ""), buttons=buttons)
 
 
 class Engine:
@@ -213,22 +145,27 @@ class Engine:
         routers: Iterable[Router],
         *,
         clock: Clock | None = None,
-        services: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.clock = clock or Clock()
-        self.services: dict[str, Any] = services if services is not None else {}
         self.routers = list(routers)
         self.commands: dict[str, Command] = {}
         self.buttons: dict[str, Route] = {}
         self.flows: dict[str, Route] = {}
         self.fallbacks: list[Route] = []
+        self.guards: dict[str, Guard] = {COORDINATOR: _coordinator_guard}
+        self.menu_items: list[MenuItem] = []
         self.content_loaders: list[ContentLoader] = []
+        self._content: dict[ContentLoader, Content] = {}
+        self._content_by_type: dict[type, Content] = {}
         for router in self.routers:
             self.include(router)
+        self._check_guards()
         self.on_outbox: Callable[[], None] | None = None  # wakes the outbox sender after a commit
-        self._queue = _UserQueue(self, settings.workers)
+        self._queue: KeyedQueue[tuple[str, str], tuple[Incoming, Respond]] = KeyedQueue(
+            self._run_queued, workers=settings.workers, limit=settings.queue_limit, name="engine-worker"
+        )
 
     def include(self, router: Router) -> None:
         for name, command in router.commands.items():
@@ -236,24 +173,71 @@ class Engine:
                 raise ValueError(f"command /{name} registered twice")
             self.commands[name] = command
         for prefix, route in router.buttons.items():
-            if prefix in self.buttons:
+            if prefix in self.buttons or prefix in (MENU, RUN):
                 raise ValueError(f"button prefix {prefix!r} registered twice")
             self.buttons[prefix] = route
+        for name, guard in router.guards.items():
+            if name in self.guards:
+                raise ValueError(f"guard {name!r} registered twice")
+            self.guards[name] = guard
+        for item in router.menu_items:
+            if any(item.name == known.name for known in self.menu_items):
+                raise ValueError(f"menu item {item.name!r} registered twice")
+            self.menu_items.append(item)
+        self.menu_items.sort(key=lambda item: item.order)
         self.flows.update(router.flows)
         self.fallbacks.extend(router.fallbacks)
         self.content_loaders.extend(router.content_loaders)
 
-    def load_content(self) -> dict[str, Any]:
-        """(Re)load what the features read from files; the summary lists counts and problems."""
-        summary: dict[str, Any] = {}
-        for loader in self.content_loaders:
-            summary.update(loader(self.settings, self.services) or {})
+    def _check_guards(self) -> None:
+        """A route asking for a guard no feature provides would otherwise fail on a user's message."""
+        routes = [c.route for c in self.commands.values()] + list(self.buttons.values())
+        missing = {name for route in routes for name in route.guards if name not in self.guards}
+        if missing:
+            raise ValueError(f"routes need guards no router provides: {sorted(missing)}")
+
+    # -- content -------------------------------------------------------------------------------------
+
+    def load_content(self) -> dict[str, object]:
+        """(Re)load what the features read from files; the summary lists counts and problems. Blocking: at
+        start-up only; a running bot reloads with ``reload_content``."""
+        built = self._build_content()
+        return self._install_content(built)
+
+    async def reload_content(self) -> dict[str, object]:
+        """Rebuild the content off the event loop (a large knowledge base takes seconds) and swap it in at
+        once: users are answered from the old content meanwhile, and never from a half-built one."""
+        built = await asyncio.to_thread(self._build_content)
+        return self._install_content(built)
+
+    def _build_content(self) -> dict[ContentLoader, Content]:
+        return {loader: loader(self.settings, self._content.get(loader)) for loader in self.content_loaders}
+
+    def _install_content(self, built: dict[ContentLoader, Content]) -> dict[str, object]:
+        self._content = built
+        self._content_by_type = {type(content): content for content in built.values()}
+        summary: dict[str, object] = {}
+        for content in built.values():
+            summary.update(content.summary())
         log.info("content loaded", extra={"content": summary})
         return summary
+
+    def content(self, kind: type[ContentType]) -> ContentType:
+        found = self._content_by_type.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"no content of type {kind.__name__} is loaded")
+        return found
+
+    # -- menus ---------------------------------------------------------------------------------------
 
     def menu_commands(self) -> list[tuple[str, str]]:
         """(command, description catalog key) for the platform's command menu."""
         return [(c.name, c.description_key) for c in self.commands.values() if c.description_key]
+
+    def main_menu(self, ctx: Context) -> tuple[tuple[Button, ...], ...]:
+        buttons = [Button(ctx.t(item.label_key), f"{MENU}:{item.name}") for item in self.menu_items
+                   if item.shown_to(ctx)]
+        return rows(*buttons, per_row=2)
 
     # -- one message ---------------------------------------------------------------------------------
 
@@ -321,9 +305,7 @@ class Engine:
                     )
                 )
                 return await session.scalar(
-                    select(User.language).where(
-                        User.channel == incoming.channel, User.external_id == incoming.user_id
-                    )
+                    select(User.language).where(*users.key_is(incoming.channel, incoming.user_id))
                 )
         except Exception:  # the database itself may be what failed; the log still has the reference
             log.exception("could not keep the failed message", extra={"reference": reference})
@@ -334,12 +316,12 @@ class Engine:
         if incoming.command is not None:
             command = self.commands.get(incoming.command)
             if command is None:
-                ctx.reply(ctx.t("core.unknown_command", command=incoming.command[:40]), main_menu(ctx))
+                ctx.reply(ctx.t("core.unknown_command", command=incoming.command[:40]), ctx.menu())
                 return
             await self.run_route(command.route, ctx)
             return
         if incoming.payload is not None:
-            route = self.buttons.get(incoming.payload.split(":", 1)[0])
+            route = self._button_route(ctx, incoming.payload)
             if route is None:
                 ctx.reply(ctx.t("core.button_expired"))
                 return
@@ -355,102 +337,75 @@ class Engine:
                 return
             ctx.end_flow()  # a flow that no longer exists (removed feature): start afresh
         if incoming.attachment is not None:
-            ctx.reply(ctx.t("core.unexpected_file"), main_menu(ctx))
+            ctx.reply(ctx.t("core.unexpected_file"), ctx.menu())
             return
+        await self.run_fallbacks(ctx)
+
+    async def run_fallbacks(self, ctx: Context) -> None:
+        """Free text outside a flow: each fallback in router order until one answers."""
         for route in self.fallbacks:
             await self.run_route(route, ctx)
             if ctx.replies:
                 return
-        ctx.reply(ctx.t("core.not_understood"), main_menu(ctx))
+        ctx.reply(ctx.t("core.not_understood"), ctx.menu())
+
+    def _button_route(self, ctx: Context, payload: str) -> Route | None:
+        """The route of the longest registered prefix of ``payload`` (``faq:forward`` before ``faq``); the
+        engine's own prefixes run a menu item or a command."""
+        head, _, rest = payload.partition(":")
+        if head == MENU:
+            item = next((item for item in self.menu_items if item.name == rest), None)
+            return item.route if item is not None and item.shown_to(ctx) else None
+        if head == RUN:
+            command = self.commands.get(rest)
+            return command.route if command is not None else None
+        parts = payload.split(":")
+        for end in range(len(parts), 0, -1):
+            route = self.buttons.get(":".join(parts[:end]))
+            if route is not None:
+                return route
+        return None
 
     async def run_route(self, route: Route, ctx: Context) -> None:
-        if route.coordinator_only and not ctx.user.is_coordinator:
-            log.warning("coordinator command refused", extra={"user": ctx.user.id})
-            ctx.reply(ctx.t("core.not_allowed"))
-            return
+        """Run ``route``'s guards in order, then its handler if they all let it through."""
+        for name in route.guards:
+            if not await self.guards[name](ctx):
+                return
         await route.handler(ctx)
 
     # -- many messages -------------------------------------------------------------------------------
 
-    def submit(
-        self, incoming: Incoming, respond: Callable[[Incoming, list[Reply]], Awaitable[None]]
-    ) -> bool:
-        """Queue ``incoming``; ``respond`` is called with its replies, in order for each user.
-        Returns False when the engine is draining and takes no new messages."""
-        return self._queue.put(incoming, respond)
+    async def submit(self, incoming: Incoming, respond: Respond) -> bool:
+        """Queue ``incoming``; ``respond`` is called with its replies, in order for each user. Waits while
+        the queue is full (the database is slower than the messages come). Returns False when the engine
+        is draining and takes no new messages."""
+        try:
+            await self._queue.put((incoming.channel, incoming.user_id), (incoming, respond))
+        except QueueClosed:
+            return False
+        return True
+
+    async def _run_queued(self, _key: tuple[str, str], jobs: Sequence[tuple[Incoming, Respond]]) -> None:
+        for incoming, respond in jobs:
+            replies = await self.handle(incoming)
+            try:
+                await respond(incoming, replies)
+            except Exception:
+                log.exception("sending replies failed", extra={"channel": incoming.channel})
+
+    async def join(self) -> None:
+        """Until every message submitted so far is handled and responded to (tests, benchmarks)."""
+        await self._queue.join()
 
     async def drain(self) -> None:
         """Stop taking messages and wait for those in flight (SIGTERM)."""
-        await self._queue.drain()
+        await self._queue.close()
 
 
-def main_menu(ctx: Context) -> list[Button]:
-    """The main menu's buttons; every feature's entry point."""
-    buttons = [
-        Button(ctx.t("menu.idea"), "menu:idea"),
-        Button(ctx.t("menu.ask"), "menu:ask"),
-        Button(ctx.t("menu.mentoring"), "menu:mentoring"),
-        Button(ctx.t("menu.mysubmissions"), "menu:mysubmissions"),
-        Button(ctx.t("menu.help"), "menu:help"),
-    ]
-    return list(rows(*buttons, per_row=2))
-
-
-Respond = Callable[[Incoming, list[Reply]], Awaitable[None]]
-
-
-class _UserQueue:
-    """Per-user FIFO with a bounded pool of workers: a user's messages never overtake each other, a slow
-    user never holds up the others, and there is no task per update."""
-
-    def __init__(self, engine: Engine, workers: int) -> None:
-        self.engine = engine
-        self.size = workers
-        self.pending: dict[tuple[str, str], deque[tuple[Incoming, Respond]]] = {}
-        self.ready: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        self.workers: list[asyncio.Task[None]] = []
-        self.draining = False
-        self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
-
-    def put(self, incoming: Incoming, respond: Respond) -> bool:
-        if self.draining:
-            return False
-        if not self.workers:
-            self.workers = [asyncio.create_task(self._work(), name=f"engine-worker-{i}") for i in range(self.size)]
-        key = (incoming.channel, incoming.user_id)
-        queue = self.pending.get(key)
-        self.in_flight += 1
-        self.idle.clear()
-        if queue is None:
-            self.pending[key] = deque([(incoming, respond)])
-            self.ready.put_nowait(key)
-        else:
-            queue.append((incoming, respond))  # a worker owns this user; it will get there
+async def _coordinator_guard(ctx: Context) -> bool:
+    """Checked on every call, not only when a menu is shown: the role may have been revoked since."""
+    if ctx.user.is_coordinator:
         return True
-
-    async def _work(self) -> None:
-        while True:
-            key = await self.ready.get()
-            queue = self.pending[key]
-            while queue:
-                incoming, respond = queue[0]
-                replies = await self.engine.handle(incoming)
-                try:
-                    await respond(incoming, replies)
-                except Exception:
-                    log.exception("sending replies failed", extra={"channel": incoming.channel})
-                queue.popleft()
-                self.in_flight -= 1
-            del self.pending[key]
-            if self.in_flight == 0:
-                self.idle.set()
-
-    async def drain(self) -> None:
-        self.draining = True
-        await self.idle.wait()
-        for worker in self.workers:
-            worker.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
-        self.workers = []
+    log.warning("coordinator command refused", extra={"user": ctx.user.id})
+    ctx.reply(ctx.t("core.not_allowed"))
+    return False

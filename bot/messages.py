@@ -5,12 +5,19 @@ Channels translate platform payloads into ``Incoming`` and render ``Reply``; han
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, TypeAdapter
 
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file the user sent or the bot sends. Stored by reference (``file_ref``), never by content."""
+    """A file the user sent or the bot sends. Stored by reference (``file_ref``); only generated files
+    (exports, charts) carry their bytes, which serialize as base64."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
     kind: str  # "document", "photo", "sticker", "voice", "video", ...
     file_ref: str = ""  # platform file id, or a path/URL for outgoing files
@@ -74,3 +81,27 @@ class Reply:
 def rows(*buttons: Button, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     """Lay buttons out ``per_row`` to a row."""
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+# One mechanism for storing messages (outbox rows, journals of updates, replies kept for a retry): pydantic
+# reads the dataclasses above, so a field added there is stored and read back with no code to update here.
+_INCOMING: TypeAdapter[Incoming] = TypeAdapter(Incoming)
+_REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
+
+
+def dump_incoming(incoming: Incoming) -> dict[str, Any]:
+    """JSON-ready form of ``incoming`` (attachment bytes as base64)."""
+    return _INCOMING.dump_python(incoming, mode="json")
+
+
+def load_incoming(data: dict[str, Any]) -> Incoming:
+    return _INCOMING.validate_json(json.dumps(data))  # JSON mode: the bytes come back from base64
+
+
+def dump_reply(reply: Reply) -> dict[str, Any]:
+    """JSON-ready form of ``reply``: text, buttons, document, picture and every other field."""
+    return _REPLY.dump_python(reply, mode="json")
+
+
+def load_reply(data: dict[str, Any]) -> Reply:
+    return _REPLY.validate_json(json.dumps(data))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import importlib
 
-from bot.engine import Router
+from bot.router import Router
 
-FEATURES = ("start", "idea", "mentoring", "admin.sources", "faq")  # faq last: it answers free text outside flows
+FEATURES = ("start", "idea", "mentoring", "admin.sources", "smalltalk", "faq")  # faq last: it answers any free text
 
 
 def all_routers() -> list[Router]:

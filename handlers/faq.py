@@ -11,20 +11,20 @@ The bot never invents an answer: outside the knowledge base it says so.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.db.models import AuditLog, Unanswered, User
-from bot.engine import Context, Router, main_menu
+from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Button, Reply
+from bot.router import Router
 from bot.services import unanswered
-from bot.services.knowledge.entries import load_knowledge
+from bot.services.knowledge.entries import Entry, load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.text import words
-from handlers.start import ensure_consent
 
 router = Router("faq")
 log = logging.getLogger("handlers.faq")
@@ -33,26 +33,43 @@ ASKING = "faq"  # flow: the user was offered to pass a question on; the next tex
 LIST_LIMIT = 10
 
 
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The loaded entries and their index, swapped in whole on a reload."""
+
+    index: KnowledgeIndex
+    entries: dict[str, Entry]
+    problems: tuple[str, ...]
+
+    def summary(self) -> dict[str, object]:
+        return {"knowledge_entries": len(self.entries), "knowledge_problems": list(self.problems)}
+
+
 @router.content_loader
-def load_knowledge_base(settings: Settings, services: dict[str, Any]) -> dict[str, Any]:
+def load_knowledge_base(settings: Settings, _previous: object | None) -> KnowledgeBase:
     """Build the index once per load; a bad file is skipped and reported as ``file:line: problem``."""
     loaded = load_knowledge(settings.knowledge_dir)
     for problem in loaded.problems:
         log.warning("knowledge entry skipped", extra={"problem": problem})
-    services["knowledge"] = KnowledgeIndex.build(loaded.entries)
-    services["knowledge_entries"] = {entry.id: entry for entry in loaded.entries}
-    return {"knowledge_entries": len(loaded.entries), "knowledge_problems": list(loaded.problems)}
+    entries = {entry.id: entry for entry in loaded.entries}
+    return KnowledgeBase(KnowledgeIndex.build(loaded.entries), entries, tuple(loaded.problems))
 
 
 def index(ctx: Context) -> KnowledgeIndex:
-    return ctx.services["knowledge"]
+    return ctx.content(KnowledgeBase).index
+
+
+@router.menu_item("ask", label="menu.ask", order=20)
+@router.button("faq:ask")
+async def ask_prompt(ctx: Context) -> None:
+    ctx.reply(ctx.t("menu.ask_prompt"))
 
 
 @router.fallback()
 async def answer_question(ctx: Context) -> None:
     question = ctx.text
     if not words(question):
-        ctx.reply(ctx.t("faq.no_words"), main_menu(ctx))
+        ctx.reply(ctx.t("faq.no_words"), ctx.menu())
         return
     result = index(ctx).search(question, ctx.lang)
     if result.outcome == "answer" and result.entry is not None:
@@ -73,36 +90,41 @@ async def answer_question(ctx: Context) -> None:
 
 @router.flow(ASKING)
 async def next_question(ctx: Context) -> None:
-    """After an offer the user typed something else: that is a new question."""
+    """After an offer the user typed something else: a new message, for every fallback ("gracias" too)."""
     ctx.end_flow()
-    await answer_question(ctx)
+    await ctx.engine.run_fallbacks(ctx)
 
 
 @router.button("faq")
 async def faq_button(ctx: Context) -> None:
     action, _, argument = (ctx.incoming.payload or "").partition(":")[2].partition(":")
     if action == "entry":
-        entry = ctx.services["knowledge_entries"].get(argument)
+        entry = ctx.content(KnowledgeBase).entries.get(argument)
         if entry is None:
             ctx.reply(ctx.t("core.button_expired"))
             return
         ctx.end_flow()
         ctx.reply(entry.answer(ctx.lang))
-    elif action == "forward" and ctx.state.flow == ASKING and ctx.state.data.get("question"):
-        if not await ensure_consent(ctx, resume="faq:forward"):  # the question waits in the state
-            return
-        await forward_to_coordinators(ctx, ctx.state.data["question"])
     elif action == "no" and ctx.state.flow == ASKING:
         ctx.end_flow()
-        ctx.reply(ctx.t("faq.forward_declined"), main_menu(ctx))
+        ctx.reply(ctx.t("faq.forward_declined"), ctx.menu())
     else:
         ctx.reply(ctx.t("core.button_expired"))
+
+
+@router.button("faq:forward", consent=True)  # without consent the question waits in the state meanwhile
+async def forward_pressed(ctx: Context) -> None:
+    question = ctx.state.data.get("question")
+    if ctx.state.flow != ASKING or not isinstance(question, str) or not question:
+        ctx.reply(ctx.t("core.button_expired"))
+        return
+    await forward_to_coordinators(ctx, question)
 
 
 async def forward_to_coordinators(ctx: Context, question: str) -> None:
     ctx.end_flow()
     pending = await unanswered.pass_to_coordinators(ctx, question)
-    ctx.reply(ctx.t("faq.forwarded", number=pending.id), main_menu(ctx))
+    ctx.reply(ctx.t("faq.forwarded", number=pending.id), ctx.menu())
 
 
 @router.command("unanswered", coordinator=True)
@@ -151,8 +173,8 @@ async def answer_unanswered(ctx: Context) -> None:
 
 @router.command("kb_reload", coordinator=True)
 async def reload_knowledge(ctx: Context) -> None:
-    summary = ctx.engine.load_content()
+    await ctx.engine.reload_content()
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="kb.reload", created_at=ctx.clock.now()))
-    problems = summary.get("knowledge_problems", [])
-    text = ctx.t("faq.reloaded", entries=summary.get("knowledge_entries", 0), problems=len(problems))
-    ctx.reply("\n".join([text, *problems[:10]]))
+    knowledge = ctx.content(KnowledgeBase)
+    text = ctx.t("faq.reloaded", entries=len(knowledge.entries), problems=len(knowledge.problems))
+    ctx.reply("\n".join([text, *knowledge.problems[:10]]))

@@ -1,6 +1,6 @@
 """Submitting an idea to the network's competition: /idea, /mysubmissions, and the coordinators' /status.
 
-The questions are data (the form file, ``settings.form_file``, loaded into ``services["idea_form"]``); this
+The questions are data (the form file, ``settings.form_file``, loaded as ``LoadedForm``); this
 module only knows the kinds of question. The conversation, one state a line (``ctx.state.step`` while the
 flow is "idea"); every answer is written to the draft in the same transaction as the new state:
 
@@ -23,18 +23,19 @@ flow is "idea"); every answer is written to the draft in the same transaction as
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_date
 
 from bot.config import Settings
 from bot.db.models import Submission
-from bot.engine import Context, Router, main_menu
+from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Button, Reply, rows
+from bot.router import Router
 from bot.services import submissions, users
 from bot.services.submissions import Accepted, FormField, IdeaForm, Problem
-from handlers.start import ensure_consent
 
 router = Router("idea")
 log = logging.getLogger("handlers.idea")
@@ -44,33 +45,43 @@ SUMMARY = "_summary"  # field names never start with "_", so a step is a field's
 MAX_DRAFT_BUTTONS = 5
 
 
+@dataclass(frozen=True)
+class LoadedForm:
+    """The form the bot asks from, and why a reload kept it instead of the file's new version."""
+
+    form: IdeaForm
+    problems: str | None = None
+
+    def summary(self) -> dict[str, object]:
+        if self.problems is not None:
+            return {"idea_form": {"problems": self.problems, "kept": "the previously loaded form"}}
+        return {"idea_form": {"fields": len(self.form.fields), "open": self.form.competition.open}}
+
+
 @router.content_loader
-def load_idea_form(settings: Settings, services: dict[str, Any]) -> dict[str, Any]:
+def load_idea_form(settings: Settings, previous: object | None) -> LoadedForm:
     """Read the form file on start and on every content reload. A broken file stops the start-up with a
     ``FormError`` naming each problem; a broken file at a reload keeps the form already loaded (people may
     be half-way through it) and reports the problems in the reload's summary."""
     try:
-        form = submissions.load_form(settings.form_file)
+        return LoadedForm(submissions.load_form(settings.form_file))
     except submissions.FormError as exc:
-        if "idea_form" not in services:
+        if not isinstance(previous, LoadedForm):
             raise
         log.error("idea form not reloaded, the previous one stays", extra={"problems": str(exc)})
-        return {"idea_form": {"problems": str(exc), "kept": "the previously loaded form"}}
-    services["idea_form"] = form
-    return {"idea_form": {"fields": len(form.fields), "open": form.competition.open}}
+        return LoadedForm(previous.form, str(exc))
 
 
 def form_of(ctx: Context) -> IdeaForm:
-    return ctx.services["idea_form"]
+    return ctx.content(LoadedForm).form
 
 
 # -- /idea: the way in --------------------------------------------------------------------------------
 
 
-@router.command("idea", menu="cmd.idea")
+@router.menu_item("idea", label="menu.idea", order=10)
+@router.command("idea", describe="cmd.idea", consent=True)
 async def idea_command(ctx: Context) -> None:
-    if not await ensure_consent(ctx):
-        return
     if ctx.state.flow == FLOW:  # "/idea" half-way through means "where was I?"
         await ask_current(ctx)
         return
@@ -96,7 +107,7 @@ def call_is_open(ctx: Context) -> bool:
     else:
         text += " " + ctx.t("idea.next_call_unknown")
     ctx.end_flow()
-    ctx.reply(text, main_menu(ctx))
+    ctx.reply(text, ctx.menu())
     return False
 
 
@@ -318,17 +329,21 @@ async def on_button(ctx: Context) -> None:
     await handler(ctx, name, value)
 
 
-async def pressed_new(ctx: Context, _name: str, _value: str) -> None:
-    if await ensure_consent(ctx) and call_is_open(ctx):
+@router.button("idea:new", consent=True)
+async def pressed_new(ctx: Context) -> None:
+    if call_is_open(ctx):
         await start_new(ctx)
 
 
-async def pressed_continue(ctx: Context, name: str, _value: str) -> None:
-    if not await ensure_consent(ctx) or not call_is_open(ctx):
+@router.button("idea:continue", consent=True)
+async def pressed_continue(ctx: Context) -> None:
+    """``idea:continue:<draft id>``"""
+    if not call_is_open(ctx):
         return
-    submission = await submissions.own_draft(ctx.session, ctx.user.id, name)
+    draft_id = (ctx.incoming.payload or "").rpartition(":")[2]
+    submission = await submissions.own_draft(ctx.session, ctx.user.id, draft_id)
     if submission is None:
-        ctx.reply(ctx.t("idea.draft_gone"), main_menu(ctx))
+        ctx.reply(ctx.t("idea.draft_gone"), ctx.menu())
         return
     await continue_draft(ctx, submission)
 
@@ -422,7 +437,7 @@ async def pressed_later(ctx: Context, _name: str, _value: str) -> None:
         ctx.reply(ctx.t("core.button_expired"))
         return
     ctx.end_flow()
-    ctx.reply(ctx.t("idea.saved_for_later"), main_menu(ctx))
+    ctx.reply(ctx.t("idea.saved_for_later"), ctx.menu())
 
 
 async def at_step(ctx: Context, step: str) -> bool:
@@ -448,7 +463,7 @@ async def current_draft(ctx: Context) -> Submission | None:
     submission = await submissions.own_draft(ctx.session, ctx.user.id, sid)
     if submission is None:
         ctx.end_flow()
-        ctx.reply(ctx.t("idea.draft_gone"), main_menu(ctx))
+        ctx.reply(ctx.t("idea.draft_gone"), ctx.menu())
     return submission
 
 
@@ -498,7 +513,7 @@ async def pressed_submit(ctx: Context, _name: str, _value: str) -> None:
     ctx.end_flow()
     summary = submissions.summary_text(form, submission.answers, ctx.lang)
     ctx.reply(ctx.t("idea.submitted", reference=reference) + "\n\n" + summary + "\n\n"
-              + submissions.pick(form.competition.submitted, ctx.lang), main_menu(ctx))
+              + submissions.pick(form.competition.submitted, ctx.lang), ctx.menu())
     await notify_coordinators(ctx, submission)
 
 
@@ -517,8 +532,6 @@ async def notify_coordinators(ctx: Context, submission: Submission) -> None:
 
 
 BUTTON_ACTIONS = {
-    "new": pressed_new,
-    "continue": pressed_continue,
     "back": pressed_back,
     "skip": pressed_skip,
     "keep": pressed_keep,
@@ -534,10 +547,9 @@ BUTTON_ACTIONS = {
 # -- /mysubmissions ---------------------------------------------------------------------------------------
 
 
-@router.command("mysubmissions", menu="cmd.mysubmissions")
+@router.menu_item("mysubmissions", label="menu.mysubmissions", order=40)
+@router.command("mysubmissions", describe="cmd.mysubmissions", consent=True)
 async def my_submissions(ctx: Context) -> None:
-    if not await ensure_consent(ctx):
-        return
     mine = await submissions.submissions_of(ctx.session, ctx.user.id)
     if not mine:
         ctx.reply(ctx.t("idea.none_yet"), [Button(ctx.t("menu.idea"), "menu:idea")])
@@ -545,7 +557,7 @@ async def my_submissions(ctx: Context) -> None:
     lines = [ctx.t("idea.mine_title")] + [submission_line(ctx, s) for s in mine]
     drafts = [s for s in mine if s.status == "draft"][:MAX_DRAFT_BUTTONS]
     buttons = [Button(ctx.t("idea.continue_draft", title=draft_title(ctx, d)), f"idea:continue:{d.id}") for d in drafts]
-    ctx.reply("\n".join(lines), buttons or main_menu(ctx))
+    ctx.reply("\n".join(lines), buttons or ctx.menu())
 
 
 def submission_line(ctx: Context, submission: Submission) -> str:

@@ -7,9 +7,9 @@ REQUEST          → any text: passed to the coordinators; /cancel leaves withou
 
 from __future__ import annotations
 
-from bot.engine import Context, Router, main_menu
+from bot.engine import Context
+from bot.router import Router
 from bot.services import unanswered
-from handlers.start import ensure_consent
 
 router = Router("mentoring")
 
@@ -17,20 +17,11 @@ FLOW = "mentoring"
 MIN_REQUEST = 10
 
 
-@router.command("mentoring", menu="cmd.mentoring")
+@router.menu_item("mentoring", label="menu.mentoring", order=30)
+@router.command("mentoring", describe="cmd.mentoring", consent=True)
 async def mentoring(ctx: Context) -> None:
-    if not await ensure_consent(ctx, resume="mentoring:again"):
-        return
     ctx.start_flow(FLOW, "request")
     ctx.reply(ctx.t("mentoring.ask"))
-
-
-@router.button("mentoring")
-async def mentoring_again(ctx: Context) -> None:
-    if ctx.incoming.payload != "mentoring:again":
-        ctx.reply(ctx.t("core.button_expired"))
-        return
-    await mentoring(ctx)
 
 
 @router.flow(FLOW)
@@ -40,4 +31,4 @@ async def request(ctx: Context) -> None:
         return
     ctx.end_flow()
     pending = await unanswered.pass_to_coordinators(ctx, ctx.t("mentoring.request_prefix") + ctx.text)
-    ctx.reply(ctx.t("mentoring.sent", number=pending.id), main_menu(ctx))
+    ctx.reply(ctx.t("mentoring.sent", number=pending.id), ctx.menu())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from bot.engine import Context, Router, main_menu
+from bot.engine import Context
 from bot.messages import Button
+from bot.router import CONSENT, Router
 
 router = Router("start")
 
@@ -30,18 +31,20 @@ def consent_prompt(ctx: Context) -> None:
     )
 
 
-async def ensure_consent(ctx: Context, resume: str | None = None) -> bool:
-    """Features that store personal data call this first; without consent it asks for it. ``resume`` is
-    the payload of a "continue" button offered once the user agrees, to pick up where they were."""
+@router.guard(CONSENT)
+async def require_consent(ctx: Context) -> bool:
+    """Routes that store personal data (``consent=True``) pass here first; without consent it asks for it,
+    and keeps a way back to what the user was doing, offered as "continue" once they agree."""
     if ctx.user.consent_at is not None:
         return True
-    if resume is not None:
-        ctx.state.data["after_consent"] = resume
+    again = ctx.again_payload()
+    if again is not None:
+        ctx.state.data["after_consent"] = again
     consent_prompt(ctx)
     return False
 
 
-@router.command("start", menu="cmd.start")
+@router.command("start", describe="cmd.start")
 async def start(ctx: Context) -> None:
     source = ctx.incoming.command_args
     if source and SOURCE_PATTERN.fullmatch(source) and ctx.user.source is None:
@@ -51,7 +54,7 @@ async def start(ctx: Context) -> None:
         ctx.reply(ctx.t("start.welcome", name=name), [language_buttons()])
         consent_prompt(ctx)
         return
-    ctx.reply(ctx.t("start.welcome_back", name=name), main_menu(ctx))
+    ctx.reply(ctx.t("start.welcome_back", name=name), ctx.menu())
 
 
 @router.button("consent")
@@ -60,33 +63,34 @@ async def give_consent(ctx: Context) -> None:
         ctx.user.consent_at = ctx.clock.now()
     resume = ctx.state.data.pop("after_consent", None)
     if isinstance(resume, str):
-        ctx.reply(ctx.t("start.consent_thanks"), [Button(ctx.t("start.continue"), resume), *main_menu(ctx)])
+        ctx.reply(ctx.t("start.consent_thanks"), [Button(ctx.t("start.continue"), resume), *ctx.menu()])
         return
-    ctx.reply(ctx.t("start.consent_thanks"), main_menu(ctx))
+    ctx.reply(ctx.t("start.consent_thanks"), ctx.menu())
 
 
-@router.command("help", menu="cmd.help")
+@router.menu_item("help", label="menu.help", order=90)
+@router.command("help", describe="cmd.help")
 async def help_command(ctx: Context) -> None:
     lines = [ctx.t("help.intro")]
     lines += [f"/{name} — {ctx.t(key)}" for name, key in ctx.engine.menu_commands()]
     if ctx.user.is_coordinator:
         lines.append(ctx.t("help.coordinator"))
-    ctx.reply("\n".join(lines), main_menu(ctx))
+    ctx.reply("\n".join(lines), ctx.menu())
 
 
-@router.command("menu", menu="cmd.menu")
+@router.command("menu", describe="cmd.menu")
 async def menu(ctx: Context) -> None:
-    ctx.reply(ctx.t("menu.title"), main_menu(ctx))
+    ctx.reply(ctx.t("menu.title"), ctx.menu())
 
 
-@router.command("cancel", menu="cmd.cancel")
+@router.command("cancel", describe="cmd.cancel")
 async def cancel(ctx: Context) -> None:
     was_in_flow = ctx.state.flow is not None
     ctx.end_flow()
-    ctx.reply(ctx.t("cancel.done" if was_in_flow else "cancel.nothing"), main_menu(ctx))
+    ctx.reply(ctx.t("cancel.done" if was_in_flow else "cancel.nothing"), ctx.menu())
 
 
-@router.command("lang", "language", menu="cmd.lang")
+@router.command("lang", "language", describe="cmd.lang")
 async def choose_language(ctx: Context) -> None:
     wanted = ctx.incoming.command_args.lower()
     if wanted in LANGUAGE_NAMES:
@@ -111,10 +115,10 @@ def set_language(ctx: Context, lang: str) -> None:
         ctx.reply(ctx.t("lang.changed"))
         consent_prompt(ctx)
         return
-    ctx.reply(ctx.t("lang.changed"), main_menu(ctx))
+    ctx.reply(ctx.t("lang.changed"), ctx.menu())
 
 
-@router.command("privacy", menu="cmd.privacy")
+@router.command("privacy", describe="cmd.privacy")
 @router.button("privacy")
 async def privacy(ctx: Context) -> None:
     status = (
@@ -124,26 +128,3 @@ async def privacy(ctx: Context) -> None:
     )
     buttons = [] if ctx.user.consent_at else [Button(ctx.t("start.consent_yes"), "consent:yes")]
     ctx.reply(f"{ctx.t('privacy.details')}\n\n{status}", buttons)
-
-
-@router.button("menu")
-async def menu_pressed(ctx: Context) -> None:
-    """Main-menu buttons run the feature's command when that feature is installed."""
-    choice = ctx.incoming.payload.partition(":")[2] if ctx.incoming.payload else ""
-    if choice == "ask":
-        ctx.reply(ctx.t("menu.ask_prompt"))
-        return
-    if choice == "help":
-        await help_command(ctx)
-        return
-    command = ctx.engine.commands.get(choice)
-    if choice in MENU_COMMANDS and command is not None:
-        await ctx.engine.run_route(command.route, ctx)
-        return
-    if choice in MENU_COMMANDS:
-        ctx.reply(ctx.t("menu.coming_soon"), main_menu(ctx))
-        return
-    ctx.reply(ctx.t("core.button_expired"))
-
-
-MENU_COMMANDS = {"idea", "mentoring", "mysubmissions"}

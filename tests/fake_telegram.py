@@ -667,9 +667,9 @@ async def running_channel(app: Any, timer: VirtualTimer | None = None, **options
     """The real TelegramChannel of ``app`` (polling, or webhook when configured), stopped the way
     ``lideres run`` stops it: no new updates, engine drained, queued replies sent, HTTP client closed."""
     from bot.channels.telegram import TelegramChannel
-    from bot.channels.web import build_web_app
+    from bot.server import build_server
 
-    web_app = build_web_app(app)
+    web_app = build_server(app)
     channel = TelegramChannel(app, web_app, timer=timer, **options)
     channel.web_app = web_app
     await channel.start()

@@ -8,8 +8,9 @@ import logging
 from sqlalchemy import func, select
 
 from bot.db.models import Conversation, Delivery, FailedMessage, User
-from bot.engine import Context, Engine, Router
+from bot.engine import Context, Engine
 from bot.messages import Incoming, Reply
+from bot.router import Router
 
 
 def make_engine(app, *routers: Router) -> Engine:
@@ -102,13 +103,13 @@ async def test_one_users_messages_stay_in_order_while_users_run_concurrently(app
             slow_network.set()
 
     for i in range(20):
-        assert engine.submit(message(str(i), user="slow"), respond)
-        assert engine.submit(message(str(i), user="fast"), respond)
+        assert await engine.submit(message(str(i), user="slow"), respond)
+        assert await engine.submit(message(str(i), user="fast"), respond)
     await engine.drain()
     assert answered["slow"] == [str(i) for i in range(20)]
     assert answered["fast"] == [str(i) for i in range(20)]
     assert handled.index(("fast", "19")) < handled.index(("slow", "1"))  # the slow user held nobody up
-    assert not engine.submit(message("late"), respond)  # draining: no new messages
+    assert not await engine.submit(message("late"), respond)  # draining: no new messages
 
 
 async def test_coordinator_only_routes_check_the_role_on_every_call(app):

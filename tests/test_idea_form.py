@@ -11,6 +11,7 @@ import yaml
 from bot.app import App
 from bot.config import load_settings
 from bot.services.submissions import FormError, check_answer, load_form, suggest
+from handlers.idea import LoadedForm
 from tests.test_idea_helpers import FORM_FILE, PROBLEM, SOLUTION, write_form
 
 
@@ -102,10 +103,10 @@ async def test_the_bot_does_not_start_with_a_broken_form_and_a_reload_keeps_the_
         await App.create(settings)
     app = await App.create(load_settings(database_url=database, form_file=str(path)))
     try:
-        assert app.services["idea_form"].competition.open
+        assert app.engine.content(LoadedForm).form.competition.open
         path.write_text(path.read_text(encoding="utf-8").replace("type: contact", "type: telepathy"), encoding="utf-8")
         summary = app.engine.load_content()
-        assert "telepathy" not in str(app.services["idea_form"])  # still the good form
+        assert "telepathy" not in str(app.engine.content(LoadedForm).form)  # still the good form
         assert "fields[9] (contact).type" in summary["idea_form"]["problems"]
     finally:
         await app.close()

@@ -248,7 +248,7 @@ async def test_blocked_user_is_marked_and_outbox_delivery_is_blocked(fake, teleg
     fake.fail("sendMessage", 403, chat_id=LUIS, times=None)
     fake.message(LUIS, "/start", first_name="Luis")
     await fake.wait_for(lambda: len(fake.failed("sendMessage")) == 1)
-    await telegram.sender.wait_idle()
+    await telegram.sender.join()
     assert len(fake.failed("sendMessage")) == 1  # the second reply was not even tried
     async with app.sessions() as session, session.begin():
         user = await session.scalar(select(User).where(User.external_id == str(LUIS)))
@@ -278,7 +278,7 @@ async def test_429_storm_everything_delivered_once_after_retry_after(fake, teleg
     for user in users:
         fake.message(user, "/start", first_name=f"U{user}")
     delivered = await fake.wait_sent(2 * len(users), method="sendMessage")
-    await telegram.sender.wait_idle()
+    await telegram.sender.join()
     assert len(delivered) == 20 and len(fake.failed("sendMessage")) == 8
     assert len({(c.chat_id, c.text) for c in delivered}) == 20  # none twice
     events = telegram.limiter.events  # ("send", time, chat) as the limiter let each call go; ("pause", ...)
@@ -337,7 +337,7 @@ async def test_a_stalled_request_times_out_and_is_tried_again(fake, app, timer):
     async with running_channel(app, timer, read_timeout=0.3) as channel:
         fake.message(ANA, "/menu")
         (reply,) = await fake.wait_sent(1, chat_id=ANA)
-        await channel.sender.wait_idle()
+        await channel.sender.join()
     assert "Menú principal" in reply.text
     assert [c.status for c in fake.calls if c.method == "sendMessage"] == [0, 200]  # stalled, then sent
     assert timer.slept  # the backoff before the retry ran on the limiter's clock
@@ -363,7 +363,7 @@ async def test_logs_carry_ids_never_texts_or_the_token(fake, telegram, caplog):
     fake.press(ANA, "forged")
     await settle(fake, ANA)
     await fake.wait_for(lambda: len(fake.failed("sendMessage")) == 2)
-    await telegram.sender.wait_idle()
+    await telegram.sender.join()
     formatter = JsonFormatter()
     lines = [formatter.format(r) for r in caplog.records if r.name.startswith("bot") or r.levelno >= logging.WARNING]
     assert any("not delivered" in line and str(LUIS) in line for line in lines)

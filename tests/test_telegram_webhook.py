@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, derived_secret
-from bot.channels.web import build_web_app
 from bot.db.models import ProcessedUpdate, User
+from bot.server import build_server
 from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer
 
 ANA = 1001
@@ -36,7 +36,7 @@ def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
 
 @pytest.fixture
 async def webhook(app: Any) -> AsyncIterator[tuple[TelegramChannel, TestClient]]:
-    web_app = build_web_app(app)
+    web_app = build_server(app)
     channel = TelegramChannel(app, web_app, timer=VirtualTimer())
     await channel.start()
     client = TestClient(TestServer(web_app))

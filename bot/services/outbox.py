@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import DeliveryFailed, OutputChannel, RecipientBlocked
 from bot.clock import Clock
 from bot.db.models import Delivery, User
-from bot.engine import deserialize_reply, serialize_reply
-from bot.messages import Reply
+from bot.messages import Reply, dump_reply, load_reply
+from bot.services import users
 
 log = logging.getLogger("bot.outbox")
 
@@ -44,7 +44,7 @@ async def record_undelivered(
     failure may pass, recorded as failed otherwise. Never lost silently."""
     async with sessions() as session, session.begin():
         user_id = await session.scalar(
-            select(User.id).where(User.channel == channel, User.external_id == external_id)
+            select(User.id).where(*users.key_is(channel, external_id))
         )
         if user_id is None:
             return
@@ -52,7 +52,7 @@ async def record_undelivered(
             Delivery(
                 user_id=user_id,
                 kind="reply",
-                replies=[serialize_reply(reply) for reply in replies],
+                replies=[dump_reply(reply) for reply in replies],
                 status="pending" if retryable else "failed",
                 attempts=1,
                 error=error[:300],
@@ -128,7 +128,7 @@ class OutboxSender:
     async def _send_one(self, delivery_id: int, channel: str, external_id: str, replies: list[dict]) -> None:
         status, error, retryable = "sent", None, False
         try:
-            await self.outputs[channel].send(external_id, [deserialize_reply(r) for r in replies])
+            await self.outputs[channel].send(external_id, [load_reply(r) for r in replies])
         except RecipientBlocked:
             status, error = "blocked", "recipient blocked the bot"
         except DeliveryFailed as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -16,13 +16,20 @@ from bot.messages import Incoming
 SEEN_GRANULARITY = timedelta(minutes=10)  # last_seen_at is for statistics; rewriting it per message costs a write
 
 
+def key_is(channel: str, external_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The one way to find a user: by the channel and the platform's id, unique together. For ``where``."""
+    return User.channel == channel, User.external_id == external_id
+
+
+async def find(session: AsyncSession, channel: str, external_id: str) -> User | None:
+    return await session.scalar(select(User).where(*key_is(channel, external_id)))
+
+
 async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Settings, now: datetime) -> User:
     """The sender's row, created on first contact and locked for the transaction on PostgreSQL, so two
     workers never handle one user's messages at once. An insert that loses a race with another worker is
     a no-op (ON CONFLICT DO NOTHING), so two first messages never create two users."""
-    by_key = (
-        select(User).where(User.channel == incoming.channel, User.external_id == incoming.user_id).with_for_update()
-    )
+    by_key = select(User).where(*key_is(incoming.channel, incoming.user_id)).with_for_update()
     user = await session.scalar(by_key)
     if user is None:
         insert = upsert_insert(session)

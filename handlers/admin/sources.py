@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.db.models import AuditLog, Submission, User
-from bot.engine import Context, Router
+from bot.engine import Context
+from bot.router import Router
 
 router = Router("admin.sources")
 

@@ -3,7 +3,7 @@ aiohttp server); everything else is ours. Conversation state is in the database 
 no PTB persistence); updates are handed one by one (``concurrent_updates`` off) to ``Engine.submit``,
 which handles each user's messages in order with a bounded pool of workers.
 
-    update → Inbound (or ignored) → Intake (batched dedupe) → engine.submit → respond → ChatQueue → output
+    update → Inbound (or ignored) → Intake (batched dedupe) → engine.submit → respond → send queue → output
 
 An update is recorded with what the engine needs before it is handled, and marked handled in ``respond``
 (after the engine's commit). On start, before taking new updates, those recorded but never handled (the
@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,12 @@ from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbo
 from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.limiter import RateLimiter, Timer
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
-from bot.channels.telegram.sender import ChatQueue
 from bot.config import ConfigError
 from bot.db.models import User
 from bot.i18n import LANGUAGES, normalize_language, translate
 from bot.messages import Incoming, Reply
 from bot.services.outbox import record_undelivered
+from bot.workqueue import KeyedQueue
 
 log = logging.getLogger("bot.telegram")
 
@@ -88,7 +89,9 @@ class TelegramChannel:
         self.codec = CallbackCodec(token)
         self.limiter = limiter or RateLimiter(timer)
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
-        self.sender: ChatQueue[Outgoing] = ChatQueue(self._send)
+        # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and
+        # goes on to the next message instead of waiting for Telegram; one chat's replies keep their order.
+        self.sender: KeyedQueue[int, Outgoing] = KeyedQueue(self._send_all, workers=64, name="telegram-sender")
         self.updates = UpdateLog(app.sessions, app.clock, CHANNEL)
         self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
         self.accepting = False
@@ -159,7 +162,7 @@ class TelegramChannel:
             await self.stop()  # normally done already, before Engine.drain
         await self.intake.close()
         await self.updates.close()
-        await self.sender.drain()
+        await self.sender.close()
         await self.application.shutdown()
 
     async def _on_cleanup(self, _web_app: web.Application) -> None:
@@ -241,7 +244,7 @@ class TelegramChannel:
             edit = incoming.message_id if callback_id is not None and not replayed else None
             await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit))
 
-        if not self.app.engine.submit(inbound.incoming, respond):
+        if not await self.app.engine.submit(inbound.incoming, respond):
             log.warning("telegram update dropped: engine draining", extra={"update_id": update_id})
 
     async def _membership(self, update: Update) -> None:
@@ -252,6 +255,10 @@ class TelegramChannel:
             await self.output.mark_blocked(str(change.from_user.id))
 
     # -- replies out ---------------------------------------------------------------------------------
+
+    async def _send_all(self, chat_id: int, jobs: Sequence[Outgoing]) -> None:
+        for job in jobs:
+            await self._send(chat_id, job)
 
     async def _send(self, chat_id: int, job: Outgoing) -> None:
         if job.callback_id is not None:

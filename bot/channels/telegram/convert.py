@@ -14,7 +14,7 @@ from typing import Any
 from telegram import Message, Update
 
 from bot.channels.telegram.callbacks import CallbackCodec
-from bot.messages import Attachment, Incoming
+from bot.messages import Attachment, Incoming, dump_incoming, load_incoming
 
 CHANNEL = "telegram"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # Bot API getFile refuses bigger files
@@ -106,25 +106,12 @@ def attachment_of(message: Message) -> Attachment | None:
 def to_record(inbound: Inbound) -> dict[str, Any] | None:
     """What ``processed_updates.incoming`` keeps of ``inbound``, so the engine can handle it after a crash;
     None for a notice (answered at once, nothing to handle again)."""
-    incoming = inbound.incoming
-    if incoming is None:
+    if inbound.incoming is None:
         return None
-    fields = {name: getattr(incoming, name) for name in _INCOMING_FIELDS}
-    attachment = incoming.attachment
-    fields["attachment"] = None if attachment is None else {
-        "kind": attachment.kind, "file_ref": attachment.file_ref, "filename": attachment.filename,
-        "mime_type": attachment.mime_type, "size": attachment.size,
-    }
-    return {"chat_id": inbound.chat_id, "callback_id": inbound.callback_id, "incoming": fields}
+    return {"chat_id": inbound.chat_id, "callback_id": inbound.callback_id, "incoming": dump_incoming(inbound.incoming)}
 
 
 def from_record(record: dict[str, Any]) -> Inbound:
-    fields = dict(record["incoming"])
-    attachment = fields.pop("attachment", None)
-    incoming = Incoming(**{name: fields.get(name) for name in _INCOMING_FIELDS},
-                        attachment=Attachment(**attachment) if attachment else None)
+    incoming = load_incoming(record["incoming"])
     return Inbound(chat_id=int(record["chat_id"]), user_id=incoming.user_id, language=incoming.language,
                    incoming=incoming, callback_id=record.get("callback_id"))
-
-
-_INCOMING_FIELDS = ("channel", "user_id", "text", "payload", "message_id", "display_name", "language")

@@ -1,18 +1,22 @@
-"""The bot's own aiohttp server: health check now; webhooks and the web chat mount their routes here."""
+"""The bot's own HTTP server (aiohttp): the health check and the loopback control endpoint. It is not a
+channel: channels (Telegram's webhook, WhatsApp, the web chat) add their routes to it when they start.
+"""
 
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import App
+if TYPE_CHECKING:
+    from bot.app import App
 
 LOOPBACK = {"127.0.0.1", "::1"}
 
 
-def build_web_app(app: App, control_token: str | None = None) -> web.Application:
+def build_server(app: App, control_token: str | None = None) -> web.Application:
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
 
     async def reload_content(request: web.Request) -> web.Response:
@@ -24,7 +28,7 @@ def build_web_app(app: App, control_token: str | None = None) -> web.Application
             or not hmac.compare_digest(offered.encode(), control_token.encode())
         ):
             return web.json_response({"error": "forbidden"}, status=403)
-        return web.json_response(app.engine.load_content())
+        return web.json_response(await app.engine.reload_content())
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
