@@ -29,8 +29,8 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.app import App
+from bot.channels.pacing import RateLimiter
 from bot.channels.telegram import TelegramChannel
-from bot.channels.telegram.limiter import RateLimiter
 from bot.config import PROJECT_ROOT, load_settings
 from bot.server import build_server
 
@@ -116,7 +116,7 @@ async def ours(args: argparse.Namespace, database_url: str) -> None:
         settings = load_settings(database_url=database_url, log_level="WARNING", telegram_token=TOKEN,
                                  telegram_api_url=fake.api_url)
         app = await App.create(settings)
-        limiter = RateLimiter() if args.with_limits else RateLimiter(overall=0, per_chat_interval=0)
+        limiter = RateLimiter() if args.with_limits else RateLimiter(overall=0, per_chat=0)
         channel = TelegramChannel(app, build_server(app), limiter=limiter)
         await channel.start()
         await fake.load(args.users, 1, "/menu")  # first contact creates the users: not measured

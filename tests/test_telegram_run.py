@@ -38,8 +38,12 @@ async def test_lideres_run_answers_start_with_the_main_menu(fake, database_url):
         fake.message(ANA, "/start miel_2026 con texto privado")  # waits in the fake until the bot polls
         welcome, consent = await fake.wait_sent(2, chat_id=ANA, guard=60)
         assert welcome.labels == ["Español", "English"] and "✅ Acepto" in consent.labels
+        assert consent.at - welcome.at < 0.3  # one reply's messages leave together, on the real clock
+        fake.message(ANA, "hola")
+        greeting = (await fake.wait_sent(3, chat_id=ANA))[2]
+        assert greeting.text.startswith("¡Hola Ana!") and "💡 Enviar una idea" in greeting.labels  # and the menu
         fake.press_button(ANA, "Acepto")
-        menu = (await fake.wait_sent(3, chat_id=ANA))[2]
+        menu = (await fake.wait_sent(4, chat_id=ANA))[3]
         assert "💡 Enviar una idea" in menu.labels
         assert {"es", "en", None} <= set(fake.commands)
     finally:

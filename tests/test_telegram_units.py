@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from telegram import Update
 
+from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.callbacks import LIMIT, CallbackCodec
 from bot.channels.telegram.convert import DOWNLOAD_LIMIT, to_inbound
 from bot.channels.telegram.dedupe import Intake
-from bot.channels.telegram.limiter import RateLimiter
 from bot.channels.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plan, split_text, units
 from bot.messages import Attachment, Button, Reply
 from tests.fake_telegram import VirtualTimer
@@ -110,14 +109,29 @@ def test_forged_or_foreign_callback_data_is_refused():
 # -- rate limiter -----------------------------------------------------------------------------------------
 
 
-async def test_one_message_per_second_per_chat():
+async def test_a_reply_leaves_at_once_and_sustained_sending_is_one_a_second_per_chat():
     timer = VirtualTimer()
-    limiter = RateLimiter(timer)
+    limiter = RateLimiter(timer, burst=3)
     times = []
-    for _ in range(4):
+    for _ in range(6):
         await limiter.acquire(1)
         times.append(timer.monotonic())
-    assert times == [0.0, 1.0, 2.0, 3.0]
+    assert times == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]  # a burst of three, then one a second
+    await limiter.acquire(2)
+    assert timer.monotonic() == 3.0  # another chat has its own bucket
+    timer.now += 10  # an idle chat earns its burst back, never more
+    start = timer.monotonic()
+    for _ in range(4):
+        await limiter.acquire(1)
+    assert timer.monotonic() - start == 1.0
+
+
+async def test_a_fractional_overall_rate_spaces_every_send():
+    timer = VirtualTimer()
+    limiter = RateLimiter(timer, overall=0.5, per_chat=0)
+    for chat in range(3):
+        await limiter.acquire(chat)
+    assert timer.monotonic() == 4.0  # 0.5 a second: one every 2 s
 
 
 async def test_thirty_per_second_overall():
@@ -145,10 +159,9 @@ async def test_a_429_pauses_everyone_for_retry_after():
     assert timer.monotonic() >= 7.0
 
 
-@pytest.mark.parametrize("overall, interval", [(0, 0)])
-async def test_limits_can_be_switched_off_for_benchmarks(overall, interval):
+async def test_limits_can_be_switched_off_for_benchmarks():
     timer = VirtualTimer()
-    limiter = RateLimiter(timer, overall=overall, per_chat_interval=interval)
+    limiter = RateLimiter(timer, overall=0, per_chat=0)
     for _ in range(100):
         await limiter.acquire(1)
     assert timer.monotonic() == 0.0

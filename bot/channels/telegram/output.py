@@ -26,9 +26,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.callbacks import CallbackCodec
 from bot.channels.telegram.convert import CHANNEL
-from bot.channels.telegram.limiter import RateLimiter
 from bot.channels.telegram.render import Step, plan
 from bot.db.models import User
 from bot.messages import Attachment, Button, Reply

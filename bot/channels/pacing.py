@@ -1,0 +1,140 @@
+"""Send pacing for a messaging platform: an overall rate, a per-chat rate with a small burst, and a pause for
+everyone after a "too many requests" answer.
+
+Telegram asks for about 30 messages a second overall and about one a second per chat over time, and tolerates
+short bursts: the two or three messages of one reply (a welcome and the privacy notice) may leave together,
+while a chat that keeps receiving (a broadcast, a long conversation) is held to one a second. The per-chat
+limit is a token bucket (up to ``burst`` sends at once, refilled at ``per_chat`` a second); the overall limit
+is a sliding window (at most 30 sends in any second), because a bucket would let a burst of 30 and then 30
+more through in the same second.
+
+PTB's ``AIORateLimiter`` has no per-private-chat limit and cannot be driven by a test clock, so this small
+limiter is ours, shared by every channel. Time comes from a ``Timer`` (``monotonic`` + ``sleep``) so tests
+replace waiting with a virtual clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Protocol
+
+ChatKey = int | str
+FORGET_AFTER = 10_000  # chats remembered before full (idle) buckets are forgotten
+
+
+class Timer(Protocol):
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class MonotonicTimer:
+    """Real time."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class TokenBucket:
+    """Up to ``capacity`` sends at once, refilled at ``rate`` a second."""
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.updated = now
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one send is allowed (0 when it is now)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+    def full(self, now: float) -> bool:
+        self._refill(now)
+        return self.tokens >= self.capacity
+
+
+class RateLimiter:
+    """``await acquire(chat)`` before each message. ``overall`` sends a second for all chats (0: no limit);
+    ``per_chat`` a second for each chat with bursts of ``burst`` (0: no limit); ``pause(s)`` (a 429's
+    retry_after) holds every send until ``s`` seconds from now."""
+
+    def __init__(
+        self,
+        timer: Timer | None = None,
+        *,
+        overall: float = 30,
+        per_chat: float = 1.0,
+        burst: int = 3,
+    ) -> None:
+        self.timer = timer or MonotonicTimer()
+        self.overall = overall
+        self.per_chat = per_chat
+        self.burst = burst
+        # at most `window_count` sends in any `window` seconds: 30 in 1 s for 30/s, 1 in 2 s for 0.5/s
+        self.window_count = max(1, round(overall)) if overall > 0 else 0
+        self.window = self.window_count / overall if overall > 0 else 0.0
+        self.recent: deque[float] = deque()  # start times of the sends in the current window
+        self.chats: dict[ChatKey, TokenBucket] = {}
+        self.paused_until = 0.0
+        self.chat_locks: dict[ChatKey, asyncio.Lock] = {}
+
+    def pause(self, seconds: float) -> None:
+        """Flood control (429): nobody sends before ``seconds`` from now."""
+        self.paused_until = max(self.paused_until, self.timer.monotonic() + seconds)
+
+    async def acquire(self, chat: ChatKey) -> None:
+        lock = self.chat_locks.setdefault(chat, asyncio.Lock())
+        async with lock:  # one chat's messages leave in the order they asked
+            while True:
+                now = self.timer.monotonic()
+                bucket = self._bucket(chat, now)
+                wait = max(
+                    self.paused_until - now,
+                    bucket.wait(now) if bucket is not None else 0.0,
+                    self._overall_wait(now),
+                )
+                if wait <= 0:
+                    break
+                await self.timer.sleep(wait)
+            self._record(chat, now)
+
+    def _overall_wait(self, now: float) -> float:
+        if not self.window_count:
+            return 0.0
+        while self.recent and self.recent[0] <= now - self.window:
+            self.recent.popleft()
+        if len(self.recent) < self.window_count:
+            return 0.0
+        return self.recent[0] + self.window - now
+
+    def _bucket(self, chat: ChatKey, now: float) -> TokenBucket | None:
+        if self.per_chat <= 0:
+            return None
+        bucket = self.chats.get(chat)
+        if bucket is None:
+            bucket = self.chats[chat] = TokenBucket(self.per_chat, self.burst, now)
+        return bucket
+
+    def _record(self, chat: ChatKey, now: float) -> None:
+        if self.window_count:
+            self.recent.append(now)
+        bucket = self._bucket(chat, now)
+        if bucket is not None:
+            bucket.take(now)
+        if len(self.chats) > FORGET_AFTER:  # a full bucket is a fresh one: forgetting it changes nothing
+            self.chats = {c: b for c, b in self.chats.items() if not b.full(now)}
+            self.chat_locks = {c: lock for c, lock in self.chat_locks.items() if lock.locked()}
