@@ -7,8 +7,8 @@ import asyncio
 
 from telegram import Update
 
+from bot.channels.buttons import LIMIT, ButtonCodec
 from bot.channels.pacing import RateLimiter
-from bot.channels.telegram.callbacks import LIMIT, CallbackCodec
 from bot.channels.telegram.convert import DOWNLOAD_LIMIT, to_inbound
 from bot.channels.telegram.dedupe import Intake
 from bot.channels.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plan, split_text, units
@@ -86,7 +86,7 @@ def test_empty_text_is_skipped_unless_it_carries_buttons():
 
 
 def test_callback_data_round_trips_and_fits_in_64_bytes():
-    codec = CallbackCodec("123:abc")
+    codec = ButtonCodec("123:abc")
     for payload in ["consent:yes", "menu:idea", "lang:es", "ñ" * 20, "idea:field:" + "x" * 200, ""]:
         data = codec.encode(payload)
         assert len(data.encode()) <= LIMIT
@@ -94,13 +94,13 @@ def test_callback_data_round_trips_and_fits_in_64_bytes():
 
 
 def test_forged_or_foreign_callback_data_is_refused():
-    codec = CallbackCodec("123:abc")
+    codec = ButtonCodec("123:abc")
     good = codec.encode("consent:yes")
     assert codec.decode(good[:-1] + "x") is None  # payload changed
     assert codec.decode("A" * 8 + "=consent:yes") is None  # made-up signature
-    assert codec.decode(CallbackCodec("999:other").encode("consent:yes")) is None  # another bot's token
+    assert codec.decode(ButtonCodec("999:other").encode("consent:yes")) is None  # another bot's token
     assert codec.decode(None) is None and codec.decode("") is None and codec.decode("short") is None
-    restarted = CallbackCodec("123:abc")
+    restarted = ButtonCodec("123:abc")
     assert restarted.decode(good) == "consent:yes"  # inline payloads survive a restart
     long = codec.encode("idea:" + "x" * 100)
     assert restarted.decode(long) is None  # a stored long payload does not: it reads as expired
@@ -181,7 +181,7 @@ def _message(chat_type: str = "private", is_bot: bool = False, **content: object
 
 
 def test_only_people_in_private_chats_reach_the_engine():
-    codec = CallbackCodec("123:abc")
+    codec = ButtonCodec("123:abc")
     inbound = to_inbound(_update(message=_message(text="/start feria")), codec)
     assert inbound.incoming.text == "/start feria" and inbound.incoming.command_args == "feria"
     assert (inbound.user_id, inbound.chat_id, inbound.incoming.language) == ("7", 7, "en-GB")
@@ -192,7 +192,7 @@ def test_only_people_in_private_chats_reach_the_engine():
 
 
 def test_files_are_kept_by_reference_and_big_ones_answered():
-    codec = CallbackCodec("123:abc")
+    codec = ButtonCodec("123:abc")
     voice = {"file_id": "VOI1", "file_unique_id": "v", "duration": 3, "mime_type": "audio/ogg", "file_size": 9000}
     inbound = to_inbound(_update(message=_message(voice=voice)), codec)
     assert inbound.incoming.attachment == Attachment("voice", "VOI1", None, "audio/ogg", 9000)
@@ -204,7 +204,7 @@ def test_files_are_kept_by_reference_and_big_ones_answered():
 
 
 def test_button_presses_carry_the_pressed_message():
-    codec = CallbackCodec("123:abc")
+    codec = ButtonCodec("123:abc")
     query = {"id": "q1", "from": {"id": 7, "is_bot": False, "first_name": "Eva"}, "chat_instance": "c",
              "data": codec.encode("lang:en"), "message": _message(text="¿Idioma?")}
     inbound = to_inbound(_update(callback_query=query), codec)

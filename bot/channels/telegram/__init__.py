@@ -1,10 +1,10 @@
 """The Telegram channel (the only package that imports ``telegram``): ``TelegramChannel(app, server)``, on
 when ``LIDERES_TELEGRAM_TOKEN`` is set.
 
-Modules: ``convert`` (update → Incoming), ``render`` (Reply → Bot API calls), ``callbacks`` (signed 64-byte
-button data), ``limiter`` (30/s overall, 1/s per chat, 429 pauses), ``output`` (sending with retries; the
-outbox's ``app.outputs["telegram"]``), ``sender`` (per-chat reply queue), ``dedupe`` (update ids handled
-once), ``channel`` (polling or webhook, lifecycle, command menu).
+Modules: ``convert`` (update → Incoming), ``render`` (Reply → Bot API calls), ``output`` (sending with
+retries; the outbox's ``app.outputs["telegram"]``), ``dedupe`` (update ids handled once), ``channel``
+(polling or webhook, lifecycle, command menu, the per-chat send queue). Shared with other channels:
+``bot.channels.buttons`` (signed button data), ``bot.channels.pacing`` (rate limits), ``bot.workqueue``.
 """
 
 from bot.channels import ChannelPlugin

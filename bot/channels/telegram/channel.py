@@ -30,8 +30,8 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter, Timer
-from bot.channels.telegram.callbacks import CallbackCodec
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
 from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
@@ -86,7 +86,7 @@ class TelegramChannel:
         self.secret = configured.get_secret_value() if configured else derived_secret(token)
         self.poll_timeout = poll_timeout
         self.application = self._build(token, settings.telegram_api_url, read_timeout)
-        self.codec = CallbackCodec(token)
+        self.codec = ButtonCodec(token)
         self.limiter = limiter or RateLimiter(timer, overall=settings.telegram_max_rate)
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and

@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Message, Update
 
-from bot.channels.telegram.callbacks import CallbackCodec
+from bot.channels.buttons import ButtonCodec
 from bot.messages import Attachment, Incoming, dump_incoming, load_incoming
 
 CHANNEL = "telegram"
@@ -31,7 +31,7 @@ class Inbound:
     callback_id: str | None = None  # a button press, to be answered with answerCallbackQuery
 
 
-def to_inbound(update: Update, codec: CallbackCodec) -> Inbound | None:
+def to_inbound(update: Update, codec: ButtonCodec) -> Inbound | None:
     """What to do with ``update``; None means ignore it."""
     if update.callback_query is not None:
         return _button(update, codec)
@@ -61,7 +61,7 @@ def to_inbound(update: Update, codec: CallbackCodec) -> Inbound | None:
     return Inbound(**base, incoming=incoming)
 
 
-def _button(update: Update, codec: CallbackCodec) -> Inbound | None:
+def _button(update: Update, codec: ButtonCodec) -> Inbound | None:
     query = update.callback_query
     assert query is not None
     message = query.message

@@ -26,8 +26,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter
-from bot.channels.telegram.callbacks import CallbackCodec
 from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.render import Step, plan
 from bot.db.models import User
@@ -49,7 +49,7 @@ class TelegramOutput:
     def __init__(
         self,
         bot: Bot,
-        codec: CallbackCodec,
+        codec: ButtonCodec,
         limiter: RateLimiter,
         mark_blocked: Callable[[str], Awaitable[None]],
         *,
