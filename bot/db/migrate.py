@@ -18,7 +18,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_sync(database_url: str, revision: str = "head") -> None:
+def upgrade_sync(database_url: str, revision: str = "heads") -> None:
+    """``heads``: features developed side by side each add a revision on top of the same parent (branches),
+    and every branch is applied; a merge revision can join them later without changing what runs."""
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
         if path and path != ":memory:":
@@ -28,6 +30,6 @@ def upgrade_sync(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
+async def upgrade(database_url: str, revision: str = "heads") -> None:
     """Alembic's async env runs its own event loop, so it runs in a thread here."""
     await asyncio.to_thread(upgrade_sync, database_url, revision)
