@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_upgrade = db_commands.add_parser("upgrade", help="apply the migrations")
-    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_upgrade.add_argument("revision", nargs="?", default="heads")
     db_upgrade.set_defaults(func=_db_upgrade)
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (or pipe lines in)")
