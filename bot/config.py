@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,8 +117,11 @@ def _mask_url_password(url: str) -> str:
     return f"{scheme}://{user}:********@{host}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings or a ``ConfigError`` whose message is one line naming the wrong variable."""
+def load_settings(**overrides: Any) -> Settings:
+    """Settings or a ``ConfigError`` whose message is one line naming the wrong variable.
+
+    ``overrides`` are raw values like the environment's (a path as a string, a number as text) plus
+    pydantic-settings' own keywords (``_env_file``): pydantic validates and converts them."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:

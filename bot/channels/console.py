@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -46,22 +47,22 @@ class ConsoleChat:
     def to_incoming(self, line: str) -> Incoming:
         self.counter += 1
         text = line.rstrip("\n")
-        common = {"channel": CHANNEL, "user_id": self.user, "display_name": self.user, "language": self.lang,
-                  "message_id": str(self.counter)}
+        common = Incoming(channel=CHANNEL, user_id=self.user, display_name=self.user, language=self.lang,
+                          message_id=str(self.counter))
         stripped = text.strip()
         if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
-            return Incoming(payload=self.buttons[int(stripped) - 1].payload, **common)
+            return replace(common, payload=self.buttons[int(stripped) - 1].payload)
         typed = _label_key(stripped)
         for button in self.buttons:
             if typed and typed == _label_key(button.label):
-                return Incoming(payload=button.payload, **common)
+                return replace(common, payload=button.payload)
         if stripped.startswith("/file "):
             path = Path(stripped[6:].strip())
             mime = mimetypes.guess_type(path.name)[0]
             kind = "photo" if (mime or "").startswith("image/") else "document"
             size = path.stat().st_size if path.exists() else None
-            return Incoming(attachment=Attachment(kind, str(path), path.name, mime, size), **common)
-        return Incoming(text=text, **common)
+            return replace(common, attachment=Attachment(kind, str(path), path.name, mime, size))
+        return replace(common, text=text)
 
     def show(self, replies: list[Reply]) -> None:
         self.buttons = []

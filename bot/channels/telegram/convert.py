@@ -8,7 +8,7 @@ user id and the outbox can reach the same person later by ``User.external_id``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import Message, Update
@@ -41,14 +41,14 @@ def to_inbound(update: Update, codec: ButtonCodec) -> Inbound | None:
     if message.chat.type != "private":
         return None
     user = message.from_user
-    base = {"chat_id": message.chat.id, "user_id": str(user.id), "language": user.language_code}
+    base = Inbound(chat_id=message.chat.id, user_id=str(user.id), language=user.language_code)
     attachment = attachment_of(message)
     if attachment is not None and attachment.size is not None and attachment.size > DOWNLOAD_LIMIT:
-        return Inbound(**base, notice="telegram.file_too_big",
+        return replace(base, notice="telegram.file_too_big",
                        notice_values=(("size", round(attachment.size / 1024 / 1024)),))
     text = message.text if message.text is not None else message.caption
     if text is None and attachment is None:
-        return Inbound(**base, notice="telegram.unsupported")  # location, contact, poll, dice...
+        return replace(base, notice="telegram.unsupported")  # location, contact, poll, dice...
     incoming = Incoming(
         channel=CHANNEL,
         user_id=str(user.id),
@@ -58,7 +58,7 @@ def to_inbound(update: Update, codec: ButtonCodec) -> Inbound | None:
         display_name=user.first_name,
         language=user.language_code,
     )
-    return Inbound(**base, incoming=incoming)
+    return replace(base, incoming=incoming)
 
 
 def _button(update: Update, codec: ButtonCodec) -> Inbound | None:
@@ -68,10 +68,10 @@ def _button(update: Update, codec: ButtonCodec) -> Inbound | None:
     if query.from_user.is_bot or (message is not None and message.chat.type != "private"):
         return None
     user = query.from_user
-    base = {"chat_id": user.id, "user_id": str(user.id), "language": user.language_code, "callback_id": query.id}
+    base = Inbound(chat_id=user.id, user_id=str(user.id), language=user.language_code, callback_id=query.id)
     payload = codec.decode(query.data)
     if payload is None:
-        return Inbound(**base, notice="core.button_expired")
+        return replace(base, notice="core.button_expired")
     incoming = Incoming(
         channel=CHANNEL,
         user_id=str(user.id),
@@ -80,7 +80,7 @@ def _button(update: Update, codec: ButtonCodec) -> Inbound | None:
         display_name=user.first_name,
         language=user.language_code,
     )
-    return Inbound(**base, incoming=incoming)
+    return replace(base, incoming=incoming)
 
 
 def attachment_of(message: Message) -> Attachment | None:
