@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import ConfigDict, TypeAdapter
 
@@ -91,7 +91,8 @@ _REPLY: TypeAdapter[Reply] = TypeAdapter(Reply)
 
 def dump_incoming(incoming: Incoming) -> dict[str, Any]:
     """JSON-ready form of ``incoming`` (attachment bytes as base64)."""
-    return _INCOMING.dump_python(incoming, mode="json")
+    # pydantic types dump_python as Any for every type; a dataclass dumps as a dict of its fields.
+    return cast(dict[str, Any], _INCOMING.dump_python(incoming, mode="json"))
 
 
 def load_incoming(data: dict[str, Any]) -> Incoming:
@@ -100,7 +101,7 @@ def load_incoming(data: dict[str, Any]) -> Incoming:
 
 def dump_reply(reply: Reply) -> dict[str, Any]:
     """JSON-ready form of ``reply``: text, buttons, document, picture and every other field."""
-    return _REPLY.dump_python(reply, mode="json")
+    return cast(dict[str, Any], _REPLY.dump_python(reply, mode="json"))  # Any in pydantic's types, as above
 
 
 def load_reply(data: dict[str, Any]) -> Reply:

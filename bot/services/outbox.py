@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -100,7 +101,7 @@ class OutboxSender:
             await self._send_one(delivery_id, channel, external_id, replies)
         return len(claimed)
 
-    async def _claim(self) -> list[tuple[int, str, str, list[dict]]]:
+    async def _claim(self) -> list[tuple[int, str, str, list[dict[str, Any]]]]:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             query = (
@@ -125,7 +126,9 @@ class OutboxSender:
                 claimed.append((delivery.id, channel, external_id, list(delivery.replies)))
             return claimed
 
-    async def _send_one(self, delivery_id: int, channel: str, external_id: str, replies: list[dict]) -> None:
+    async def _send_one(
+        self, delivery_id: int, channel: str, external_id: str, replies: list[dict[str, Any]]
+    ) -> None:
         status, error, retryable = "sent", None, False
         try:
             await self.outputs[channel].send(external_id, [load_reply(r) for r in replies])

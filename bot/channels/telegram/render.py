@@ -63,7 +63,9 @@ def _pack(parts: Sequence[str], joiner: str, limit: int) -> list[str]:
 
 
 def _hard_cut(text: str, limit: int) -> list[str]:
-    pieces, current, size = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
     for char in text:
         width = units(char)
         if size + width > limit:
