@@ -63,7 +63,7 @@ async def give_consent(ctx: Context) -> None:
         ctx.user.consent_at = ctx.clock.now()
     resume = ctx.state.data.pop("after_consent", None)
     if isinstance(resume, str):
-        ctx.reply(ctx.t("start.consent_thanks"), [Button(ctx.t("start.continue"), resume), *ctx.menu()])
+        ctx.reply(ctx.t("start.consent_thanks"), [(Button(ctx.t("start.continue"), resume),), *ctx.menu()])
         return
     ctx.reply(ctx.t("start.consent_thanks"), ctx.menu())
 

@@ -28,10 +28,10 @@ from bot.db.session import upsert_insert
 from bot.i18n import translate
 from bot.messages import Attachment, Button, Reply
 
-STATUSES = ("draft", "submitted", "in_review", "finalist", "accepted", "declined")
-REVIEW_STATUSES = STATUSES[1:]  # what a coordinator may set; "draft" belongs to the entrepreneur
-OPEN_STATUSES = ("draft", "submitted", "in_review", "finalist")  # still in play: they count for the limit
 Status = Literal["draft", "submitted", "in_review", "finalist", "accepted", "declined"]
+STATUSES: tuple[Status, ...] = ("draft", "submitted", "in_review", "finalist", "accepted", "declined")
+REVIEW_STATUSES = STATUSES[1:]  # what a coordinator may set; "draft" belongs to the entrepreneur
+OPEN_STATUSES: tuple[Status, ...] = ("draft", "submitted", "in_review", "finalist")  # still in play: they count
 FieldType = Literal["text", "email", "phone", "contact", "choice", "multichoice", "file"]
 REJECTED_KEY = "_rejected"  # answers[...] note of the last input that failed its check (field names never start "_")
 
@@ -487,7 +487,7 @@ def status_label(status: str, lang: str) -> str:
     return translate(f"idea.status.{status}", lang)
 
 
-def parse_status(text: str) -> str | None:
+def parse_status(text: str) -> Status | None:
     """``finalist``, ``in review``, ``en revisión``, ``Finalista``: a status by its key or its label in any
     language (without the emoji), for coordinators typing ``/status``."""
     wanted = normalize(text).replace(" ", "_")
@@ -605,7 +605,7 @@ Notify = Callable[[User, Sequence[Reply]], Awaitable[None]]
 async def change_status(
     session: AsyncSession,
     submission: Submission,
-    new_status: str,
+    new_status: Status,
     actor: User,
     notify: Notify,
     *,
@@ -634,7 +634,7 @@ async def change_status(
         await notify(owner, [status_change_reply(submission, new_status, owner.language, form)])
 
 
-def status_change_reply(submission: Submission, status: str, lang: str, form: IdeaForm | None) -> Reply:
+def status_change_reply(submission: Submission, status: Status, lang: str, form: IdeaForm | None) -> Reply:
     text = translate("idea.status_changed", lang, reference=submission.reference or "",
                      title=submission.title or "—", status=status_label(status, lang))
     extra = form.competition.status_messages.get(status) if form else None
