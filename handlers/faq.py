@@ -1,6 +1,7 @@
 """Questions answered from the knowledge base, and passed to a coordinator when it has no answer.
 
-free text       → answer (confident) | "did you mean" with up to three buttons | not found
+free text       → answer (confident) | best guess: its answer, "is this what you asked?" and the next
+                  likeliest entries as buttons | "did you mean" with up to three buttons | not found
 not found       → offer to pass the question on; "yes" stores it in `unanswered` and tells the coordinators
 /unanswered     → (coordinators) the open questions
 /answer N TEXT  → (coordinators) the answer reaches the asker in their language
@@ -11,6 +12,7 @@ The bot never invents an answer: outside the knowledge base it says so.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -77,15 +79,34 @@ async def answer_question(ctx: Context) -> None:
         ctx.reply(result.entry.answer(ctx.lang))
         return
     ctx.start_flow(ASKING, "offered", {"question": question[:unanswered.MAX_STORED_QUESTION]})
+    if result.outcome == "confirm" and result.entry is not None:
+        answer_best_guess(ctx, result.entry, result.suggestions)
+        return
     if result.outcome == "suggest" and result.suggestions:
-        buttons = [Button(entry.title_for(ctx.lang), f"faq:entry:{entry.id}") for entry in result.suggestions[:3]]
-        buttons.append(Button(ctx.t("faq.none_of_these"), "faq:forward"))
-        ctx.reply(ctx.t("faq.did_you_mean"), buttons)
+        ctx.reply(ctx.t("faq.did_you_mean"), topic_buttons(ctx, result.suggestions[:3]))
         return
     ctx.reply(
         ctx.t("faq.not_found"),
         [Button(ctx.t("faq.forward_yes"), "faq:forward"), Button(ctx.t("faq.forward_no"), "faq:no")],
     )
+
+
+CONFIRM_ALTERNATIVES = 2  # with "none of these", three buttons: WhatsApp's limit for reply buttons
+
+
+def answer_best_guess(ctx: Context, entry: Entry, alternatives: Sequence[Entry]) -> None:
+    """The likeliest entry's answer, asking whether it is what the user meant, in one message: the next
+    likeliest entries are a tap away and "none of these" passes the question on. The flow stays open,
+    so that a new text is a new question and the question waits to be passed on."""
+    text = f"{entry.answer(ctx.lang)}\n\n{ctx.t('faq.is_this_it')}"
+    ctx.reply(text, topic_buttons(ctx, alternatives[:CONFIRM_ALTERNATIVES]))
+
+
+def topic_buttons(ctx: Context, entries: Sequence[Entry]) -> list[Button]:
+    """One button per entry (its title answers it), then "none of these: pass it to a coordinator"."""
+    buttons = [Button(entry.title_for(ctx.lang), f"faq:entry:{entry.id}") for entry in entries]
+    buttons.append(Button(ctx.t("faq.none_of_these"), "faq:forward"))
+    return buttons
 
 
 @router.flow(ASKING)

@@ -45,6 +45,31 @@ async def test_half_understood_question_offers_topics_and_a_button_answers(bot):
     assert "Palencia" in bot.last_text
 
 
+async def test_a_best_guess_is_answered_and_asks_whether_it_was_meant(bot):
+    """Near enough to answer, not sure enough to stop there: the likeliest entry's answer, "is this what
+    you asked?", the next likeliest entries as buttons and a way to pass the question on, in one message."""
+    await bot.onboard(user="coord", lang="en")
+    await bot.onboard()
+    await bot.send("cuanto dinero hay para la feria")
+    assert "50.000 euros" in bot.last_text and "¿Es esto lo que preguntabas?" in bot.last_text
+    assert bot.labels() == ["Feria de la miel", "Número de socios", "Ninguno: pasar mi pregunta a la coordinación"]
+    await bot.press("Feria de la miel")
+    assert "Palencia" in bot.last_text
+    await bot.send("cuanto dinero hay para la feria")
+    await bot.press("Ninguno: pasar mi pregunta a la coordinación")
+    assert "n.º 1" in bot.last_text
+    assert await deliveries_to(bot, "coord") == [
+        "New question no. 1 from Ana:\n\"cuanto dinero hay para la feria\"\nReply with /answer 1 your answer"
+    ]
+
+
+async def test_a_best_guess_in_english(bot):
+    await bot.onboard(user="tom", lang="en")
+    await bot.send("how much money is there for the fair", user="tom")
+    assert "50,000 euros" in bot.text_of("tom") and "Is this what you asked?" in bot.text_of("tom")
+    assert "None: pass my question to the coordinators" in bot.labels("tom")
+
+
 async def test_unknown_question_is_never_invented_and_reaches_a_coordinator(bot):
     await bot.onboard(user="coord", lang="en")
     await bot.onboard()

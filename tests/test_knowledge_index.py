@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.knowledge.entries import load_knowledge
-from bot.services.knowledge.index import KnowledgeIndex
+from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex
 from bot.services.knowledge.lexicon import CONCEPTS
 from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, stem
 
@@ -22,8 +22,9 @@ def index() -> KnowledgeIndex:
 
 
 def answer_id(index: KnowledgeIndex, question: str, lang: str = "es") -> str | None:
+    """The entry answered, outright or as a best guess to confirm (both give the user its answer)."""
     result = index.search(question, lang)
-    return result.entry.id if result.outcome == "answer" else None
+    return result.entry.id if result.matched else None
 
 
 @pytest.mark.parametrize(
@@ -102,10 +103,10 @@ def test_questions_outside_the_knowledge_base_get_no_answer(index, question):
 def test_half_understood_question_suggests_entries_without_answering(index):
     result = index.search("cuánto cuesta exponer en la feria", "es")
     assert result.outcome == "suggest"
-    assert result.entry is None  # never an answer stretched to fit
+    assert result.entry is None and not result.matched  # never an answer stretched to fit
     assert 1 <= len(result.suggestions) <= 3
     assert "honey-fair" in [e.id for e in result.suggestions]
-    assert index.suggest_threshold <= result.score < index.answer_threshold
+    assert index.calibration.suggest <= result.score < index.calibration.confirm
 
 
 def test_an_answer_may_come_with_at_most_three_related_entries(index):
@@ -140,7 +141,7 @@ def test_bad_input_finds_nothing_and_never_raises(index, question):
 def test_very_long_question_is_cut_before_any_work(index):
     long_question = "¿Cuál es el presupuesto de la red? " + "bla " * 2000
     assert len(clean_query(long_question)) <= MAX_QUERY_CHARS
-    assert index.search(long_question, "es").outcome in ("none", "suggest", "answer")
+    assert index.search(long_question, "es").outcome in ("none", "suggest", "confirm", "answer")
     assert answer_id(index, "presupuesto " * 1000) == "budget"
 
 
@@ -154,14 +155,16 @@ def test_empty_knowledge_base_answers_nothing():
 
 
 def test_scores_are_between_zero_and_one_and_an_exact_variant_is_certain(index):
-    assert index.search("¿Cuál es el presupuesto de la red?", "es").score == 1.0
+    exact = index.search("¿Cuál es el presupuesto de la red?", "es")
+    assert exact.signals.closeness == 1.0 and exact.outcome == "answer" and exact.score > 0.95
     for question in ("presupuesto", "feria", "mentor", "tiempo en Madrid", "socios de la feria"):
         assert 0.0 <= index.search(question, "es").score <= 1.0
 
 
-def test_thresholds_can_be_set_per_index():
+def test_the_calibration_can_be_set_per_index():
     entries = load_knowledge(FIXTURES).entries
-    strict = KnowledgeIndex.build(entries, answer_threshold=0.99, suggest_threshold=0.5)
+    strict = KnowledgeIndex.build(entries, Calibration(CALIBRATION.weights, CALIBRATION.bias,
+                                                       answer=0.9999, confirm=0.9999, suggest=0.01))
     result = strict.search("presupusto de la red", "es")
     assert result.outcome == "suggest" and result.suggestions[0].id == "budget"
 
@@ -320,7 +323,7 @@ def test_paraphrases_still_find_their_entry(network, question, expected):
 def test_entries_know_which_facts_their_answers_hold():
     from bot.services.knowledge.text import answer_facts
 
-    assert answer_facts(["Se fundó en 2015."]) == {"?qty", "?when"}
+    assert answer_facts(["Se fundó en 2015."]) == {"?when"}  # a year is a date, not a quantity
     assert answer_facts(["Tiene tres sedes y abre en octubre."]) == {"?qty", "?when"}
     assert answer_facts(["Exhibitors take part for free."]) == {"?qty"}
     assert answer_facts(["Una red de apicultores."]) == frozenset()
@@ -424,3 +427,115 @@ def test_who_joined_is_asked_about_members_not_about_admission(tmp_path):
     assert answer_id(index, "Which other organisations joined the partnership?", "en") == "partners"
     assert answer_id(index, "¿Qué otras entidades se sumaron a la alianza?") == "partners"
     assert answer_id(index, "can new organisations join the partnership", "en") == "future"
+
+
+@pytest.fixture
+def places(tmp_path) -> KnowledgeIndex:
+    """Entries about visits to named places, a hub, a programme and a budget: the names users misspell."""
+    return _write_entries(tmp_path, {
+        "visit-cantabria": (["¿Qué se hizo en la visita a Cantabria?", "Visita de estudio a Cantabria",
+                             "¿Para qué fueron a Cantabria?"],
+                            ["What happened on the Cantabria visit?", "Study visit to Cantabria",
+                             "Why did they go to Cantabria?"],
+                            "En la visita a Cantabria se analizaron políticas públicas y se visitó el Hub de "
+                            "Comillas."),
+        "visit-jalisco": (["¿Qué se hizo en la visita a Jalisco?", "Visita de estudio a Jalisco",
+                           "¿Para qué fueron a Jalisco?"],
+                          ["What happened on the Jalisco visit?", "Study visit to Jalisco",
+                           "Why did they go to Jalisco?"],
+                          "En Jalisco participaron en el Changemaker Day 2021 y en formaciones de economía circular."),
+        "hub": (["¿Qué es el Hub de Comillas?", "Hub Comillas", "Háblame del Hub de Comillas"],
+                ["What is the Comillas Hub?", "Comillas Hub", "Tell me about the Comillas Hub"],
+                "El Hub de Comillas es un centro de emprendimiento social e innovación educativa en Cantabria."),
+        "budget": (["¿Cuál fue el presupuesto de LÍDERES?", "Presupuesto", "¿Cuánto costó la iniciativa?"],
+                   ["What was the budget of LÍDERES?", "Budget", "How much did the initiative cost?"],
+                   "El presupuesto total de LÍDERES fue de 102.032,93 euros."),
+        "partners": (["¿Quiénes son los socios de LÍDERES?", "Socios de la iniciativa", "¿Qué entidades participan?"],
+                     ["Who are the partners of LÍDERES?", "Partners of the initiative", "Which entities take part?"],
+                     "Los socios de LÍDERES son el Tecnológico de Monterrey, CAINCO y el Gobierno de Cantabria."),
+        "al-invest": (["¿Qué es AL-INVEST?", "Programa AL-INVEST", "¿Qué hizo el Tec en AL-INVEST?"],
+                      ["What is AL-INVEST?", "AL-INVEST programme", "What did the Tec do in AL-INVEST?"],
+                      "El programa AL-INVEST es de la Unión Europea; con AL-INVEST el Tec dio formaciones."),
+    })
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("q se hizo en la visita a Kantabria", "visit-cantabria"),  # k for c
+        ("visita a jalisko", "visit-jalisco"),
+        ("que es el hub de comiyas", "hub"),  # y for ll
+        ("what is the comilas hub", "hub"),  # a letter missing, in English
+        ("que es el programa alinvest", "al-invest"),  # the hyphen dropped
+        ("what was teh budjet", "budget"),  # a swap and a sound-alike
+        ("cual fue el presupusto total", "budget"),
+    ],
+)
+def test_misspelt_names_and_words_are_recovered(places, question, expected):
+    """Misspellings are corrected against the knowledge base's own words (places included), by how they
+    sound first and then by a number of edits that grows with the word's length."""
+    assert answer_id(places, question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("kienes son los socios", "partners"),  # k for qu, s for z
+        ("xq fueron a jalisco", "visit-jalisco"),  # xq: por qué
+        ("pa q fueron a cantabria", "visit-cantabria"),  # pa q: para qué
+        ("y d lideres cuanto costo", "budget"),  # d: de
+        ("what r the partners of lideres lol", "partners"),  # r: are; laughter is nothing
+    ],
+)
+def test_chat_spellings_are_read_as_the_words_they_stand_for(places, question, expected):
+    assert answer_id(places, question) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Cuál es el horario del Hub de Comillas?",  # a partner's office hours
+        "What time does the Comillas Hub open?",
+        "cuantos habitantes tiene cantabria",  # the size of a place the entries mention
+        "How many people live in Jalisco?",
+    ],
+)
+def test_a_question_for_a_fact_no_entry_holds_is_not_answered(places, question):
+    """It shares its names with an entry, but asks what no entry says: a suggestion is fine, an answer
+    (even a best guess) is not."""
+    assert not places.search(question, "es").matched
+
+
+def test_an_entry_about_another_name_never_answers_even_as_a_best_guess(places):
+    """"The budget of AL-INVEST": the budget entry is LÍDERES' budget, AL-INVEST's entry has no figure."""
+    result = places.search("¿Cuál fue el presupuesto de AL-INVEST?", "es")
+    assert not result.matched
+    assert result.entry is None or result.entry.id != "budget"
+
+
+def test_a_clear_but_unsure_favourite_is_a_best_guess_with_the_next_ones(index):
+    result = index.search("cuanto dinero hay para la feria", "es")
+    assert result.outcome == "confirm" and result.matched
+    assert result.entry.id == "budget"
+    assert "honey-fair" in [e.id for e in result.suggestions] and result.entry not in result.suggestions
+    assert index.calibration.confirm <= result.score < index.calibration.answer
+
+
+def test_phonetic_forms_and_chat_abbreviations():
+    from bot.services.knowledge.text import expand_chat, phonetic
+
+    assert phonetic("kienes") == phonetic("quienes")
+    assert phonetic("yama") == phonetic("llama")
+    assert phonetic("formalisacion") == phonetic("formalizacion")
+    assert phonetic("oficial") == phonetic("official")
+    assert phonetic("ay") == phonetic("hay")
+    assert phonetic("bolibia") == phonetic("bolivia")
+    assert expand_chat(["xq", "pa", "q", "lol", "ppl"]) == ["por", "que", "para", "que", "people"]
+
+
+def test_a_word_near_only_a_function_word_is_not_turned_into_it(places):
+    """"time" is one letter from "tiene"; corrected, it would vanish and the question would look like
+    one about the hub. Only swapped letters ("teh") or a sound-alike ("ke") become function words."""
+    terms = [t.surface for t in places._terms("what time does the hub open")]
+    assert "open" in terms
+    assert places._correct("teh")[0] == "the" and places._correct("kien")[0] == "quien"

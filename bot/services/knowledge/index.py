@@ -1,28 +1,32 @@
 """Finding the entry that answers a question, or saying honestly that none does.
 
-Two passes so that the cost of a lookup follows the words of the question, not the size of the knowledge
-base (rapidfuzz over 10,000 choices costs tens of milliseconds per question, see DESIGN.md):
-
+0. Words: chat abbreviations written out ("xq" -> "por qué", `lexicon.CHAT_ABBREVIATIONS`), and a word
+   neither the entries nor the lexicon know corrected against that vocabulary (names of places, events
+   and organisations included): first by how it sounds (`text.phonetic`: "kien", "Comiyas", "formalisación"),
+   then within a number of edits that grows with its length. A corrected word counts for less.
 1. Candidates: an inverted index of matching keys (stems and bilingual concepts, `text.py`) scored
-   BM25F-style, question variants, titles and tags weighing more than the answer text. A question word
-   the index does not know is looked up among the known words within one or two typos (a deletion
-   neighbourhood, confirmed with rapidfuzz).
-2. Confidence: each candidate gets a score in 0..1 from how much of the question it covers (rare words
+   BM25F-style, question variants, titles and tags weighing more than the answer text, at a cost that
+   follows the words of the question, not the size of the knowledge base (rapidfuzz over 10,000 choices
+   costs tens of milliseconds per question, see DESIGN.md).
+2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words
    count more, unknown words count against it, and so does lacking a word nearly every entry has)
    and how close the question is to its nearest question variant (key overlap plus rapidfuzz
    similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
    services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
-   what is asked: no number in its answer for "how many", no date for "when", no "how do I" among its
-   questions for a procedure, no mention of a question word that other entries are about ("How is
-   X funded?" against the entry about X, when funding is other entries' subject), or being about the
-   contrary of what is asked (the opening seminar for a question about the closing one).
+   what is asked: no number in its answer for "how many" (or "the budget of"), no date for "when", no
+   "how do I" among its questions for a procedure, no mention of a question word that other entries are
+   about, or being about the contrary of what is asked (the opening seminar for the closing one).
+3. Decision: a logistic model over the closest entry's `Signals` (its closeness, its lead over the
+   runner-up, the share of the question in words nobody in the knowledge base uses, and in words it
+   uses elsewhere) gives the probability that the entry answers the question. Fitted by cross-validation
+   on question sets the matcher was not built from (`bench/faq_calibration.py`), it decides: "answer";
+   "confirm" (the answer, asking "is this what you asked?" with the runner-ups as buttons); "suggest"
+   (a few entries to choose from, no answer); "none". An entry that cannot hold the kind of fact asked
+   for, or is about another name, is never answered, whatever its score: the bot never stretches an
+   entry to a question it does not cover.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
-
-The score decides the outcome: "answer" above `answer_threshold`, "suggest" (a few entries to choose
-from, no answer) above `suggest_threshold`, "none" below. "none" always means no answer: the bot never
-stretches an entry to a question it does not cover.
 """
 
 from __future__ import annotations
@@ -34,31 +38,44 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.services.knowledge.entries import Entry
-from bot.services.knowledge.lexicon import CONTRASTS
+from bot.services.knowledge.lexicon import (
+    CONTRASTS,
+    INTENT_WORDS,
+    LEADING_INTENT_WORDS,
+    QUANTITY_CONCEPTS,
+    STOPWORDS,
+)
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
     FACT_INTENTS,
     MAX_QUERY_TOKENS,
     Token,
     analyse,
+    analyse_words,
     answer_facts,
     aspect,
     clean_query,
     content_keys,
+    expand_chat,
     guess_language,
     key,
+    keys_any,
+    lexicon_vocabulary,
+    phonetic,
     proper_names,
+    query_words,
+    words,
 )
 
-Outcome = Literal["answer", "suggest", "none"]
+Outcome = Literal["answer", "confirm", "suggest", "none"]
 
-ANSWER_THRESHOLD = 0.55
-SUGGEST_THRESHOLD = 0.35
 MAX_SUGGESTIONS = 3
+# Alongside a sure answer, runner-ups at most this much less close are offered too.
+CLOSE_RUNNER_UP = 0.1
 
 # BM25F field weights: a word in a question variant or the title is what the entry is about; a word of
 # the answer text may be a passing mention.
@@ -77,6 +94,7 @@ NAME_CONFLICT = 0.7
 INTENT_MISMATCH = 0.75
 # An entry about the contrary of a question's concept (`lexicon.CONTRASTS`) and not about the concept.
 CONTRAST_CONFLICT = 0.6
+FUNCTION_WORDS = STOPWORDS | frozenset(INTENT_WORDS) | frozenset(LEADING_INTENT_WORDS)
 _CONTRARY: dict[str, str] = {**dict(CONTRASTS), **{b: a for a, b in CONTRASTS}}
 # A variant asking what can be ("can new entities join?") for a question about what was ("which entities
 # joined?"), or the other way round, is that much less near (`text.aspect`).
@@ -93,27 +111,97 @@ BETA2 = 4.0  # F-beta with beta = 2
 # OVERLAP_SHARE * key overlap + the rest * rapidfuzz similarity.
 COVERAGE_SHARE = 0.5
 OVERLAP_SHARE = 0.75
-# Typo tolerance: shortest word corrected at all, shortest corrected with two edits, credit per edit.
-TYPO_MIN_LEN = 5
-TYPO2_MIN_LEN = 9
+# Spelling: a word neither the entries nor the lexicon know is corrected to the nearest known word that
+# sounds alike (`text.phonetic`), else to one within a number of edits that grows with the word's length
+# (a swap only for three letters, one edit from four, two from `TYPO2_MIN_LEN`). A corrected word counts
+# for less: `SOUND_CREDIT` when it sounds the same, and 1 - TYPO_COST * edits / length otherwise.
+TYPO_MIN_LEN = 3
+TYPO2_MIN_LEN = 8
 TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
-TYPO_CREDIT = (1.0, 0.85, 0.7)
+SOUND_CREDIT = 0.95
+TYPO_COST = 1.5
 # Credit for a word of a question in one language that the index knows only as a stem of the other.
 CROSS_LANGUAGE_CREDIT = 0.5
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
 RESTRICT_AFTER = 128
 
 
+class Signals(NamedTuple):
+    """What the decision is made from, for the closest entry: four features of `Calibration`, and
+    whether the entry lacks the kind of fact asked for (a veto, not a feature)."""
+
+    closeness: float = 0.0  # of the question to the entry, 0..1 (coverage and nearest variant, checked)
+    lead: float = 0.0  # closeness over the runner-up's: a clear favourite or several alike
+    unknown: float = 0.0  # share of the question in words the knowledge base does not know at all
+    unmatched: float = 0.0  # share in words the knowledge base knows but this entry never uses
+    # No number for "how many", no date for "when", no procedure for "how do I", or about another name
+    # than the one asked about (another programme's budget): the entry cannot hold the fact asked for.
+    lacks_fact: bool = False
+
+    @property
+    def features(self) -> tuple[float, float, float, float]:
+        return self.closeness, self.lead, self.unknown, self.unmatched
+
+
+NO_SIGNALS = Signals()
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model of "the closest entry answers the question" over `Signals`, and the probabilities
+    that decide the outcome. Fitted by cross-validation on question sets the matcher was not built from
+    (`bench/faq_calibration.py`); the figures in its docstring are on folds not used for fitting."""
+
+    weights: tuple[float, ...]
+    bias: float
+    answer: float  # at or above: answer
+    confirm: float  # at or above: answer, asking "is this what you asked?" with the runner-ups as buttons
+    suggest: float  # at or above: "did you mean", no answer
+
+    def probability(self, signals: Signals) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, signals.features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+# Fitted by `bench/faq_calibration.py` on faq_dev, faq_dev2 and tests/eval/fresh (454 questions, 250 entries);
+# the figures on folds not used for fitting are in bench/README.md.
+CALIBRATION = Calibration(weights=(5.633, 4.913, -3.69, -0.519), bias=-3.01, answer=0.766, confirm=0.433,
+                          suggest=0.105)
+
+
 @dataclass(frozen=True)
 class SearchResult:
     outcome: Outcome
     entry: Entry | None
-    score: float
+    score: float  # the probability that `entry` (or the first suggestion) answers the question
     suggestions: list[Entry] = field(default_factory=list)
+    signals: Signals = NO_SIGNALS
 
     @property
     def matched(self) -> bool:
-        return self.outcome == "answer"
+        """An answer is given: outright, or as a best guess the user is asked to confirm."""
+        return self.outcome in ("answer", "confirm")
+
+
+def decide(ranked: Sequence[tuple[Entry, float]], signals: Signals, calibration: Calibration) -> SearchResult:
+    """The outcome for a question from its closest entries and the calibrated probability that the first
+    one answers it. Alongside a sure answer, only runner-ups nearly as close; alongside a best guess or
+    among "did you mean", the next few."""
+    if not ranked:
+        return SearchResult("none", None, 0.0, [], signals)
+    p = calibration.probability(signals)
+    best = ranked[0][0]
+    score = round(p, 4)
+    if signals.lacks_fact:  # about the subject, not what is asked of it: never an answer
+        p = min(p, calibration.confirm - 1e-9)
+    if p >= calibration.answer:
+        related = [e for e, c in ranked[1:] if c >= signals.closeness - CLOSE_RUNNER_UP][:MAX_SUGGESTIONS]
+        return SearchResult("answer", best, score, related, signals)
+    if p >= calibration.confirm:
+        return SearchResult("confirm", best, score, [e for e, _ in ranked[1:MAX_SUGGESTIONS + 1]], signals)
+    if p >= calibration.suggest:
+        return SearchResult("suggest", None, score, [e for e, _ in ranked[:MAX_SUGGESTIONS]], signals)
+    return SearchResult("none", None, score, [], signals)
 
 
 class _Variant(NamedTuple):
@@ -164,6 +252,8 @@ class _Query:
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
         self.intents = frozenset(t.surface for t in terms if t.surface in CHECKED_INTENTS)
+        if not QUANTITY_CONCEPTS.isdisjoint(self.credit):  # "the budget of X" asks for an amount
+            self.intents |= {"?qty"}
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
@@ -174,8 +264,7 @@ class KnowledgeIndex:
     """Built once per load of the knowledge base; `search` is read-only and safe to share."""
 
     def __init__(self) -> None:
-        self.answer_threshold = ANSWER_THRESHOLD
-        self.suggest_threshold = SUGGEST_THRESHOLD
+        self.calibration = CALIBRATION
         self._docs: list[_Doc] = []
         self._postings: dict[str, dict[int, float]] = {}  # key -> {entry: BM25F contribution}
         self._champions: dict[str, list[tuple[int, float]]] = {}  # long postings' best RESTRICT_AFTER
@@ -184,7 +273,11 @@ class KnowledgeIndex:
         self._topics: frozenset[str] = frozenset()  # keys some entry's questions, title or tags have
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
-        self._deletes: dict[str, list[str]] = {}  # word minus one letter -> known words
+        self._known: frozenset[str] = frozenset()  # words of the entries and of the lexicon
+        self._sounds: dict[str, str] = {}  # phonetic form -> the most used known word with it
+        self._rank: dict[str, int] = {}  # phonetic form -> its place in that order (ties between corrections)
+        self._deletes: dict[str, list[str]] = {}  # phonetic form minus one letter -> phonetic forms
+        self._by_shape: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> phonetic forms
         self._names: frozenset[str] = frozenset()  # folded words the entries write capitalised
         self._name_keys: frozenset[str] = frozenset()
 
@@ -192,11 +285,9 @@ class KnowledgeIndex:
         return len(self._docs)
 
     @classmethod
-    def build(cls, entries: Iterable[Entry], answer_threshold: float = ANSWER_THRESHOLD,
-              suggest_threshold: float = SUGGEST_THRESHOLD) -> KnowledgeIndex:
+    def build(cls, entries: Iterable[Entry], calibration: Calibration | None = None) -> KnowledgeIndex:
         index = cls()
-        index.answer_threshold = answer_threshold
-        index.suggest_threshold = suggest_threshold
+        index.calibration = calibration or CALIBRATION
         index._build(list(entries))
         return index
 
@@ -272,12 +363,35 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = frozenset(k for name in self._names for k in self._surfaces.get(name, ()))
+        self._build_speller(entries)
+
+    def _build_speller(self, entries: list[Entry]) -> None:
+        """The vocabulary misspelt words are corrected against: every word of the entries (names of
+        places, events and organisations included) and of the lexicon, by sound and by deletions."""
+        uses: Counter[str] = Counter()
+        for entry in entries:
+            texts = (*entry.title.values(), *entry.answers.values(), *entry.tags,
+                     *(q for qs in entry.questions.values() for q in qs))
+            uses.update({w for text in texts for w in words(text)})
+        lexicon = lexicon_vocabulary()
+        self._known = frozenset(self._surfaces) | lexicon
+        sounds: dict[str, str] = {}
+        # Most used first, so that of two words sounding alike the common one is the correction; the
+        # lexicon's function words before all ("ke" is "que").
+        for word in sorted(self._known, key=lambda w: (w not in lexicon, -uses[w], w)):
+            if not word.isdigit():
+                sounds.setdefault(phonetic(word), word)
+        self._sounds = sounds
+        self._rank = {form: i for i, form in enumerate(sounds)}
         deletes: dict[str, list[str]] = defaultdict(list)
-        for s in self._surfaces:
-            if len(s) >= TYPO_MIN_LEN - 1 and not s.isdigit():
-                for d in _deletes(s):
-                    deletes[d].append(s)
+        by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for form in sounds:
+            if len(form) >= TYPO_MIN_LEN - 1:
+                for d in _deletes(form):
+                    deletes[d].append(form)
+                by_shape[(form[0], len(form))].append(form)
         self._deletes = dict(deletes)
+        self._by_shape = dict(by_shape)
 
     def _variant(self, tokens: list[Token], aspect_: str | None = None) -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
@@ -293,29 +407,31 @@ class KnowledgeIndex:
         """The entry answering `question`, a few to suggest, or none. `lang` is the language the answer
         will be given in; the question may be written in any language the knowledge base has. Never
         raises on user input: empty, huge, emoji-only or markup text simply finds nothing."""
-        ranked = self.rank(question)
-        if not ranked or ranked[0][1] < self.suggest_threshold:
-            return SearchResult("none", None, round(ranked[0][1], 4) if ranked else 0.0, [])
-        best, score = ranked[0]
-        if score >= self.answer_threshold:
-            # Alongside an answer, only entries that would have been answers too: the user may have
-            # meant one of them, while weaker ones would be noise under every reply.
-            related = [e for e, s in ranked[1:] if s >= self.answer_threshold][:MAX_SUGGESTIONS]
-            return SearchResult("answer", best, round(score, 4), related)
-        others = [e for e, s in ranked[1:] if s >= self.suggest_threshold]
-        return SearchResult("suggest", None, round(score, 4), [best, *others][:MAX_SUGGESTIONS])
+        ranked, signals = self.assess(question)
+        return decide(ranked, signals, self.calibration)
 
     def rank(self, question: str, limit: int = MAX_SUGGESTIONS + 1) -> list[tuple[Entry, float]]:
-        """The best entries for `question` with their confidence, best first (for tools and tuning)."""
+        """The best entries for `question` with their closeness, best first (for tools and tuning)."""
+        return self.assess(question, limit)[0]
+
+    def assess(self, question: str, limit: int = MAX_SUGGESTIONS + 1) -> tuple[list[tuple[Entry, float]], Signals]:
+        """The best entries with their closeness, and what the decision is made from (`Signals`)."""
         if not isinstance(question, str) or not self._docs:
-            return []
+            return [], NO_SIGNALS
         terms = self._terms(question)
-        if not any(not t.surface.startswith("?") and t.keys for t in terms):
-            return []  # only interrogatives or unknown words: nothing to go on
+        if not any(not t.surface.startswith("?") and any(c > CROSS_LANGUAGE_CREDIT for _, c in t.keys)
+                   for t in terms):
+            return [], NO_SIGNALS  # only interrogatives, unknown words or weak guesses: nothing to go on
         query = _Query(terms)
         query.aspect = aspect(clean_query(question))
+        best = self._closest(query, limit)
+        ranked = [(self._docs[d].entry, c) for c, _, d in best]
+        return ranked, self._signals(query, best)
+
+    def _closest(self, query: _Query, limit: int) -> list[tuple[float, float, int]]:
+        """(closeness, BM25F, doc) of the `limit` closest entries, closest first."""
         bounded = []
-        for d, bm25 in self._candidates(terms):
+        for d, bm25 in self._candidates(query.terms):
             coverage, strong, missing_topic, missing_name = self._coverage(self._docs[d], query)
             # A variant's words are among the entry's strong keys, so its recall is at most `strong`.
             ceiling = OVERLAP_SHARE * _f_beta(1.0, strong) + (1 - OVERLAP_SHARE)
@@ -337,21 +453,46 @@ class KnowledgeIndex:
                 heapq.heappush(best, item)
             elif item > best[0]:
                 heapq.heapreplace(best, item)
-        return [(self._docs[-d].entry, c) for c, _, d in sorted(best, reverse=True)]
+        return [(c, bm25, -d) for c, bm25, d in sorted(best, reverse=True)]
+
+    def _signals(self, query: _Query, best: list[tuple[float, float, int]]) -> Signals:
+        """What tells a right best entry from a wrong one, beyond its closeness: its lead over the next,
+        how much of the question nobody in the knowledge base speaks of, and how much of what the
+        knowledge base speaks of this entry leaves out (the fact asked for may be in no entry)."""
+        if not best:
+            return NO_SIGNALS
+        top, doc = best[0][0], self._docs[best[0][2]]
+        second = best[1][0] if len(best) > 1 else 0.0
+        unknown = unmatched = 0.0
+        for term in query.terms:
+            if term.surface.startswith("?"):
+                continue
+            if not term.keys:
+                unknown += term.weight
+            else:  # a word the entry has only as a guess (a typo, the other language) is partly missing
+                found = max((c for k, c in term.keys if k in doc.strong or k in doc.weak), default=0.0)
+                unmatched += term.weight * (1.0 - found)
+        lacks_fact = (any(intent not in doc.facts for intent in query.intents)
+                      or self._names_conflict(doc, query))
+        return Signals(top, top - second, unknown / query.total, unmatched / query.total, lacks_fact)
 
     def _terms(self, question: str) -> list[_Term]:
         terms: list[_Term] = []
         seen: set[str] = set()
         seen_keys: set[tuple[str, ...]] = set()
         text = clean_query(question)
-        lang = guess_language(text)
-        for token in analyse(text):
+        fixed: list[str] = []
+        credits: list[float] = []
+        for word in expand_chat(query_words(text, self._knows))[: MAX_QUERY_TOKENS * 3]:
+            correction, credit = self._correct(word)
+            fixed.append(correction)
+            credits.append(credit)
+        lang = guess_language(text, fixed)
+        for token in analyse_words(fixed, credits=credits):
             if token.surface in seen:
                 continue
             seen.add(token.surface)
             keys = self._keys_in(token, lang)
-            if not keys and not token.intent:
-                keys = self._typo_keys(token.surface)
             # Synonyms in one question ("fondo ... financió", "programa ... iniciativa") count once, like
             # a repeated word: compared on the keys the index knows, the others never match anything.
             known = tuple(k for k, _ in keys) or token.keys
@@ -382,32 +523,66 @@ class KnowledgeIndex:
         `CROSS_LANGUAGE_CREDIT`, unless that key is a concept of the lexicon (a real word of the other
         language, "presupuesto" in "what is the presupuesto") or the word itself is written in the entries
         (a name, "fundacion"). Otherwise the English "media" would be the Spanish "medio"."""
-        keys = tuple((k, 1.0) for k in token.keys if k in self._idf)
+        credit = token.credit
+        keys = tuple((k, credit) for k in token.keys if k in self._idf)
         if not lang or token.intent or not keys:
             return keys
         own = key(token.surface, lang)
         if own in self._idf:
-            return ((own, 1.0),)
+            return ((own, credit),)
         if token.surface in self._surfaces:
             return keys
-        return tuple((k, 1.0 if k.startswith("~") else CROSS_LANGUAGE_CREDIT) for k, _ in keys)
+        return tuple((k, credit * (1.0 if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
 
-    def _typo_keys(self, word: str) -> tuple[tuple[str, float], ...]:
-        """Keys of the known words one (or, for long words, two) edits away from an unknown `word`."""
-        if not TYPO_MIN_LEN <= len(word) <= TYPO_MAX_LEN or word.isdigit():
-            return ()
+    def _knows(self, word: str) -> bool:
+        """A word of the entries or the lexicon, or another form of one (its stem is a key)."""
+        return word in self._known or any(k in self._idf for k in keys_any(word))
+
+    def _correct(self, word: str) -> tuple[str, float]:
+        """`word`, or the known word it misspells with the credit the guess deserves (`SOUND_CREDIT`,
+        `TYPO_COST`). A word nothing is near stays as it is: unknown, it counts against every entry."""
+        if word.isdigit() or not TYPO_MIN_LEN <= len(word) <= TYPO_MAX_LEN or self._knows(word):
+            return word, 1.0
+        form = phonetic(word)
+        if form in self._sounds:
+            return self._sounds[form], SOUND_CREDIT
+        if len(form) < TYPO_MIN_LEN:
+            return word, 1.0
         max_edits = 2 if len(word) >= TYPO2_MIN_LEN else 1
-        near: dict[str, int] = {}
-        for d in _deletes(word):
+        best: tuple[int, str] | None = None
+        for d in _deletes(form):
             for known in self._deletes.get(d, ()):
-                if known not in near:
-                    near[known] = OSA.distance(word, known, score_cutoff=max_edits)
-        best: dict[str, float] = {}
-        for known, edits in near.items():
-            if edits <= max_edits:
-                for k in self._surfaces[known]:
-                    best[k] = max(best.get(k, 0.0), TYPO_CREDIT[edits])
-        return tuple(sorted(best.items(), key=lambda kv: -kv[1])[:6])
+                edits = OSA.distance(form, known, score_cutoff=max_edits)
+                if edits <= max_edits and self._plausible(word, form, known) and (
+                        best is None or (edits, self._rank[known]) < (best[0], self._rank[best[1]])):
+                    best = (edits, known)
+        if best is None and max_edits > 1:
+            best = self._far_correction(form)
+        if best is None:
+            return word, 1.0
+        edits, known = best
+        return self._sounds[known], max(0.0, 1.0 - TYPO_COST * edits / len(word))
+
+    def _plausible(self, word: str, form: str, known: str) -> bool:
+        """Three letters leave too little to guess from, and a content word one letter from a function
+        word ("time" / "tiene") is more likely a word the entries never use than a typo: then only two
+        swapped letters are a typo ("teh")."""
+        swapped = sorted(form) == sorted(known)
+        return swapped or (len(word) > TYPO_MIN_LEN and self._sounds[known] not in FUNCTION_WORDS)
+
+    def _far_correction(self, form: str) -> tuple[int, str] | None:
+        """Two edits the deletion neighbourhood misses ("iniative" for "initiative"): a bounded scan of
+        the known forms with the same first letter and nearly the same length."""
+        best: tuple[int, str] | None = None
+        for length in range(len(form) - 2, len(form) + 3):
+            choices = self._by_shape.get((form[0], length))
+            if not choices:
+                continue
+            found = process.extractOne(form, choices, scorer=OSA.distance, score_cutoff=2)
+            if found is not None and self._sounds[found[0]] not in FUNCTION_WORDS and (
+                    best is None or (found[1], self._rank[found[0]]) < (best[0], self._rank[best[1]])):
+                best = (int(found[1]), found[0])
+        return best
 
     def _candidates(self, terms: Sequence[_Term]) -> list[tuple[int, float]]:
         """The entries with the best BM25F scores, at a cost bounded by the words of the question.
@@ -532,3 +707,6 @@ def _f_beta(precision: float, recall: float) -> float:
 
 def _deletes(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+

@@ -26,7 +26,8 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke tb tmb
     consiste consisten consistio vino viene vienen salio salieron paso pasa
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
-    conocen conocio conocieron conozco entonces bueno vale oiga ok
+    conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
+    suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
     """.split()
 )
 STOPWORDS_EN: frozenset[str] = frozenset(
@@ -44,6 +45,30 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
+
+# Chat spellings of both languages, expanded before anything else reads the words ("xq" -> "por que",
+# which is then the "why" intent; "ppl" -> "people"). Only abbreviations, never misspellings: those are
+# corrected against the knowledge base's own vocabulary (`index`), and sound-alike spellings ("kien",
+# "yama") meet their word through `text.phonetic`. An empty expansion drops the word (laughter, "btw").
+CHAT_ABBREVIATIONS: dict[str, str] = {
+    # Spanish
+    "q": "que", "k": "que", "ke": "que", "qe": "que", "xq": "por que", "xk": "por que", "pq": "por que",
+    "porq": "por que", "x": "por", "d": "de", "pa": "para", "pal": "para el", "tb": "tambien",
+    "tmb": "tambien", "tbn": "tambien", "dnd": "donde", "cdo": "cuando", "qdo": "cuando", "xfa": "por favor",
+    "porfa": "por favor", "plis": "por favor", "msj": "mensaje", "bn": "bien",
+    "nd": "nada", "sq": "es que", "xa": "para", "dl": "del", "tqm": "", "jaja": "", "jajaja": "",
+    "jeje": "", "xd": "",
+    # English
+    "r": "are", "ur": "your", "ppl": "people", "govt": "government", "gov": "government",
+    "org": "organisation", "orgs": "organisations", "uni": "university", "unis": "universities",
+    "abt": "about", "bout": "about", "bc": "because", "cuz": "because", "coz": "because", "cos": "because",
+    "tho": "though", "thru": "through", "wanna": "want to", "gonna": "going to", "gotta": "got to",
+    "kinda": "kind of", "sorta": "sort of", "dunno": "do not know", "idk": "i do not know",
+    "wat": "what", "wut": "what", "wht": "what", "yr": "year", "yrs": "years", "b4": "before", "n": "and",
+    "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
+    "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
+    "tbh": "", "ngl": "",
+}
 
 # Interrogatives carry what kind of fact is asked for ("when" wants a date, "how many" a number), which
 # is what tells apart entries about the same subject. Folded to one token per intent, language-neutral.
@@ -66,6 +91,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("como", "debo"): "?howto",
     ("que", "fecha"): "?when",
     ("what", "date"): "?when",
+    ("what", "time"): "?when",
+    ("que", "hora"): "?when",
     ("que", "lugar"): "?where",
     ("que", "lugares"): "?where",
     ("que", "sitio"): "?where",
@@ -119,6 +146,10 @@ DATE_WORDS: frozenset[str] = frozenset(
     annual annually daily weekly monthly century
     """.split()
 )
+
+# Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
+# words, and an entry with no number in its answer cannot answer it.
+QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
 
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".

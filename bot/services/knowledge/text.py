@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
 import snowballstemmer
 
 from bot.services.knowledge.lexicon import (
+    CHAT_ABBREVIATIONS,
     CONCEPTS,
     DATE_WORDS,
     INTENT_WORDS,
@@ -73,6 +74,20 @@ def words(text: str) -> list[str]:
     return out
 
 
+def query_words(text: str, known: Callable[[str], bool]) -> list[str]:
+    """Folded words of a question. A hyphenated word is its joined form when the knowledge base knows it
+    ("AL-INVEST" -> "alinvest"), else its parts ("co-organised" -> "co", "organised"): a joined form
+    nobody wrote would count as an unknown word against every entry."""
+    out: list[str] = []
+    for word in _WORD_RE.findall(fold(text)):
+        if "-" not in word:
+            out.append(word)
+            continue
+        joined = word.replace("-", "")
+        out.extend([joined] if known(joined) else word.split("-"))
+    return out
+
+
 @lru_cache(maxsize=4)
 def _stemmer(lang: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
@@ -119,23 +134,76 @@ def keys_any(word: str) -> tuple[str, ...]:
 
 class Token(NamedTuple):
     """A content word of a text: its folded surface (for typo matching) and its matching keys.
-    (A named tuple: the index makes hundreds of thousands of them for a large knowledge base.)"""
+    (A named tuple: the index makes hundreds of thousands of them for a large knowledge base.)
+    `credit` is below 1 for a word the user misspelt and the index corrected: a guess counts less."""
 
     surface: str
     keys: tuple[str, ...]
     intent: bool = False
+    credit: float = 1.0
 
 
 def _is_content(word: str) -> bool:
     return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
 
 
+def expand_chat(ws: Iterable[str]) -> list[str]:
+    """Words with chat abbreviations written out (`lexicon.CHAT_ABBREVIATIONS`): "pa q" -> "para que",
+    which the phrase table then reads as "why"; laughter and "btw" disappear."""
+    out: list[str] = []
+    for w in ws:
+        expansion = CHAT_ABBREVIATIONS.get(w)
+        if expansion is None:
+            out.append(w)
+        else:
+            out.extend(expansion.split())
+    return out
+
+
+_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"ph", "f"),
+        (r"ch", "C"),  # kept apart from the c and h rules below
+        (r"sh", "S"),
+        (r"h", ""),  # silent in Spanish, dropped in chat: "ay fotos", "ablame"
+        (r"qu(?=[ei])", "k"),
+        (r"q", "k"),
+        (r"c(?=[ei])", "s"),
+        (r"c", "k"),
+        (r"z", "s"),
+        (r"ll", "y"),
+        (r"v", "b"),
+        (r"gu(?=[ei])", "g"),
+        (r"g(?=[ei])", "j"),
+        (r"(.)\1+", r"\1"),  # doubled letters: "colaboration", "programm", "Monterey"
+    )
+)
+
+
+@lru_cache(maxsize=200_000)
+def phonetic(word: str) -> str:
+    """A folded word as it sounds, roughly, in Spanish and in chat: the spellings people swap for one
+    another meet on one form ("kien" / "quien", "yama" / "llama", "formalisacion" / "formalizacion",
+    "oficial" / "official"). Used only to correct words the index does not know."""
+    for pattern, replacement in _PHONETIC_RULES:
+        word = pattern.sub(replacement, word)
+    return word
+
+
 def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list[Token]:
     """Content tokens of `text`. With `lang` (an entry's own text) each word gets the key of that
     language; without it (a question, a tag) it gets the keys of every language. Interrogatives become
     intent tokens ("?when", "?qty") when `intents` is set: they tell apart "when was X" from "how many
-    came to X", which share every other word. Known two-word phrases become one token (`PHRASES`)."""
-    ws = words(text)
+    came to X", which share every other word. Known two-word phrases become one token (`PHRASES`).
+    Chat abbreviations are written out first (`expand_chat`)."""
+    return analyse_words(expand_chat(words(text)), lang, intents=intents)
+
+
+def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = True,
+                  credits: list[float] | None = None) -> list[Token]:
+    """`analyse` on words already split (and corrected: `credits`, one per word, say how sure each
+    correction is)."""
     out: list[Token] = []
     i = 0
     while i < len(ws):
@@ -146,7 +214,8 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
                 if intents:
                     out.append(Token(phrase, (phrase,), True))
             elif phrase:
-                out.append(Token(f"{word} {ws[i + 1]}", (phrase,)))
+                credit = min(credits[i], credits[i + 1]) if credits else 1.0
+                out.append(Token(f"{word} {ws[i + 1]}", (phrase,), False, credit))
             i += 2
             continue
         intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == 0 else None)
@@ -157,7 +226,8 @@ def analyse(text: str, lang: str | None = None, *, intents: bool = True) -> list
             if intents:
                 out.append(Token(intent, (intent,), True))
         elif _is_content(word):
-            out.append(Token(word, (key(word, lang),) if lang else keys_any(word)))
+            out.append(Token(word, (key(word, lang),) if lang else keys_any(word), False,
+                             credits[i] if credits else 1.0))
         i += 1
     if intents and not WORKINGS.isdisjoint(ws):
         out = [t for t in out if t.surface != "?how"]
@@ -173,11 +243,12 @@ _MARKERS = {
 _SPANISH_SIGNS_RE = re.compile("[¿¡ñÑáéíóúÁÉÍÓÚ]")
 
 
-def guess_language(text: str) -> str | None:
+def guess_language(text: str, ws: list[str] | None = None) -> str | None:
     """The language a question is written in, from its function words ("what", "the" / "qué", "el")
     and Spanish punctuation and accents; None when it does not say ("cainco budget"). A word is then
-    read in that language first, so the English "funded" is not taken for the Spanish "fundó"."""
-    ws = words(text)
+    read in that language first, so the English "funded" is not taken for the Spanish "fundó".
+    `ws`: the question's words once abbreviations are written out and typos corrected, when known."""
+    ws = words(text) if ws is None else ws
     es = sum(w in _MARKERS["es"] for w in ws) + min(2, len(_SPANISH_SIGNS_RE.findall(text)))
     en = sum(w in _MARKERS["en"] for w in ws)
     if es > en:
@@ -209,11 +280,12 @@ _DIGIT_RE = re.compile(r"\d")
 
 def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
-    number in digits or words, "?when" with a year or a date word."""
+    number in digits (not a year) or words, "?when" with a year or a date word."""
     facts: set[str] = set()
     for text in answers:
         ws = set(words(text))
-        if _DIGIT_RE.search(text) or not NUMBER_WORDS.isdisjoint(ws):
+        # A year is a date, not a quantity: "how many came to the 2019 workshop" is not answered by "2019".
+        if _DIGIT_RE.search(_YEAR_RE.sub(" ", text)) or not NUMBER_WORDS.isdisjoint(ws):
             facts.add("?qty")
         if _YEAR_RE.search(text) or not DATE_WORDS.isdisjoint(ws):
             facts.add("?when")
@@ -253,3 +325,15 @@ def clean_query(text: str) -> str:
         # Cut at a space: half a word would count as an unknown word against every entry.
         text = text[:MAX_QUERY_CHARS].rsplit(None, 1)[0] if " " in text[:MAX_QUERY_CHARS] else ""
     return text
+
+
+def lexicon_vocabulary() -> frozenset[str]:
+    """Every word the lexicon knows, function words included: a question word among them is spelt
+    right even when no entry uses it, and a misspelt word may be corrected to one ("teh" -> "the")."""
+    vocabulary: set[str] = set(STOPWORDS) | set(INTENT_WORDS) | set(LEADING_INTENT_WORDS) | set(WORKINGS)
+    vocabulary |= {w for pair in PHRASES for w in pair} | NUMBER_WORDS | DATE_WORDS | MODAL_WORDS | PAST_WORDS
+    vocabulary |= set(SURFACE_CONCEPTS) | PROCEDURE_OPENERS | PROCEDURE_SUBJECTS
+    vocabulary |= {w for expansion in CHAT_ABBREVIATIONS.values() for w in expansion.split()}
+    for _, es_words, en_words in CONCEPTS:
+        vocabulary.update(fold(w) for w in es_words + en_words)
+    return frozenset(vocabulary)
