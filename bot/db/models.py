@@ -118,22 +118,74 @@ class Unanswered(Base):
 
 
 class Delivery(Base):
-    """The outbox: one row per message to one user, committed before it is sent (DESIGN.md, principle 3)."""
+    """The outbox: one row per message to one user, committed before it is sent (DESIGN.md, principle 3).
+
+    Content is either stored ``replies`` or a ``renderer`` (a name in ``bot.services.outbox.RENDERERS``) with
+    ``render_values``, rendered when the row is claimed, in the recipient's language and time zone at that
+    moment. Status: pending → claimed (held until ``claimed_until``) → sending (a request may have left) →
+    sent / failed / blocked / skipped (``error`` says why) / unconfirmed (the process died while sending)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_claim", "status", "priority", "due_at"),
+        Index("uq_deliveries_broadcast_user", "broadcast_id", "user_id", unique=True),  # enqueued once
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))  # notification, broadcast, reminder
+    kind: Mapped[str] = mapped_column(String(20))  # reply, notification, broadcast, reminder
+    priority: Mapped[int] = mapped_column(default=0)  # lower leaves first: personal messages before broadcasts
     broadcast_id: Mapped[int | None] = mapped_column(Integer)
     replies: Mapped[list[Any]] = mapped_column(default=list)  # serialised Reply objects
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sending, sent, failed, blocked
+    renderer: Mapped[str | None] = mapped_column(String(40))
+    render_values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    template: Mapped[dict[str, Any] | None]  # for channels that need one outside a conversation window
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(String(300))
+    refs: Mapped[list[Any] | None]  # the channel's references of what it sent (message ids)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class Broadcast(Base):
+    """A message to many members: its text per language, the audience's filters, and where it stands.
+    The recipients are ``deliveries`` rows, enqueued when it starts (``scheduled_at``)."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_scheduled", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language → text
+    attachment: Mapped[dict[str, Any] | None]  # a serialised Attachment (a picture or a document)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dimension → accepted values
+    template: Mapped[dict[str, Any] | None]  # WhatsApp template {name, params} outside the 24-hour window
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled running paused cancelled done
+    recipients: Mapped[int] = mapped_column(default=0)
+    scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    progress_ref: Mapped[str | None] = mapped_column(String(100))  # the author's progress message, edited
+    progress_at: Mapped[datetime | None]
+
+
+class Review(Base):
+    """One reviewer's scores (criterion → 1..5, the criteria of the form file) and comment on a submission."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("submission_id", "reviewer_id", name="uq_reviews_submission_reviewer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedUpdate(Base):
