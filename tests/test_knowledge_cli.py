@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.config import Settings
 from bot.services.knowledge.commands import add_commands
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,6 @@ def test_commands_plug_into_another_cli_with_settings():
     add_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["kb", "check"])
     out = io.StringIO()
-    settings = argparse.Namespace(knowledge_dir=FIXTURES)
+    settings = Settings(_env_file=None, knowledge_dir=FIXTURES)
     assert args.func(settings, args, out=out) == 0
     assert "8 entries loaded" in out.getvalue()

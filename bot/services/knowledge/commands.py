@@ -15,12 +15,24 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.services.knowledge.coverage import COVERAGE_FILE, Seeds, check_citations, coverage, format_report
 from bot.services.knowledge.entries import LoadResult, load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex, SearchResult
 from bot.services.knowledge.text import LANGUAGES
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from bot.config import Settings
+
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+DefaultDir = Callable[[], Path] | Path | None
+Runner = Callable[["Settings | None", argparse.Namespace], int]
+"""What each sub-command stores in ``args.func``: settings (None when run stand-alone) and its arguments
+to an exit status."""
 
 
 def default_knowledge_dir() -> Path:
@@ -33,7 +45,7 @@ def default_seeds_dir() -> Path:
     return Path(__file__).resolve().parents[4] / "shared" / "seeds"
 
 
-def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
+def add_commands(subparsers: SubParsers, default_dir: DefaultDir = None) -> None:
     """Add `ask` and `kb check` to an argparse sub-parsers object (joining an existing `kb` command if
     another feature made one). Entries are read from --knowledge-dir, else the settings'
     `knowledge_dir`, else `default_dir` (a path, or a function called when the command runs), else
@@ -44,7 +56,7 @@ def add_commands(subparsers: Any, default_dir: Callable[[], Path] | Path | None 
     add_kb_check(_kb_subcommands(subparsers), default_dir)
 
 
-def add_kb_check(kb_subparsers: Any, default_dir: Callable[[], Path] | Path | None = None) -> None:
+def add_kb_check(kb_subparsers: SubParsers, default_dir: DefaultDir = None) -> None:
     """Add `check` and `coverage` to the sub-parsers of a `kb` command."""
     check = kb_subparsers.add_parser("check", help="report every problem of the knowledge base files")
     check.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
@@ -58,7 +70,7 @@ def add_kb_check(kb_subparsers: Any, default_dir: Callable[[], Path] | Path | No
     cover.set_defaults(func=run_coverage, default_knowledge_dir=default_dir)
 
 
-def _kb_subcommands(subparsers: Any) -> Any:
+def _kb_subcommands(subparsers: SubParsers) -> SubParsers:
     """The sub-parsers of the `kb` command, created if no other feature did."""
     kb = subparsers.choices.get("kb")
     if kb is None:
@@ -79,26 +91,26 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knowledge-dir", type=Path, help="directory of entries (default: knowledge/)")
 
 
-def _knowledge_dir(settings: Any, args: argparse.Namespace) -> Path:
+def _knowledge_dir(settings: Settings | None, args: argparse.Namespace) -> Path:
     if args.knowledge_dir is not None:
-        return args.knowledge_dir
-    if getattr(settings, "knowledge_dir", None) is not None:
-        return Path(settings.knowledge_dir)
-    default = getattr(args, "default_knowledge_dir", None)
+        return Path(args.knowledge_dir)
+    if settings is not None:
+        return settings.knowledge_dir
+    default: DefaultDir = getattr(args, "default_knowledge_dir", None)
     if callable(default):
         default = default()
     return Path(default) if default is not None else default_knowledge_dir()
 
 
-def _seeds_dir(settings: Any, args: argparse.Namespace) -> Path:
+def _seeds_dir(settings: Settings | None, args: argparse.Namespace) -> Path:
     if getattr(args, "seeds_dir", None) is not None:
         return Path(args.seeds_dir)
-    if getattr(settings, "seeds_dir", None) is not None:
-        return Path(settings.seeds_dir)
+    if settings is not None:
+        return settings.seeds_dir
     return default_seeds_dir()
 
 
-def run_check(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_check(settings: Settings | None, args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print each problem as `file:line: what is wrong`; exit status 1 when there is any. Citations of
     seed lines are checked against the seeds when their directory is here, else only for syntax."""
     out = out or sys.stdout
@@ -117,7 +129,7 @@ def run_check(settings: Any, args: argparse.Namespace, out: TextIO | None = None
     return 1 if problems else 0
 
 
-def run_coverage(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_coverage(settings: Settings | None, args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print every seed paragraph with the entries citing it or its reason in coverage.yaml, then the
     uncovered ones; exit status 1 when one is uncovered or a reason is stale, 2 without seeds."""
     out = out or sys.stdout
@@ -137,7 +149,7 @@ def run_coverage(settings: Any, args: argparse.Namespace, out: TextIO | None = N
     return 0 if report.ok else 1
 
 
-def run_ask(settings: Any, args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_ask(settings: Settings | None, args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Answer one question, or every line of a batch file with the index built once. `settings` may be
     None (stand-alone use)."""
     out = out or sys.stdout
@@ -168,7 +180,8 @@ def _ask_batch(args: argparse.Namespace, index: KnowledgeIndex, out: TextIO) -> 
             print(f"{args.batch}:{number}: not a JSON object with a \"question\"", file=sys.stderr)
             status = 1
             continue
-        lang = row.get("lang") if row.get("lang") in LANGUAGES else args.lang
+        wanted = row.get("lang")
+        lang: str = wanted if isinstance(wanted, str) and wanted in LANGUAGES else args.lang
         result = index.search(str(row.get("question") or ""), lang)
         if args.json:
             _print_json(out, {"id": row.get("id", number), **as_json(result, lang)})
@@ -214,7 +227,7 @@ def as_text(result: SearchResult, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _batch_rows(path: str) -> Iterator[tuple[int, dict | None]]:
+def _batch_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
         for number, line in enumerate(stream, start=1):
@@ -248,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] not in ("ask", "kb", "-h", "--help"):
         argv.insert(0, "ask")
     args = parser.parse_args(argv)
-    return args.func(None, args)
+    run: Runner = args.func
+    return run(None, args)
 
 
 if __name__ == "__main__":
