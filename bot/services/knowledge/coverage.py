@@ -212,28 +212,28 @@ def coverage(entries: Iterable[Entry], seeds: Seeds, explanations_file: Path) ->
             if citation.kind != "seed":
                 continue
             for number in citation.lines:
-                row = by_line.get((citation.target, number))
-                if row is not None and entry.id not in row.entries:
-                    row.entries.append(entry.id)
+                cited = by_line.get((citation.target, number))
+                if cited is not None and entry.id not in cited.entries:
+                    cited.entries.append(entry.id)
 
     explanations, explanation_problems = load_explanations(explanations_file)
     problems += explanation_problems
     for explanation in explanations:
         where = f"{explanations_file}:{explanation.at}"
-        row = rows.get((explanation.seed, explanation.line))
+        explained = rows.get((explanation.seed, explanation.line))
         if seeds.lines(explanation.seed) is None:
             problems.append(f"{where}: no seed file {SEEDS_PREFIX}{explanation.seed} in {seeds.directory}")
-        elif row is None:
+        elif explained is None:
             starts = ", ".join(str(p.first) for p in seeds.paragraphs(explanation.seed))
             problems.append(f"{where}: line {explanation.line} of {SEEDS_PREFIX}{explanation.seed} does not "
                             f"start a paragraph (paragraphs start at lines {starts})")
-        elif row.reason is not None:
-            problems.append(f"{where}: {row.paragraph.label} is explained twice")
+        elif explained.reason is not None:
+            problems.append(f"{where}: {explained.paragraph.label} is explained twice")
         else:
-            row.reason = explanation.reason
-            if row.entries:
-                problems.append(f"{where}: {row.paragraph.label} is explained but also cited by "
-                                f"{', '.join(row.entries)}: drop the stale reason")
+            explained.reason = explanation.reason
+            if explained.entries:
+                problems.append(f"{where}: {explained.paragraph.label} is explained but also cited by "
+                                f"{', '.join(explained.entries)}: drop the stale reason")
     return CoverageReport(list(rows.values()), problems)
 
 

@@ -335,7 +335,7 @@ class _FrontMatter:
             out.append(item.strip())
         return out
 
-    def _unknown_languages(self, value: dict, name: str) -> None:
+    def _unknown_languages(self, value: Mapping[object, object], name: str) -> None:  # YAML keys: any type
         for lang in value:
             if lang not in self.languages:
                 self.report(f"{name}: unknown language '{lang}' (expected {', '.join(self.languages)})",
