@@ -226,3 +226,41 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(120))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Profile(Base):
+    """A member's entry in the mutual-aid network (handlers/network.py): who they are, what they offer and
+    need (tags of the network's vocabulary and their own words), and how to reach them. ``contact`` is shown
+    only to a member whose introduction they accepted; ``hidden`` keeps them out of everyone's matches."""
+
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str | None] = mapped_column(String(20))  # person, enterprise, association, public_body
+    name: Mapped[str | None] = mapped_column(String(80))  # the name other members see
+    region: Mapped[str | None] = mapped_column(String(64))
+    offers: Mapped[list[Any]] = mapped_column(default=list)  # tag values
+    offers_text: Mapped[str | None] = mapped_column(Text)
+    needs: Mapped[list[Any]] = mapped_column(default=list)
+    needs_text: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[dict[str, Any] | None]  # {"email": ..., "phone": ...}
+    hidden: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Introduction(Base):
+    """A member asked to be introduced to another; contacts are exchanged only once the other accepts."""
+
+    __tablename__ = "introductions"
+    __table_args__ = (
+        Index("ix_introductions_requester_created", "requester_id", "created_at"),  # the rate limit
+        Index("ix_introductions_target_status", "target_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, accepted, declined
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
