@@ -21,13 +21,13 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import select
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
@@ -35,12 +35,22 @@ from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
 from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
-from bot.config import ConfigError
+from bot.config import LANGUAGES, ConfigError
 from bot.db.models import User
-from bot.i18n import LANGUAGES, normalize_language, translate
+from bot.i18n import normalize_language, translate
 from bot.messages import Incoming, Reply
 from bot.services.outbox import record_undelivered
 from bot.workqueue import KeyedQueue
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from bot.app import App
+
+    # What ``_build`` makes: PTB's default bot and context, its own dict stores (unused here), no job queue.
+    BotApplication: TypeAlias = Application[
+        ExtBot[None], ContextTypes.DEFAULT_TYPE, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
+    ]
 
 log = logging.getLogger("bot.telegram")
 
@@ -68,13 +78,13 @@ class Outgoing:
 class TelegramChannel:
     def __init__(
         self,
-        app: Any,
+        app: App,
         web_app: web.Application,
         *,
         timer: Timer | None = None,
         limiter: RateLimiter | None = None,
         read_timeout: float | None = None,
-        poll_timeout: float = 10.0,
+        poll_timeout: int = 10,  # seconds; getUpdates takes whole seconds
     ) -> None:
         settings = app.settings
         if settings.telegram_token is None:
@@ -101,7 +111,7 @@ class TelegramChannel:
             web_app.router.add_post(WEBHOOK_PATH, self._webhook)
         web_app.on_cleanup.append(self._on_cleanup)
 
-    def _build(self, token: str, api_url: str | None, read_timeout: float | None) -> Application:
+    def _build(self, token: str, api_url: str | None, read_timeout: float | None) -> BotApplication:
         builder = Application.builder().token(token).concurrent_updates(False).job_queue(None)
         if api_url:
             builder = builder.base_url(api_url)  # PTB semantics: the token is appended (or fills "{token}")

@@ -19,19 +19,22 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import update
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.base import Attempt, DeliveryFailed, RecipientBlocked, Template
 from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.render import Step, plan
 from bot.db.models import User
 from bot.messages import Attachment, Button, Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger("bot.telegram")
 T = TypeVar("T")
@@ -72,18 +75,58 @@ class TelegramOutput:
             self._in_flight = asyncio.Semaphore(self.max_in_flight)
         return self._in_flight
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> None:
-        """OutputChannel: the outbox's notifications, reminders and broadcasts."""
+    async def send(
+        self,
+        external_id: str,
+        replies: Sequence[Reply],
+        *,
+        template: Template | None = None,
+        bulk: bool = False,
+        on_attempt: Attempt | None = None,
+    ) -> list[str]:
+        """OutputChannel: the outbox's notifications, reminders and broadcasts (Telegram needs no template).
+        Returns the message ids sent, so a message can be edited later (a broadcast's progress)."""
         try:
             chat_id = int(external_id)
         except ValueError:
             raise DeliveryFailed("not a Telegram user id", retryable=False) from None
-        await self.deliver(chat_id, replies)
+        return await self.deliver(chat_id, replies, bulk=bulk, on_attempt=on_attempt)
 
-    async def deliver(self, chat_id: int, replies: Sequence[Reply], *, edit_message_id: str | None = None) -> None:
-        """Show ``replies`` in ``chat_id``; ``edit_message_id`` is the message whose button was pressed."""
+    async def edit(self, external_id: str, reference: str, reply: Reply) -> None:
+        """EditableOutput: replace the text and buttons of a message the bot sent."""
+        chat_id, message_id = int(external_id), int(reference)
+        markup = self._keyboard(reply.buttons)
+        bot = self.bot
+
+        async def edit() -> Message | bool | None:
+            try:
+                return await bot.edit_message_text(reply.text, chat_id=chat_id, message_id=message_id,
+                                                   reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    return None
+                raise
+
+        await self._call(chat_id, edit)
+
+    async def deliver(
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        *,
+        edit_message_id: str | None = None,
+        bulk: bool = False,
+        on_attempt: Attempt | None = None,
+    ) -> list[str]:
+        """Show ``replies`` in ``chat_id``; ``edit_message_id`` is the message whose button was pressed.
+        Returns the ids of the messages sent or edited."""
+        references: list[str] = []
         for step in plan(replies, can_edit=edit_message_id is not None):
-            await self._step(chat_id, step, edit_message_id)
+            message_id = await self._step(chat_id, step, edit_message_id, bulk, on_attempt)
+            on_attempt = None  # once: from the first request on, the message may have been delivered
+            if message_id is not None:
+                references.append(message_id)
+        return references
 
     async def answer_callback(self, callback_id: str) -> None:
         """Stop the button's spinner. Best effort: a query older than Telegram's limit cannot be answered."""
@@ -95,13 +138,15 @@ class TelegramOutput:
 
     # -- one call, with limits and retries -----------------------------------------------------------
 
-    async def _step(self, chat_id: int, step: Step, edit_message_id: str | None) -> None:
+    async def _step(self, chat_id: int, step: Step, edit_message_id: str | None, bulk: bool = False,
+                    on_attempt: Attempt | None = None) -> str | None:
         markup = self._keyboard(step.buttons)
         bot = self.bot
+        call: Callable[[], Awaitable[Message | bool | None]]
         if step.method == "edit_message_text" and edit_message_id is not None:
             message_id = int(edit_message_id)
 
-            async def edit() -> Any:
+            async def edit() -> Message | bool | None:
                 try:
                     return await bot.edit_message_text(step.text, chat_id=chat_id, message_id=message_id,
                                                        reply_markup=markup)
@@ -111,25 +156,34 @@ class TelegramOutput:
                     # too old, deleted, or not a text message: show the answer as a new message
                     return await bot.send_message(chat_id, step.text, reply_markup=markup)
 
-            await self._call(chat_id, edit)
+            call = edit
         elif step.method in ("send_document", "send_photo") and step.attachment is not None:
             send = bot.send_document if step.method == "send_document" else bot.send_photo
             caption = step.text or None
             attachment = step.attachment
-            await self._call(chat_id, lambda: send(chat_id, _file_input(attachment), caption=caption,
-                                                  reply_markup=markup, filename=attachment.filename))
+
+            def call() -> Awaitable[Message]:
+                return send(chat_id, _file_input(attachment), caption=caption, reply_markup=markup,
+                            filename=attachment.filename)
         else:
-            await self._call(chat_id, lambda: bot.send_message(chat_id, step.text, reply_markup=markup))
+            def call() -> Awaitable[Message]:
+                return bot.send_message(chat_id, step.text, reply_markup=markup)
+        sent = await self._call(chat_id, call, bulk=bulk, on_attempt=on_attempt)
+        return str(sent.message_id) if isinstance(sent, Message) else None
 
     def _keyboard(self, buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
         rows = [[InlineKeyboardButton(b.label, callback_data=self.codec.encode(b.payload)) for b in row]
                 for row in buttons if row]
         return InlineKeyboardMarkup(rows) if rows else None
 
-    async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]], *, bulk: bool = False,
+                    on_attempt: Attempt | None = None) -> T:
         floods = failures = 0
         while True:
-            await self.limiter.acquire(chat_id)
+            await self.limiter.acquire(chat_id, bulk=bulk)
+            if on_attempt is not None:
+                await on_attempt()
+                on_attempt = None
             try:
                 async with self.in_flight:
                     return await call()
@@ -168,10 +222,10 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 def backoff(failures: int) -> float:
     """0.5 s, 1 s, 2 s, 4 s (capped at 8 s), with a little jitter so retries of many chats spread out."""
-    return min(8.0, 0.5 * 2 ** (failures - 1)) * (1 + random.random() / 4)
+    return min(8.0, 0.5 * 2.0 ** (failures - 1)) * (1 + random.random() / 4)
 
 
-def _file_input(attachment: Attachment) -> Any:
+def _file_input(attachment: Attachment) -> bytes | Path | str:
     """Generated bytes, a local file, or a Telegram file_id / URL (sent by reference)."""
     if attachment.data is not None:
         return attachment.data
@@ -185,7 +239,7 @@ def _file_input(attachment: Attachment) -> Any:
     return attachment.file_ref
 
 
-def blocked_marker(app: Any) -> Callable[[str], Awaitable[None]]:
+def blocked_marker(app: App) -> Callable[[str], Awaitable[None]]:
     """Marks a Telegram user as having blocked the bot (the outbox marks it too; this covers live replies)."""
 
     async def mark(external_id: str) -> None:
