@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import snowballstemmer
 
@@ -88,9 +88,16 @@ def query_words(text: str, known: Callable[[str], bool]) -> list[str]:
     return out
 
 
+class _Stemmer(Protocol):
+    """What is used of a snowballstemmer stemmer (the package has no type information)."""
+
+    def stemWord(self, word: str) -> str: ...  # snowballstemmer's name
+
+
 @lru_cache(maxsize=4)
-def _stemmer(lang: str) -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+def _stemmer(lang: str) -> _Stemmer:
+    stemmer: _Stemmer = snowballstemmer.stemmer(_STEMMER_NAMES[lang])
+    return stemmer
 
 
 @lru_cache(maxsize=200_000)
