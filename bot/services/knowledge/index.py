@@ -344,8 +344,8 @@ class KnowledgeIndex:
                 scale = FIELD_WEIGHTS[name] / (1 - B + B * counts.total() / avg_len[name])
                 for k, count in counts.items():
                     tf[k] += count * scale
-            for k, t in tf.items():
-                postings[k][doc_id] = idf[k] * t * (K1 + 1) / (t + K1)
+            for k, weight in tf.items():
+                postings[k][doc_id] = idf[k] * weight * (K1 + 1) / (weight + K1)
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
