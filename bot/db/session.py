@@ -35,4 +35,4 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def upsert_insert(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's ``insert`` (with ``on_conflict_do_nothing`` / ``on_conflict_do_update``) for this session:
     both databases we run on support ON CONFLICT, but SQLAlchemy spells it per dialect."""
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -25,9 +25,9 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import delete, null, select, update
+from sqlalchemy import CursorResult, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -166,7 +166,8 @@ class UpdateLog:
                     ProcessedUpdate.created_at < self.clock.now() - KEEP,
                 )
             )
-            return result.rowcount  # type: ignore[attr-defined]
+            # A DELETE returns a CursorResult; Session.execute is typed for every statement as a plain Result.
+            return cast(CursorResult[Any], result).rowcount
 
 
 class Intake(Generic[Item]):
