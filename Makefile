@@ -18,9 +18,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check bot handlers tests bench migrations
+	$(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers tests bench migrations
+	$(BIN)/mypy
 
 eval: $(STAMP)
 	$(BIN)/python tests/eval/report.py
