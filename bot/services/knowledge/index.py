@@ -113,9 +113,10 @@ COVERAGE_SHARE = 0.5
 OVERLAP_SHARE = 0.75
 # Spelling: a word neither the entries nor the lexicon know is corrected to the nearest known word that
 # sounds alike (`text.phonetic`), else to one within a number of edits that grows with the word's length
-# (a swap only for three letters, one edit from four, two from `TYPO2_MIN_LEN`). A corrected word counts
-# for less: `SOUND_CREDIT` when it sounds the same, and 1 - TYPO_COST * edits / length otherwise.
+# (two letters swapped below `TYPO1_MIN_LEN`, one edit from it, two from `TYPO2_MIN_LEN`). A corrected word
+# counts for less: `SOUND_CREDIT` when it sounds the same, and 1 - TYPO_COST * edits / length otherwise.
 TYPO_MIN_LEN = 3
+TYPO1_MIN_LEN = 5  # four letters one edit from a known word are as often another word ("siva", "cita")
 TYPO2_MIN_LEN = 8
 TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
 SOUND_CREDIT = 0.95
@@ -564,11 +565,11 @@ class KnowledgeIndex:
         return self._sounds[known], max(0.0, 1.0 - TYPO_COST * edits / len(word))
 
     def _plausible(self, word: str, form: str, known: str) -> bool:
-        """Three letters leave too little to guess from, and a content word one letter from a function
+        """A short word leaves too little to guess from, and a content word one letter from a function
         word ("time" / "tiene") is more likely a word the entries never use than a typo: then only two
         swapped letters are a typo ("teh")."""
         swapped = sorted(form) == sorted(known)
-        return swapped or (len(word) > TYPO_MIN_LEN and self._sounds[known] not in FUNCTION_WORDS)
+        return swapped or (len(word) > TYPO1_MIN_LEN - 1 and self._sounds[known] not in FUNCTION_WORDS)
 
     def _far_correction(self, form: str) -> tuple[int, str] | None:
         """Two edits the deletion neighbourhood misses ("iniative" for "initiative"): a bounded scan of
