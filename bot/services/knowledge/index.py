@@ -32,6 +32,7 @@ language first; the answer's language is the one asked for, whichever language m
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -48,6 +49,7 @@ from bot.services.knowledge.lexicon import (
     LEADING_INTENT_WORDS,
     QUANTITY_CONCEPTS,
     STOPWORDS,
+    TIME_CONCEPTS,
 )
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
@@ -166,8 +168,8 @@ class Calibration:
 
 # Fitted by `bench/faq_calibration.py` on faq_dev, faq_dev2 and tests/eval/fresh (454 questions, 250 entries);
 # the figures on folds not used for fitting are in bench/README.md.
-CALIBRATION = Calibration(weights=(5.633, 4.913, -3.69, -0.519), bias=-3.01, answer=0.766, confirm=0.433,
-                          suggest=0.105)
+CALIBRATION = Calibration(weights=(5.62, 6.455, -3.073, -0.496), bias=-3.09, answer=0.799, confirm=0.422,
+                          suggest=0.101)
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,7 @@ class _Term:
     absence: float = 0.0  # what an entry without the word loses (large for a word nearly all entries have)
     name: bool = False  # a name the entries write capitalised ("CAINCO")
     topic: bool = False  # some entry is about it (a key of its questions, title or tags)
+    lexical: tuple[str, ...] = ()  # its keys whether the index knows them or not ("horario": ~schedule)
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
@@ -240,7 +243,7 @@ CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
-    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect")
+    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -253,8 +256,14 @@ class _Query:
                 self.key_terms[k].append((i, c))
         self.text = " ".join(t.surface for t in terms if not t.surface.startswith("?"))
         self.intents = frozenset(t.surface for t in terms if t.surface in CHECKED_INTENTS)
-        if not QUANTITY_CONCEPTS.isdisjoint(self.credit):  # "the budget of X" asks for an amount
+        # Words that are amounts or times ask "how much" or "when" without saying it: "the budget of X",
+        # "el horario de X" (known to the lexicon, whether or not an entry uses them).
+        concepts = {k for t in terms for k in t.lexical}
+        if not QUANTITY_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?qty"}
+        if not TIME_CONCEPTS.isdisjoint(concepts):
+            self.intents |= {"?when"}
+        self.counted = _counted(terms)
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
@@ -474,6 +483,7 @@ class KnowledgeIndex:
                 found = max((c for k, c in term.keys if k in doc.strong or k in doc.weak), default=0.0)
                 unmatched += term.weight * (1.0 - found)
         lacks_fact = (any(intent not in doc.facts for intent in query.intents)
+                      or any(not any(k in doc.strong or k in doc.weak for k in keys) for keys in query.counted)
                       or self._names_conflict(doc, query))
         return Signals(top, top - second, unknown / query.total, unmatched / query.total, lacks_fact)
 
@@ -513,7 +523,8 @@ class KnowledgeIndex:
                 present = max(self._df[k] for k, _ in keys)
                 absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
             topic = any(k in self._topics for k, _ in keys) and not token.intent
-            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names, topic))
+            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names, topic,
+                               token.keys))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -696,6 +707,17 @@ class KnowledgeIndex:
                 closeness *= ASPECT_MISMATCH
             best = max(best, closeness)
         return best
+
+
+def _counted(terms: Sequence[_Term]) -> tuple[tuple[str, ...], ...]:
+    """What a question asks the amount of, as the keys of each such word: the word after "how many"
+    ("how many participants") and an amount named ("the budget", "la cuota"). An answer that never
+    mentions it has no figure for it, whatever other figures it holds."""
+    counted = [t.lexical for t in terms if not QUANTITY_CONCEPTS.isdisjoint(t.lexical)]
+    for before, after in itertools.pairwise(terms):
+        if before.surface == "?qty" and after.lexical and not after.surface.startswith("?"):
+            counted.append(after.lexical)
+    return tuple(counted)
 
 
 def _f_beta(precision: float, recall: float) -> float:

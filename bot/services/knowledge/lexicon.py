@@ -150,6 +150,8 @@ DATE_WORDS: frozenset[str] = frozenset(
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
 # words, and an entry with no number in its answer cannot answer it.
 QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
+# Likewise concepts that are dates or times: asking for one ("el horario", "the date of") asks "when".
+TIME_CONCEPTS: frozenset[str] = frozenset({"~date", "~schedule"})
 
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".
@@ -310,6 +312,7 @@ university: universidad universidades universitario universitaria universitarios
 student: alumno alumnos alumna alumnas | student students pupil
 year: ano anos | year years
 date: fecha fechas dia | date dates day
+schedule: horario horarios hora horas calendario | hours hour timetable calendar
 mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
 after: despues posterior posteriormente luego continuacion siguiente siguio siguieron | after afterwards later next
     following followed continuation
