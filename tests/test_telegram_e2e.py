@@ -401,13 +401,13 @@ def _crashed(user: int, *, text: str | None = None, payload: str | None = None,
 async def _handled_at(app: Any) -> dict[int, Any]:
     async with app.sessions() as session:
         rows = await session.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.handled_at))
-        return {update_id: handled_at for update_id, handled_at in rows}
+        return {int(update_id): handled_at for update_id, handled_at in rows}  # ids are stored as text
 
 
 async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, clock, seen, caplog):
     app.engine.include(tools)
     log = UpdateLog(app.sessions, app.clock, "telegram")
-    assert await log.record([(900_001, _crashed(ANA, text="/start"))]) == {900_001}  # a day and more ago
+    assert await log.record([(900_001, _crashed(ANA, text="/start"))]) == {"900001"}  # a day and more ago
     clock.advance(hours=25)
     await log.record([(900_002, _crashed(ANA, text="/t_file")),  # handled before the crash
                       (900_003, _crashed(ANA, text="/help")),
@@ -427,7 +427,7 @@ async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, c
     assert fake.failed("answerCallbackQuery")  # the query is long expired: tried, and the reply still went out
     assert all(handled[i] is not None for i in (900_001, 900_002, 900_003, 900_004))
     stale = [r for r in caplog.records if "too old" in r.getMessage()]
-    assert [r.update_ids for r in stale] == [[900_001]]  # type: ignore[attr-defined]
+    assert [r.update_ids for r in stale] == [["900001"]]  # type: ignore[attr-defined]
 
 
 async def test_updates_are_marked_handled_once_answered(fake, telegram, app):
@@ -436,7 +436,7 @@ async def test_updates_are_marked_handled_once_answered(fake, telegram, app):
     await fake.wait_sent(2, chat_id=ANA)
     await telegram.updates.flush()
     async with app.sessions() as session:
-        rows = {row.update_id: row for row in await session.scalars(select(ProcessedUpdate))}
+        rows = {int(row.update_id): row for row in await session.scalars(select(ProcessedUpdate))}
     assert rows[message].handled_at is not None and rows[message].incoming["incoming"]["text"] == "/help"
     assert rows[notice].handled_at is not None and rows[notice].incoming is None  # a notice: nothing to redo
     assert await telegram.replay() == 0

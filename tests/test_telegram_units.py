@@ -221,14 +221,14 @@ class _Log:
         self.failing = failing
         self.batches: list[list[int]] = []
 
-    async def record(self, entries: list[tuple[int, object]]) -> set[int]:
+    async def record(self, entries: list[tuple[int, object]]) -> set[str]:
         update_ids = [update_id for update_id, _ in entries]
         self.batches.append(update_ids)
         if self.failing:
             raise OSError("database unavailable")
         fresh = set(update_ids) - self.seen
         self.seen |= fresh
-        return fresh
+        return {str(update_id) for update_id in fresh}  # as UpdateLog: ids come back as text
 
 
 async def test_intake_batches_keeps_order_and_skips_duplicates():

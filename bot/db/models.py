@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -123,12 +133,14 @@ class Delivery(Base):
     Content is either stored ``replies`` or a ``renderer`` (a name in ``bot.services.outbox.RENDERERS``) with
     ``render_values``, rendered when the row is claimed, in the recipient's language and time zone at that
     moment. Status: pending → claimed (held until ``claimed_until``) → sending (a request may have left) →
-    sent / failed / blocked / skipped (``error`` says why) / unconfirmed (the process died while sending)."""
+    sent / failed / blocked / skipped (``error`` says why) / unconfirmed (the process died while sending); a
+    platform's receipts move a sent row on to delivered and read (``bot.services.receipts``)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_claim", "status", "priority", "due_at"),
         Index("uq_deliveries_broadcast_user", "broadcast_id", "user_id", unique=True),  # enqueued once
+        Index("ix_deliveries_user", "user_id"),  # a member's rows: receipts, and deleting a member
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,7 +208,7 @@ class ProcessedUpdate(Base):
     __tablename__ = "processed_updates"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # Telegram's number, WhatsApp's wamid
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     incoming: Mapped[dict[str, Any] | None]
     handled_at: Mapped[datetime | None]
@@ -264,3 +276,41 @@ class Introduction(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, accepted, declined
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
+
+
+class NumberedChoices(Base):
+    """Options a channel showed as numbered lines (WhatsApp, past 10 buttons): the payload each number stands
+    for, so the user's "3" is the third option. One row per user, replaced by the next answer with buttons."""
+
+    __tablename__ = "numbered_choices"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    payloads: Mapped[list[Any]] = mapped_column(default=list)
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebMailbox(Base):
+    """Messages for a web chat visitor whose page was closed when they were sent (answers from coordinators,
+    reminders, broadcasts): shown, then deleted, when the page opens again."""
+
+    __tablename__ = "web_mailbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    replies: Mapped[list[Any]] = mapped_column(default=list)  # serialised Reply objects
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebFile(Base):
+    """A file of the web chat: uploaded by a visitor (their idea's attachment) or generated for them (an export).
+    Kept in the database so every worker can serve it; only its owner can download it."""
+
+    __tablename__ = "web_files"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -239,7 +239,7 @@ class TelegramChannel:
             await self._dispatch(update_id, inbound, replayed=True)
         return len(pending)
 
-    async def _dispatch(self, update_id: int, inbound: Inbound, *, replayed: bool = False) -> None:
+    async def _dispatch(self, update_id: int | str, inbound: Inbound, *, replayed: bool = False) -> None:
         """A fresh update (its id recorded), in arrival order: to the engine, or a notice to send."""
         if inbound.incoming is None:
             assert inbound.notice is not None

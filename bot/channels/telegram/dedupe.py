@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, null, select, update
+from sqlalchemy import CursorResult, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -42,6 +42,8 @@ MARK_BATCH = 1000
 MARK_LINGER = 0.1  # seconds a mark waits for others; a crash in it means handled twice, not lost
 Record = dict[str, Any]
 Item = TypeVar("Item")
+UpdateId = int | str  # a platform's id of what it delivered: Telegram's update number, WhatsApp's "wamid..."
+# Stored as text (WhatsApp's ids are strings); ids come back as text, and a number's digits keep its order.
 
 
 class UpdateLog:
@@ -50,23 +52,23 @@ class UpdateLog:
         self.clock = clock
         self.channel = channel
         self.since_prune = 0
-        self.to_mark: list[int] = []
+        self.to_mark: list[str] = []
         self.marking = asyncio.Event()  # marks are waiting
         self.marked = asyncio.Event()  # none waiting and none being written
         self.marked.set()
         self.flusher: asyncio.Task[None] | None = None
 
-    async def record(self, entries: Sequence[tuple[int, Record | None]]) -> set[int]:
-        """Record ``(update_id, what to handle again)`` pairs; returns the ids that were not recorded before.
-        An entry with nothing to handle again (a notice) counts as handled at once."""
-        unique = dict(reversed(entries))  # the first of each id
+    async def record(self, entries: Sequence[tuple[UpdateId, Record | None]]) -> set[str]:
+        """Record ``(update_id, what to handle again)`` pairs; returns the ids (as text) that were not recorded
+        before. An entry with nothing to handle again (a notice) counts as handled at once."""
+        unique = {str(update_id): item for update_id, item in reversed(entries)}  # the first of each id
         if not unique:
             return set()
         now = self.clock.now()
         rows = [
             {"channel": self.channel, "update_id": update_id, "created_at": now,
              "incoming": null() if item is None else item, "handled_at": now if item is None else None}
-            for update_id, item in sorted(unique.items(), key=lambda pair: pair[0])
+            for update_id, item in sorted(unique.items(), key=lambda pair: _order(pair[0]))
         ]
         async with self.sessions() as session, session.begin():
             insert = upsert_insert(session)
@@ -84,9 +86,9 @@ class UpdateLog:
 
     # -- handled -------------------------------------------------------------------------------------
 
-    def mark_handled(self, update_id: int) -> None:
+    def mark_handled(self, update_id: UpdateId) -> None:
         """The engine committed ``update_id``'s handling; written with the others waiting, in one statement."""
-        self.to_mark.append(update_id)
+        self.to_mark.append(str(update_id))
         self.marked.clear()
         self.marking.set()
         if self.flusher is None:
@@ -114,7 +116,7 @@ class UpdateLog:
                 self.marked.set()
                 return
 
-    async def _set_handled(self, update_ids: Sequence[int]) -> None:
+    async def _set_handled(self, update_ids: Sequence[str]) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(ProcessedUpdate)
@@ -135,7 +137,7 @@ class UpdateLog:
         if self.to_mark:  # a write failed earlier: one last try
             await self._write_marks()
 
-    async def unhandled(self) -> list[tuple[int, Record]]:
+    async def unhandled(self) -> list[tuple[str, Record]]:
         """Updates taken in the last 24 hours but never handled, in update order; older ones are marked handled
         (Telegram would not have redelivered them either) with a warning."""
         now = self.clock.now()
@@ -144,7 +146,8 @@ class UpdateLog:
                 select(ProcessedUpdate.update_id, ProcessedUpdate.incoming, ProcessedUpdate.created_at)
                 .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.handled_at.is_(None),
                        ProcessedUpdate.incoming.is_not(None))
-                .order_by(ProcessedUpdate.update_id)
+                .order_by(ProcessedUpdate.created_at, func.length(ProcessedUpdate.update_id),
+                          ProcessedUpdate.update_id)
             )).all()
         pending = [(row.update_id, row.incoming) for row in rows
                    if row.created_at >= now - REPLAY_WITHIN and row.incoming is not None]
@@ -154,8 +157,8 @@ class UpdateLog:
             await self._set_handled(stale)
         return pending
 
-    async def first_time(self, update_id: int, item: Record | None = None) -> bool:
-        return update_id in await self.record([(update_id, item)])
+    async def first_time(self, update_id: UpdateId, item: Record | None = None) -> bool:
+        return str(update_id) in await self.record([(update_id, item)])
 
     async def prune(self) -> int:
         self.since_prune = 0
@@ -170,23 +173,28 @@ class UpdateLog:
             return cast(CursorResult[Any], result).rowcount
 
 
+def _order(update_id: str) -> tuple[int, str]:
+    """Numbers in numeric order as text: shorter first, then by digits."""
+    return len(update_id), update_id
+
+
 class Intake(Generic[Item]):
     """One task between PTB's dispatcher and the engine: takes all updates waiting, records their ids in one
     statement, hands the fresh ones on in arrival order (so each user's order is kept) and skips the rest."""
 
-    def __init__(self, updates: UpdateLog, handle: Callable[[int, Item], Awaitable[None]], *,
+    def __init__(self, updates: UpdateLog, handle: Callable[[Any, Item], Awaitable[None]], *,
                  serialize: Callable[[Item], Record | None] = lambda _item: None, batch: int = 500) -> None:
         self.updates = updates
         self.handle = handle
         self.serialize = serialize
         self.batch = batch
-        self.waiting: deque[tuple[int, Item]] = deque()
+        self.waiting: deque[tuple[Any, Item]] = deque()
         self.arrived = asyncio.Event()
         self.idle = asyncio.Event()
         self.idle.set()
         self.task: asyncio.Task[None] | None = None
 
-    def put(self, update_id: int, item: Item) -> None:
+    def put(self, update_id: UpdateId, item: Item) -> None:
         if self.task is None:
             self.task = asyncio.create_task(self._run(), name="telegram-intake")
         self.waiting.append((update_id, item))
@@ -203,12 +211,12 @@ class Intake(Generic[Item]):
                     fresh = await self.updates.record([(update_id, self.serialize(item)) for update_id, item in batch])
                 except Exception:  # better twice than never: the engine gets them anyway
                     log.exception("telegram: could not record update ids", extra={"count": len(batch)})
-                    fresh = {update_id for update_id, _ in batch}
+                    fresh = {str(update_id) for update_id, _ in batch}
                 for update_id, item in batch:
-                    if update_id not in fresh:
+                    if str(update_id) not in fresh:
                         log.info("telegram duplicate update skipped", extra={"update_id": update_id})
                         continue
-                    fresh.discard(update_id)  # a second copy in the same batch is a duplicate too
+                    fresh.discard(str(update_id))  # a second copy in the same batch is a duplicate too
                     try:
                         await self.handle(update_id, item)
                     except Exception:
