@@ -28,6 +28,11 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
+    durante mediante tras traves dentro fuera cerca ademas incluso tampoco mientras ahora todavia cuyo cuya
+    cuyos cuyas tipo tipos manera modo exactamente concretamente
+    tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
+    fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
+    quieren querian va van iba iban ido hacia hacian hara haran dice dicen dijo dijeron habla hablan
     """.split()
 )
 STOPWORDS_EN: frozenset[str] = frozenset(
@@ -42,6 +47,8 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     working pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
+    wants during exactly now currently already ever one ones type types way ways according regarding
+    besides
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
