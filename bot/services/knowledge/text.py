@@ -100,9 +100,21 @@ def _stemmer(lang: str) -> _Stemmer:
     return stemmer
 
 
+# Spanish verb endings whose accent Snowball needs to strip them ("borréis", "tenían"): a folded word is
+# given its accent back before stemming, or "borreis" would stay whole and "tenian" keep its "i".
+_SPANISH_ACCENTED_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("iamos", "íamos"), ("iais", "íais"), ("ian", "ían"), ("eis", "éis"), ("ais", "áis"),
+)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str, lang: str) -> str:
     """Snowball stem of a folded word in `lang` (cached: the vocabulary of a knowledge base is small)."""
+    if lang == "es":
+        for ending, accented in _SPANISH_ACCENTED_ENDINGS:
+            if word.endswith(ending) and len(word) > len(ending) + 2:
+                word = word[: -len(ending)] + accented
+                break
     return _stemmer(lang).stemWord(word)
 
 
