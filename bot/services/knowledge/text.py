@@ -76,15 +76,18 @@ def words(text: str) -> list[str]:
 
 def query_words(text: str, known: Callable[[str], bool]) -> list[str]:
     """Folded words of a question. A hyphenated word is its joined form when the knowledge base knows it
-    ("AL-INVEST" -> "alinvest"), else its parts ("co-organised" -> "co", "organised"): a joined form
-    nobody wrote would count as an unknown word against every entry."""
+    ("AL-INVEST" -> "alinvest"), else its parts ("co-organised" -> "organised"): a joined form nobody
+    wrote would count as an unknown word against every entry."""
     out: list[str] = []
     for word in _WORD_RE.findall(fold(text)):
         if "-" not in word:
             out.append(word)
             continue
         joined = word.replace("-", "")
-        out.extend([joined] if known(joined) else word.split("-"))
+        if known(joined):
+            out.append(joined)
+        else:  # a fragment of two letters is a prefix ("co-", "ex-"), not a word to look for
+            out.extend(part for part in word.split("-") if len(part) > 2 or part.isdigit())
     return out
 
 
