@@ -537,8 +537,8 @@ class KnowledgeIndex:
         (a name, "fundacion"). Otherwise the English "media" would be the Spanish "medio"."""
         credit = token.credit
         keys = tuple((k, credit) for k in token.keys if k in self._idf)
-        if not lang or token.intent or not keys:
-            return keys
+        if not lang or token.intent or not keys or credit < 1.0:
+            return keys  # a corrected word is whichever known word it sounds like, in either language
         own = key(token.surface, lang)
         if own in self._idf:
             return ((own, credit),)
