@@ -100,6 +100,16 @@ PHRASES: dict[tuple[str, str], str] = {
     ("what", "date"): "?when",
     ("what", "time"): "?when",
     ("que", "hora"): "?when",
+    ("que", "mes"): "?when",
+    ("what", "month"): "?when",
+    ("which", "month"): "?when",
+    ("which", "year"): "?when",
+    ("que", "dia"): "?when",
+    ("what", "day"): "?when",
+    # How often, and for how long: a frequency is a time ("monthly"), a duration an amount ("two years").
+    ("how", "often"): "?when",
+    ("cada", "cuanto"): "?when",
+    ("how", "long"): "?qty",
     ("que", "lugar"): "?where",
     ("que", "lugares"): "?where",
     ("que", "sitio"): "?where",
@@ -277,7 +287,7 @@ person: persona personas gente | person people persons
 goal: objetivo objetivos meta metas proposito propositos fin | goal goals objective objectives aim aims
     purpose purposes target
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
-    empezo creacion fundaron crearon | create created creation found founded establish established start
+    empezo creacion fundaron crearon arrancar arranco arrancaron | create created creation found founded establish established start
     started begin began born origin launched launch
 service: servicio servicios prestacion prestaciones ofrece ofrecen ofrecer brinda brindan | service
     services offer offers offered
