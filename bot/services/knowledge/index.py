@@ -156,7 +156,7 @@ NO_SIGNALS = Signals()
 class Calibration:
     """A logistic model of "the closest entry answers the question" over `Signals`, and the probabilities
     that decide the outcome. Fitted by cross-validation on question sets the matcher was not built from
-    (`bench/faq_calibration.py`); the figures in its docstring are on folds not used for fitting."""
+    (`bench/faq_calibration.py`, which prints the figures on folds not used for fitting)."""
 
     weights: tuple[float, ...]
     bias: float
@@ -196,10 +196,10 @@ def decide(ranked: Sequence[tuple[Entry, float]], signals: Signals, calibration:
     if not ranked:
         return SearchResult("none", None, 0.0, [], signals)
     p = calibration.probability(signals)
+    if signals.lacks_fact:  # about the subject, not what is asked of it: at most among "did you mean"
+        p = min(p, calibration.confirm - 1e-6)
     best = ranked[0][0]
     score = round(p, 4)
-    if signals.lacks_fact:  # about the subject, not what is asked of it: never an answer
-        p = min(p, calibration.confirm - 1e-9)
     if p >= calibration.answer:
         related = [e for e, c in ranked[1:] if c >= signals.closeness - CLOSE_RUNNER_UP][:MAX_SUGGESTIONS]
         return SearchResult("answer", best, score, related, signals)
