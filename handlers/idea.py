@@ -23,12 +23,10 @@ flow is "idea"); every answer is written to the draft in the same transaction as
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_date
 
-from bot.config import Settings
 from bot.db.models import Submission
 from bot.engine import Context
 from bot.i18n import translate
@@ -45,31 +43,8 @@ SUMMARY = "_summary"  # field names never start with "_", so a step is a field's
 MAX_DRAFT_BUTTONS = 5
 
 
-@dataclass(frozen=True)
-class LoadedForm:
-    """The form the bot asks from, and why a reload kept it instead of the file's new version."""
-
-    form: IdeaForm
-    problems: str | None = None
-
-    def summary(self) -> dict[str, object]:
-        if self.problems is not None:
-            return {"idea_form": {"problems": self.problems, "kept": "the previously loaded form"}}
-        return {"idea_form": {"fields": len(self.form.fields), "open": self.form.competition.open}}
-
-
-@router.content_loader
-def load_idea_form(settings: Settings, previous: object | None) -> LoadedForm:
-    """Read the form file on start and on every content reload. A broken file stops the start-up with a
-    ``FormError`` naming each problem; a broken file at a reload keeps the form already loaded (people may
-    be half-way through it) and reports the problems in the reload's summary."""
-    try:
-        return LoadedForm(submissions.load_form(settings.form_file))
-    except submissions.FormError as exc:
-        if not isinstance(previous, LoadedForm):
-            raise
-        log.error("idea form not reloaded, the previous one stays", extra={"problems": str(exc)})
-        return LoadedForm(previous.form, str(exc))
+LoadedForm = submissions.LoadedForm  # the form content, shared with the coordinators' commands
+router.content_loader(submissions.load_form_content)
 
 
 def form_of(ctx: Context) -> IdeaForm:

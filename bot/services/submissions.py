@@ -9,6 +9,7 @@ file); the conversation that asks them is ``handlers/idea.py``.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import LANGUAGES, ConfigError
+from bot.config import LANGUAGES, ConfigError, Settings
 from bot.db.models import AuditLog, Counter, Submission, User
 from bot.db.session import upsert_insert
 from bot.i18n import translate
@@ -33,6 +34,7 @@ STATUSES: tuple[Status, ...] = ("draft", "submitted", "in_review", "finalist", "
 REVIEW_STATUSES = STATUSES[1:]  # what a coordinator may set; "draft" belongs to the entrepreneur
 OPEN_STATUSES: tuple[Status, ...] = ("draft", "submitted", "in_review", "finalist")  # still in play: they count
 FieldType = Literal["text", "email", "phone", "contact", "choice", "multichoice", "file"]
+log = logging.getLogger("bot.submissions")
 REJECTED_KEY = "_rejected"  # answers[...] note of the last input that failed its check (field names never start "_")
 
 
@@ -168,12 +170,26 @@ class Competition(_Strict):
         return None
 
 
+class Criterion(_Strict):
+    """One thing reviewers score from 1 to 5 (``/review``)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")  # goes into button payloads
+    label: Texts
+
+    def label_in(self, lang: str) -> str:
+        return pick(self.label, lang)
+
+
 class IdeaForm(_Strict):
     competition: Competition
+    review_criteria: list[Criterion] = Field(default_factory=list)
     fields: list[FormField] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _names_and_conditions(self) -> IdeaForm:
+        names = [criterion.name for criterion in self.review_criteria]
+        if len(set(names)) != len(names):
+            raise ValueError("review_criteria: a criterion name is used twice")
         seen: dict[str, FormField] = {}
         for item in self.fields:
             if item.name in seen:
@@ -211,6 +227,33 @@ class IdeaForm(_Strict):
         """Visible fields whose stored answer would not be accepted now (never answered, or a multi-choice
         left out of its range): submitting waits for them."""
         return [item for item in self.visible(answers) if not answer_is_complete(item, answers)]
+
+
+@dataclass(frozen=True)
+class LoadedForm:
+    """The form the bot asks from (content, ``ctx.content(LoadedForm)``), and why a reload kept it instead of
+    the file's new version."""
+
+    form: IdeaForm
+    problems: str | None = None
+
+    def summary(self) -> dict[str, object]:
+        if self.problems is not None:
+            return {"idea_form": {"problems": self.problems, "kept": "the previously loaded form"}}
+        return {"idea_form": {"fields": len(self.form.fields), "open": self.form.competition.open}}
+
+
+def load_form_content(settings: Settings, previous: object | None) -> LoadedForm:
+    """Read the form file on start and on every content reload. A broken file stops the start-up with a
+    ``FormError`` naming each problem; a broken file at a reload keeps the form already loaded (people may
+    be half-way through it) and reports the problems in the reload's summary."""
+    try:
+        return LoadedForm(load_form(settings.form_file))
+    except FormError as exc:
+        if not isinstance(previous, LoadedForm):
+            raise
+        log.error("idea form not reloaded, the previous one stays", extra={"problems": str(exc)})
+        return LoadedForm(previous.form, str(exc))
 
 
 def load_form(path: Path) -> IdeaForm:
