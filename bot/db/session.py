@@ -1,4 +1,7 @@
-"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+Statement parameters are hidden from SQLAlchemy's error messages (``hide_parameters``): a failed write's
+exception is logged with its traceback, and its parameters are what the user typed."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,7 +28,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
