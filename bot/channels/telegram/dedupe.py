@@ -14,6 +14,11 @@ the marks went out about one per statement under load). On start, ``unhandled`` 
 last 24 hours that were taken but never handled (the process died in between), to be handled then; older
 ones are only marked, with a warning. Between the engine's commit and the mark's write there is a short
 window (the linger plus one write) in which a crash means the update is handled twice rather than lost.
+One row the database refuses (an id or a value it cannot hold) cannot poison the others:
+when a batch fails for a reason of its rows, the rows are written one by one and a row refused on its own
+is dropped with a log line (its update is not handled: nothing of it could be kept). When the database
+itself is unavailable (locked, gone, timed out), nothing is dropped: the batch counts as new (better
+twice than never) and marks wait for the next write.
 Not covered yet: a second webhook worker starting while another runs would also take the other's
 updates in flight (nothing claims a row for one process).
 """
@@ -28,6 +33,7 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import CursorResult, delete, func, null, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -44,6 +50,23 @@ Record = dict[str, Any]
 Item = TypeVar("Item")
 UpdateId = int | str  # a platform's id of what it delivered: Telegram's update number, WhatsApp's "wamid..."
 # Stored as text (WhatsApp's ids are strings); ids come back as text, and a number's digits keep its order.
+
+# SQLSTATE classes of a database that cannot take a statement now (connection, rollback/deadlock,
+# resources, operator intervention such as a statement timeout, system error), and lock not available.
+UNAVAILABLE_SQLSTATES = ("08", "40", "53", "57", "58", "55P03", "55006")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not take the statement at all (locked, gone, overloaded, timed out), as opposed
+    to refusing one of its rows (a value out of range, a constraint). Only the second is a row's fault."""
+    unavailable = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError,
+                   sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    if isinstance(exc, unavailable):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        return exc.connection_invalidated or (bool(state) and state.startswith(UNAVAILABLE_SQLSTATES))
+    return False
 
 
 class UpdateLog:
@@ -70,6 +93,18 @@ class UpdateLog:
              "incoming": null() if item is None else item, "handled_at": now if item is None else None}
             for update_id, item in sorted(unique.items(), key=lambda pair: _order(pair[0]))
         ]
+        try:
+            fresh = await self._insert(rows)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            fresh = await self._insert_one_by_one(rows)
+        self.since_prune += len(fresh)
+        if self.since_prune >= PRUNE_EVERY:
+            await self.prune()
+        return fresh
+
+    async def _insert(self, rows: list[Record]) -> set[str]:
         async with self.sessions() as session, session.begin():
             insert = upsert_insert(session)
             result = await session.execute(
@@ -78,10 +113,20 @@ class UpdateLog:
                 .on_conflict_do_nothing(index_elements=["channel", "update_id"])
                 .returning(ProcessedUpdate.update_id)
             )
-            fresh = set(result.scalars())
-        self.since_prune += len(fresh)
-        if self.since_prune >= PRUNE_EVERY:
-            await self.prune()
+            return set(result.scalars())
+
+    async def _insert_one_by_one(self, rows: list[Record]) -> set[str]:
+        """The batch failed for a reason of its rows: each on its own, dropping those refused on their own.
+        Raises if the database itself becomes unavailable meanwhile."""
+        fresh: set[str] = set()
+        for row in rows:
+            try:
+                fresh |= await self._insert([row])
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
+                log.error("telegram: update could not be stored, dropped",
+                          extra={"update_id": row["update_id"], "error": type(exc).__name__})
         return fresh
 
     # -- handled -------------------------------------------------------------------------------------
@@ -110,11 +155,27 @@ class UpdateLog:
             ids = pending[start : start + MARK_BATCH]
             try:
                 await self._set_handled(ids)
-            except Exception:  # kept for the next mark (or close); if never written, handled again on start
-                log.exception("telegram: could not mark updates handled", extra={"count": len(ids)})
-                self.to_mark[:0] = pending[start:]
-                self.marked.set()
-                return
+            except Exception as exc:
+                if database_unavailable(exc) or not await self._mark_one_by_one(ids):
+                    # kept for the next mark (or close); if never written, handled again on start
+                    log.exception("telegram: could not mark updates handled", extra={"count": len(ids)})
+                    self.to_mark[:0] = pending[start:]
+                    self.marked.set()
+                    return
+
+    async def _mark_one_by_one(self, update_ids: Sequence[str]) -> bool:
+        """The batch failed for a reason of its ids: each on its own, dropping an id refused on its own (it
+        cannot have been recorded either). False if the database became unavailable (nothing dropped then,
+        the marks written so far are harmless to write again)."""
+        for update_id in update_ids:
+            try:
+                await self._set_handled([update_id])
+            except Exception as exc:
+                if database_unavailable(exc):
+                    return False
+                log.error("telegram: update could not be marked handled, dropped",
+                          extra={"update_id": update_id, "error": type(exc).__name__})
+        return True
 
     async def _set_handled(self, update_ids: Sequence[str]) -> None:
         async with self.sessions() as session, session.begin():
