@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -63,6 +64,14 @@ def write_control_token(settings: Settings) -> str:
     return token
 
 
+def chat_url(settings: Settings, addresses: list[Any]) -> str:
+    """Where to open the web chat: the port actually bound (``LIDERES_WEB_PORT=0`` picks one), and this machine's
+    loopback address when the server listens on every interface."""
+    port = addresses[0][1] if addresses else settings.web_port
+    host = "127.0.0.1" if settings.web_host in ("", "0.0.0.0", "::") else settings.web_host
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
 def _routers() -> list[Router]:
     from handlers import all_routers
 
@@ -88,6 +97,8 @@ async def serve(settings: Settings) -> None:
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
     log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
                                    "channels": [plugin.name for plugin in plugins]})
+    if settings.web_chat:
+        print(f"Web chat: {chat_url(settings, runner.addresses)}", flush=True)  # what `make run` shows a person
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -69,6 +69,40 @@ class Settings(BaseSettings):
         default=30, ge=0,
         description="Messages per second to Telegram overall (higher with paid broadcasts; 0 = no limit)",
     )
+    whatsapp_token: SecretStr | None = Field(
+        default=None, description="WhatsApp Cloud API access token; setting it turns the WhatsApp channel on"
+    )
+    whatsapp_phone_number_id: str | None = Field(
+        default=None, description="The business phone number's id (messages go to {API_URL}/{id}/messages)"
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        default=None, description="The Meta app's secret: webhook bodies must carry its X-Hub-Signature-256"
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        default=None, description="The token Meta sends back when the webhook is verified (hub.verify_token)"
+    )
+    whatsapp_api_url: str = Field(
+        default="https://graph.facebook.com/v21.0", description="Graph API base URL with its version"
+    )
+    whatsapp_max_rate: float = Field(
+        default=80, ge=0, description="Messages per second to WhatsApp overall (the number's throughput; 0 = no limit)"
+    )
+    whatsapp_notice_template: str | None = Field(
+        default=None,
+        description="An approved template with one body parameter, used for messages outside the 24-hour window "
+        "that carry no template of their own (the message text is the parameter); unset: such messages are skipped",
+    )
+    web_chat: bool = Field(default=True, description="Serve the web chat at / on the bot's web server")
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web chat's visitor cookie and buttons; unset: generated once into var/ (one machine)",
+    )
+    web_public: bool = Field(
+        default=False, description="The web chat is reached over HTTPS (behind a proxy): its cookie is Secure"
+    )
+    web_rate: float = Field(
+        default=20, gt=0, description="Messages a minute one web chat visitor may send (bursts of 10)"
+    )
 
     @field_validator("database_url")
     @classmethod
