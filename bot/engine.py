@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.models import Conversation, Delivery, FailedMessage, User
+from bot.db.models import AuditLog, Conversation, Delivery, FailedMessage, User
 from bot.i18n import normalize_language, translate
 from bot.messages import Button, Incoming, Reply, dump_reply, rows
 from bot.router import COORDINATOR, Command, Content, ContentLoader, Guard, MenuItem, Route, Router
@@ -119,6 +119,12 @@ class Context:
 
     def end_flow(self) -> None:
         self.state.flow, self.state.step, self.state.data = None, None, {}
+
+    def audit(self, action: str, target: str | None = None, **details: Any) -> None:
+        """Record a coordinator's action (or a refused attempt) in ``audit_log``, with this handler's writes.
+        ``details`` are ids and figures, never message texts."""
+        self.session.add(AuditLog(actor_id=self.user.id, action=action[:60], target=(target or "")[:120] or None,
+                                  details=details, created_at=self.clock.now()))
 
     async def notify(self, user: User, replies: Sequence[Reply], kind: str = "notification") -> None:
         """Queue a message to another user in the outbox, committed with this handler's writes."""
@@ -403,9 +409,16 @@ class Engine:
 
 
 async def _coordinator_guard(ctx: Context) -> bool:
-    """Checked on every call, not only when a menu is shown: the role may have been revoked since."""
+    """Checked on every call, not only when a menu is shown: the role may have been revoked since. Every call
+    is audited; a refused one is answered as if the command or button did not exist, revealing nothing."""
+    what = f"/{ctx.incoming.command}" if ctx.incoming.command else (ctx.incoming.payload or "").split(":")[0]
     if ctx.user.is_coordinator:
+        ctx.audit("coordinator.call", what)
         return True
-    log.warning("coordinator command refused", extra={"user": ctx.user.id})
-    ctx.reply(ctx.t("core.not_allowed"))
+    log.warning("coordinator command refused", extra={"user": ctx.user.id, "what": what[:40]})
+    ctx.audit("coordinator.refused", what, role=ctx.user.role)
+    if ctx.incoming.command:
+        ctx.reply(ctx.t("core.unknown_command", command=ctx.incoming.command[:40]), ctx.menu())
+    else:
+        ctx.reply(ctx.t("core.button_expired"))
     return False

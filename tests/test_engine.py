@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from bot.db.models import Conversation, Delivery, FailedMessage, User
+from bot.db.models import AuditLog, Conversation, Delivery, FailedMessage, User
 from bot.engine import Context, Engine
 from bot.messages import Incoming, Reply
 from bot.router import Router
@@ -120,7 +120,8 @@ async def test_coordinator_only_routes_check_the_role_on_every_call(app):
         ctx.reply("the secret")
 
     engine = make_engine(app, router)
-    assert "coordinación" in (await engine.handle(message("/secret", user="maria")))[0].text
+    refused = "No conozco el comando /secret"  # as if it did not exist: a refusal reveals nothing
+    assert refused in (await engine.handle(message("/secret", user="maria")))[0].text
     assert (await engine.handle(message("/secret", user="coord")))[0].text == "the secret"  # LIDERES_ADMINS
 
     async def set_role(role: str) -> None:
@@ -130,7 +131,12 @@ async def test_coordinator_only_routes_check_the_role_on_every_call(app):
     await set_role("coordinator")
     assert (await engine.handle(message("/secret", user="maria")))[0].text == "the secret"
     await set_role("entrepreneur")
-    assert "coordinación" in (await engine.handle(message("/secret", user="maria")))[0].text
+    assert refused in (await engine.handle(message("/secret", user="maria")))[0].text
+    async with app.sessions() as session:
+        audit = (await session.execute(select(AuditLog.action, AuditLog.target).order_by(AuditLog.id))).all()
+    assert [tuple(row) for row in audit] == [
+        ("coordinator.refused", "/secret"), ("coordinator.call", "/secret"), ("coordinator.call", "/secret"),
+        ("coordinator.refused", "/secret")]
 
 
 async def test_notify_goes_through_the_outbox_after_commit(bot):

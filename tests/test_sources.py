@@ -27,4 +27,4 @@ async def test_coordinators_see_people_consent_and_ideas_per_source(bot, clock):
 async def test_sources_is_refused_to_entrepreneurs(bot):
     await bot.send("/start feria", user="ana")
     await bot.send("/sources", user="ana")
-    assert "solo para la coordinación" in bot.last_text
+    assert "No conozco el comando /sources" in bot.last_text  # refused, revealing nothing
