@@ -58,6 +58,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+UPDATE_ID_MIN, UPDATE_ID_MAX = -(2**63), 2**63 - 1  # the update journal's BIGINT
 
 
 class TelegramStartError(ConfigError):
@@ -200,14 +201,30 @@ class TelegramChannel:
         if not self.accepting:
             return web.Response(status=503)  # Telegram tries again later, e.g. on the restarted process
         try:
-            update = Update.de_json(await request.json(), self.application.bot)
+            data = await request.json()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("telegram webhook: body over the limit", extra={"remote": request.remote,
+                                                                        "bytes": request.content_length})
+            return web.Response(status=413)
         except Exception:
+            log.warning("telegram webhook: body is not JSON", extra={"remote": request.remote})
+            return web.Response(status=400)
+        if not isinstance(data, dict) or not valid_update_id(data.get("update_id")):
+            log.warning("telegram webhook: bad update id", extra={"remote": request.remote, "type": _kind(data)})
+            return web.Response(status=400)
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception:
+            log.warning("telegram webhook: not an update", extra={"remote": request.remote})
             return web.Response(status=400)
         await self.application.update_queue.put(update)
         return web.Response()
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Runs once per update, one at a time: must stay quick (no database, no sending here)."""
+        if not valid_update_id(update.update_id):  # polling: the webhook refused it at the door already
+            log.warning("telegram: bad update id, update dropped", extra={"type": type(update.update_id).__name__})
+            return
         try:
             if update.my_chat_member is not None:
                 await self._membership(update)
@@ -296,6 +313,18 @@ class TelegramChannel:
                 select(User.language).where(User.channel == CHANNEL, User.external_id == str(chat_id))
             )
         return saved or normalize_language(platform_language, self.app.settings.default_language)
+
+
+def valid_update_id(value: object) -> bool:
+    """What the update journal can store: an integer (not a bool, not a float) in signed 64-bit range.
+    Telegram's ids are far inside it; anything else did not come from Telegram as it is documented."""
+    return type(value) is int and UPDATE_ID_MIN <= value <= UPDATE_ID_MAX
+
+
+def _kind(data: object) -> str:
+    """For the log: what was sent instead of an update id, never the value itself."""
+    value = data.get("update_id") if isinstance(data, dict) else data
+    return type(value).__name__ if type(value) is not int else "int out of range"
 
 
 def derived_secret(token: str) -> str:
