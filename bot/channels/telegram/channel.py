@@ -58,7 +58,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
-UPDATE_ID_MIN, UPDATE_ID_MAX = -(2**63), 2**63 - 1  # the update journal's BIGINT
+UPDATE_ID_MIN, UPDATE_ID_MAX = -(2**63), 2**63 - 1  # a signed 64-bit integer, as the Bot API's are
 
 
 class TelegramStartError(ConfigError):
@@ -316,8 +316,9 @@ class TelegramChannel:
 
 
 def valid_update_id(value: object) -> bool:
-    """What the update journal can store: an integer (not a bool, not a float) in signed 64-bit range.
-    Telegram's ids are far inside it; anything else did not come from Telegram as it is documented."""
+    """An id Telegram could have sent: an integer (not a bool, a float or text) in signed 64-bit range.
+    Telegram's are far inside it; anything else did not come from Telegram, and would reach the update
+    journal and the polling offset (id + 1) as something neither was made for."""
     return type(value) is int and UPDATE_ID_MIN <= value <= UPDATE_ID_MAX
 
 
