@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.channels.text import split_text as _split_text
+from bot.channels.text import units
 from bot.messages import Attachment, Button, Reply
 
 TEXT_LIMIT = 4096
@@ -24,58 +26,13 @@ class Step:
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None
-
-
-def units(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
+    link_preview: bool = True  # False: no preview of the text's links (Reply.link_preview)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most ``limit`` units: whole paragraphs where possible, then whole lines, then cut."""
-    if units(text) <= limit:
-        return [text]
-    pieces: list[str] = []
-    for paragraph in _pack(text.split("\n\n"), "\n\n", limit):
-        if units(paragraph) <= limit:
-            pieces.append(paragraph)
-            continue
-        for line in _pack(paragraph.split("\n"), "\n", limit):
-            pieces.extend([line] if units(line) <= limit else _hard_cut(line, limit))
-    return [piece for piece in pieces if piece.strip()] or [text[:limit]]
-
-
-def _pack(parts: Sequence[str], joiner: str, limit: int) -> list[str]:
-    """Join consecutive ``parts`` greedily while they fit; an oversized part stays alone."""
-    packed: list[str] = []
-    current: str | None = None
-    for part in parts:
-        candidate = part if current is None else current + joiner + part
-        if units(candidate) <= limit:
-            current = candidate
-            continue
-        if current is not None:
-            packed.append(current)
-        current = part
-    if current is not None:
-        packed.append(current)
-    return packed
-
-
-def _hard_cut(text: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:
-        width = units(char)
-        if size + width > limit:
-            pieces.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        pieces.append("".join(current))
-    return pieces
+    """Pieces of at most ``limit`` units (Telegram's limit by default): ``bot.channels.text`` does the splitting
+    for every channel."""
+    return _split_text(text, limit)
 
 
 def plan(replies: Sequence[Reply], *, can_edit: bool = False) -> list[Step]:
@@ -96,7 +53,7 @@ def plan(replies: Sequence[Reply], *, can_edit: bool = False) -> list[Step]:
             method = "send_message"
             if index == 0 and reply.edit and can_edit:
                 method, can_edit = "edit_message_text", False
-            steps.append(Step(method, piece, reply.buttons if last else ()))
+            steps.append(Step(method, piece, reply.buttons if last else (), link_preview=reply.link_preview))
     return steps
 
 
@@ -109,7 +66,7 @@ def _media_steps(reply: Reply, media: list[Step]) -> list[Step]:
     steps: list[Step] = []
     caption = reply.text
     if units(caption) > CAPTION_LIMIT:
-        steps.extend(Step("send_message", piece) for piece in split_text(caption))
+        steps.extend(Step("send_message", piece, link_preview=reply.link_preview) for piece in split_text(caption))
         caption = ""
     for index, step in enumerate(media):
         last = index == len(media) - 1
