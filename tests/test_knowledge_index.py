@@ -540,3 +540,20 @@ def test_a_word_near_only_a_function_word_is_not_turned_into_it(places):
     assert "open" in terms
     assert places._correct("teh")[0] == "the" and places._correct("kien")[0] == "quien"
     assert places._correct("totl")[0] == "total"  # a vowel left out, as chat writing does
+
+
+def test_the_calibration_tool_never_reads_the_held_back_set(tmp_path):
+    """The held-back questions are the final, unseen measurement: the tool that fits thresholds refuses
+    a file so named before opening it."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    try:
+        import faq_calibration
+    finally:
+        sys.path.pop(0)
+    held = tmp_path / "heldback.jsonl"
+    held.write_text('{"id": "x", "lang": "es", "question": "q", "expect_any": ["a"]}\n', encoding="utf-8")
+    with pytest.raises(SystemExit):
+        faq_calibration.load_sets([held])
+    assert all("heldback" not in path.name for path in faq_calibration.DEFAULT_SETS)
