@@ -65,13 +65,15 @@ class Button:
 @dataclass(frozen=True)
 class Reply:
     """One outgoing message. ``buttons`` is a list of rows; ``edit`` asks to replace the message the
-    pressed button belongs to, where the channel can."""
+    pressed button belongs to, where the channel can. ``link_preview=False``: the channel shows no preview
+    of links in the text (views that show coordinators what users typed)."""
 
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     document: Attachment | None = None
     picture: Attachment | None = None
     edit: bool = False
+    link_preview: bool = True
 
     @property
     def button_list(self) -> list[Button]:

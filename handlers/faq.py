@@ -24,6 +24,7 @@ from bot.i18n import translate
 from bot.messages import Button, Reply
 from bot.router import Router
 from bot.services import unanswered
+from bot.services.display import shown
 from bot.services.knowledge.entries import Entry, load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.text import words
@@ -163,9 +164,9 @@ async def list_unanswered(ctx: Context) -> None:
         ctx.reply(ctx.t("faq.unanswered_none"))
         return
     lines = [ctx.t("faq.unanswered_title")]
-    lines += [f"#{q.id} · {name or '?'} ({q.language}): {q.question[:300]}" for q, name in rows]
+    lines += [f"#{q.id} · {shown(name, '?')} ({q.language}): {shown(q.question[:300])}" for q, name in rows]
     lines.append(ctx.t("faq.unanswered_howto"))
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), link_preview=False)
 
 
 @router.command("answer", coordinator=True)

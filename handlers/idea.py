@@ -33,6 +33,7 @@ from bot.i18n import translate
 from bot.messages import Button, Reply, rows
 from bot.router import Router
 from bot.services import submissions, users
+from bot.services.display import shown
 from bot.services.submissions import Accepted, FormField, IdeaForm, Problem
 
 router = Router("idea")
@@ -503,7 +504,7 @@ async def notify_coordinators(ctx: Context, submission: Submission) -> None:
         text = (translate("idea.coordinator_new", lang, reference=submission.reference, author=author)
                 + "\n\n" + submissions.summary_text(form, submission.answers, lang)
                 + "\n\n" + translate("idea.coordinator_hint", lang, reference=submission.reference))
-        await ctx.notify(coordinator, [Reply(text=text)])
+        await ctx.notify(coordinator, [Reply(text=shown(text), link_preview=False)])
 
 
 BUTTON_ACTIONS = {

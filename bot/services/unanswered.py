@@ -7,6 +7,7 @@ from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Reply
 from bot.services import users
+from bot.services.display import shown
 
 MAX_STORED_QUESTION = 2000
 
@@ -24,9 +25,9 @@ async def pass_to_coordinators(ctx: Context, text: str) -> Unanswered:
             "faq.coordinator_new_question",
             coordinator.language,
             number=pending.id,
-            name=ctx.user.display_name or "?",
-            question=pending.question,
+            name=shown(ctx.user.display_name, "?"),
+            question=shown(pending.question),
         )
-        await ctx.notify(coordinator, [Reply(text=notice)])
+        await ctx.notify(coordinator, [Reply(text=notice, link_preview=False)])
     return pending
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.db.models import AuditLog, Submission, User
 from bot.engine import Context
 from bot.router import Router
+from bot.services.display import shown
 
 router = Router("admin.sources")
 
@@ -37,6 +38,6 @@ async def sources(ctx: Context) -> None:
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="stats.sources", created_at=ctx.clock.now()))
     lines = [ctx.t("sources.title")]
     for source, people, consented, submitted in rows:
-        name = source or ctx.t("sources.direct")
+        name = shown(source) or ctx.t("sources.direct")
         lines.append(ctx.t("sources.line", source=name, people=people, consented=consented, submitted=submitted))
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), link_preview=False)

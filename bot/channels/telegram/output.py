@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import update
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 MAX_FLOOD_RETRIES = 10
 MAX_NETWORK_RETRIES = 4
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # Reply.link_preview=False
 MAX_IN_FLIGHT = 8  # 8 requests at ~100 ms round trip is ~80/s, above Telegram's 30/s; more only costs CPU
 
 
@@ -100,6 +101,7 @@ class TelegramOutput:
 
     async def _step(self, chat_id: int, step: Step, edit_message_id: str | None) -> None:
         markup = self._keyboard(step.buttons)
+        preview = None if step.link_preview else NO_PREVIEW
         bot = self.bot
         if step.method == "edit_message_text" and edit_message_id is not None:
             message_id = int(edit_message_id)
@@ -107,12 +109,13 @@ class TelegramOutput:
             async def edit() -> Message | bool | None:
                 try:
                     return await bot.edit_message_text(step.text, chat_id=chat_id, message_id=message_id,
-                                                       reply_markup=markup)
+                                                       reply_markup=markup, link_preview_options=preview)
                 except BadRequest as exc:
                     if "not modified" in exc.message.lower():
                         return None  # the same text and buttons again: nothing to change
                     # too old, deleted, or not a text message: show the answer as a new message
-                    return await bot.send_message(chat_id, step.text, reply_markup=markup)
+                    return await bot.send_message(chat_id, step.text, reply_markup=markup,
+                                                  link_preview_options=preview)
 
             await self._call(chat_id, edit)
         elif step.method in ("send_document", "send_photo") and step.attachment is not None:
@@ -122,7 +125,8 @@ class TelegramOutput:
             await self._call(chat_id, lambda: send(chat_id, _file_input(attachment), caption=caption,
                                                   reply_markup=markup, filename=attachment.filename))
         else:
-            await self._call(chat_id, lambda: bot.send_message(chat_id, step.text, reply_markup=markup))
+            await self._call(chat_id, lambda: bot.send_message(chat_id, step.text, reply_markup=markup,
+                                                               link_preview_options=preview))
 
     def _keyboard(self, buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
         rows = [[InlineKeyboardButton(b.label, callback_data=self.codec.encode(b.payload)) for b in row]
