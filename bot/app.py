@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import secrets
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +55,32 @@ def control_token_file(settings: Settings) -> Path:
     return PROJECT_ROOT / "var" / f"control-{settings.web_port}.token"
 
 
+# Control-token files this process wrote, each kept open with an exclusive flock for the process's life:
+# a token file nobody holds locked belongs to a process that is gone (killed, crashed) and is removed.
+_HELD_TOKENS: dict[Path, int] = {}
+
+
 def write_control_token(settings: Settings) -> str:
-    """A fresh secret for the loopback control endpoint, readable only by this user (``lideres kb reload``)."""
-    token = secrets.token_urlsafe(32)
+    """A fresh secret for the loopback control endpoint, readable only by this user (``lideres kb reload``).
+    ``remove_control_token`` deletes the file when the bot stops; files left by processes that died
+    without stopping are deleted here, so they do not pile up under var/."""
     path = control_token_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(token)
+    remove_stale_control_tokens(path.parent)
+    token = secrets.token_urlsafe(32)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".control-", suffix=".tmp")  # mode 0600
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # before the file has its name: never seen unlocked
+        os.write(fd, token.encode())
+        os.replace(temporary, path)
+    except BaseException:
+        os.close(fd)
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    previous = _HELD_TOKENS.pop(path, None)
+    if previous is not None:
+        os.close(previous)
+    _HELD_TOKENS[path] = fd
     return token
 
 
@@ -70,6 +90,50 @@ def chat_url(settings: Settings, addresses: list[Any]) -> str:
     port = addresses[0][1] if addresses else settings.web_port
     host = "127.0.0.1" if settings.web_host in ("", "0.0.0.0", "::") else settings.web_host
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def remove_control_token(settings: Settings) -> None:
+    """The bot stops: its control-token file goes (if it is still the one this process wrote)."""
+    path = control_token_file(settings)
+    fd = _HELD_TOKENS.pop(path, None)
+    if fd is None:
+        return
+    try:
+        if _same_file(fd, path):
+            path.unlink()
+    finally:
+        os.close(fd)
+
+
+def remove_stale_control_tokens(folder: Path) -> list[Path]:
+    """Delete the control-token files no living process holds locked."""
+    removed = []
+    for path in folder.glob("control-*.token"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # gone meanwhile
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # held: its bot is running
+        else:
+            if _same_file(fd, path):
+                path.unlink()
+                removed.append(path)
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("stale control tokens removed", extra={"count": len(removed)})
+    return removed
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _routers() -> list[Router]:
@@ -123,4 +187,5 @@ async def serve(settings: Settings) -> None:
     await asyncio.gather(outbox_task, return_exceptions=True)
     await runner.cleanup()
     await app.close()
+    remove_control_token(settings)
     log.info("stopped")
