@@ -8,6 +8,11 @@ limit is a token bucket (up to ``burst`` sends at once, refilled at ``per_chat``
 is a sliding window (at most 30 sends in any second), because a bucket would let a burst of 30 and then 30
 more through in the same second.
 
+Bulk sends (broadcasts) yield: a live reply or a personal notification waiting for its turn goes first, and
+bulk sends leave ``bulk_reserve`` of the overall window free, so a member's answer never queues behind a
+broadcast of thousands (and a broadcast's own rate stays a little under the platform's limit, where the
+platform's and our clocks disagreeing by a few milliseconds cannot push it over).
+
 PTB's ``AIORateLimiter`` has no per-private-chat limit and cannot be driven by a test clock, so this small
 limiter is ours, shared by every channel. Time comes from a ``Timer`` (``monotonic`` + ``sleep``) so tests
 replace waiting with a virtual clock instead of sleeping.
@@ -70,7 +75,8 @@ class TokenBucket:
 class RateLimiter:
     """``await acquire(chat)`` before each message. ``overall`` sends a second for all chats (0: no limit);
     ``per_chat`` a second for each chat with bursts of ``burst`` (0: no limit); ``pause(s)`` (a 429's
-    retry_after) holds every send until ``s`` seconds from now."""
+    retry_after) holds every send until ``s`` seconds from now; ``acquire(chat, bulk=True)`` waits for
+    everything else and leaves ``bulk_reserve`` sends of each window to it."""
 
     def __init__(
         self,
@@ -79,6 +85,7 @@ class RateLimiter:
         overall: float = 30,
         per_chat: float = 1.0,
         burst: int = 3,
+        bulk_reserve: int = 1,
     ) -> None:
         self.timer = timer or MonotonicTimer()
         self.overall = overall
@@ -91,35 +98,46 @@ class RateLimiter:
         self.chats: dict[ChatKey, TokenBucket] = {}
         self.paused_until = 0.0
         self.chat_locks: dict[ChatKey, asyncio.Lock] = {}
+        self.bulk_reserve = min(bulk_reserve, self.window_count - 1) if self.window_count else 0
+        self.waiting = 0  # sends other than bulk waiting only for the overall window
 
     def pause(self, seconds: float) -> None:
         """Flood control (429): nobody sends before ``seconds`` from now."""
         self.paused_until = max(self.paused_until, self.timer.monotonic() + seconds)
 
-    async def acquire(self, chat: ChatKey) -> None:
+    async def acquire(self, chat: ChatKey, *, bulk: bool = False) -> None:
         lock = self.chat_locks.setdefault(chat, asyncio.Lock())
-        async with lock:  # one chat's messages leave in the order they asked
-            while True:
-                now = self.timer.monotonic()
-                bucket = self._bucket(chat, now)
-                wait = max(
-                    self.paused_until - now,
-                    bucket.wait(now) if bucket is not None else 0.0,
-                    self._overall_wait(now),
-                )
-                if wait <= 0:
-                    break
-                await self.timer.sleep(wait)
-            self._record(chat, now)
+        contending = False  # this (not bulk) send only waits for the overall window: bulk sends let it first
+        try:
+            async with lock:  # one chat's messages leave in the order they asked
+                while True:
+                    now = self.timer.monotonic()
+                    bucket = self._bucket(chat, now)
+                    own_wait = max(self.paused_until - now, bucket.wait(now) if bucket is not None else 0.0)
+                    wait = max(own_wait, self._overall_wait(now, self.bulk_reserve if bulk else 0))
+                    if not bulk and contending != (own_wait <= 0):
+                        contending = own_wait <= 0
+                        self.waiting += 1 if contending else -1
+                    if bulk and self.waiting and wait <= 0:
+                        wait = self.window / self.window_count if self.window_count else 0.001
+                    if wait <= 0:
+                        break
+                    await self.timer.sleep(wait)
+                self._record(chat, now)
+        finally:
+            if contending:
+                self.waiting -= 1
 
-    def _overall_wait(self, now: float) -> float:
+    def _overall_wait(self, now: float, reserve: int = 0) -> float:
+        """Seconds until a send fits in the window, keeping ``reserve`` of its sends free."""
         if not self.window_count:
             return 0.0
         while self.recent and self.recent[0] <= now - self.window:
             self.recent.popleft()
-        if len(self.recent) < self.window_count:
+        allowed = self.window_count - reserve
+        if len(self.recent) < allowed:
             return 0.0
-        return self.recent[0] + self.window - now
+        return self.recent[len(self.recent) - allowed] + self.window - now
 
     def _bucket(self, chat: ChatKey, now: float) -> TokenBucket | None:
         if self.per_chat <= 0:

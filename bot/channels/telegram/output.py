@@ -25,7 +25,7 @@ from sqlalchemy import update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.base import DeliveryFailed, RecipientBlocked
+from bot.channels.base import Attempt, DeliveryFailed, RecipientBlocked, Template
 from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.convert import CHANNEL
@@ -76,18 +76,58 @@ class TelegramOutput:
             self._in_flight = asyncio.Semaphore(self.max_in_flight)
         return self._in_flight
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> None:
-        """OutputChannel: the outbox's notifications, reminders and broadcasts."""
+    async def send(
+        self,
+        external_id: str,
+        replies: Sequence[Reply],
+        *,
+        template: Template | None = None,
+        bulk: bool = False,
+        on_attempt: Attempt | None = None,
+    ) -> list[str]:
+        """OutputChannel: the outbox's notifications, reminders and broadcasts (Telegram needs no template).
+        Returns the message ids sent, so a message can be edited later (a broadcast's progress)."""
         try:
             chat_id = int(external_id)
         except ValueError:
             raise DeliveryFailed("not a Telegram user id", retryable=False) from None
-        await self.deliver(chat_id, replies)
+        return await self.deliver(chat_id, replies, bulk=bulk, on_attempt=on_attempt)
 
-    async def deliver(self, chat_id: int, replies: Sequence[Reply], *, edit_message_id: str | None = None) -> None:
-        """Show ``replies`` in ``chat_id``; ``edit_message_id`` is the message whose button was pressed."""
+    async def edit(self, external_id: str, reference: str, reply: Reply) -> None:
+        """EditableOutput: replace the text and buttons of a message the bot sent."""
+        chat_id, message_id = int(external_id), int(reference)
+        markup = self._keyboard(reply.buttons)
+        bot = self.bot
+
+        async def edit() -> Message | bool | None:
+            try:
+                return await bot.edit_message_text(reply.text, chat_id=chat_id, message_id=message_id,
+                                                   reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    return None
+                raise
+
+        await self._call(chat_id, edit)
+
+    async def deliver(
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        *,
+        edit_message_id: str | None = None,
+        bulk: bool = False,
+        on_attempt: Attempt | None = None,
+    ) -> list[str]:
+        """Show ``replies`` in ``chat_id``; ``edit_message_id`` is the message whose button was pressed.
+        Returns the ids of the messages sent or edited."""
+        references: list[str] = []
         for step in plan(replies, can_edit=edit_message_id is not None):
-            await self._step(chat_id, step, edit_message_id)
+            message_id = await self._step(chat_id, step, edit_message_id, bulk, on_attempt)
+            on_attempt = None  # once: from the first request on, the message may have been delivered
+            if message_id is not None:
+                references.append(message_id)
+        return references
 
     async def answer_callback(self, callback_id: str) -> None:
         """Stop the button's spinner. Best effort: a query older than Telegram's limit cannot be answered."""
@@ -99,10 +139,12 @@ class TelegramOutput:
 
     # -- one call, with limits and retries -----------------------------------------------------------
 
-    async def _step(self, chat_id: int, step: Step, edit_message_id: str | None) -> None:
+    async def _step(self, chat_id: int, step: Step, edit_message_id: str | None, bulk: bool = False,
+                    on_attempt: Attempt | None = None) -> str | None:
         markup = self._keyboard(step.buttons)
         preview = None if step.link_preview else NO_PREVIEW
         bot = self.bot
+        call: Callable[[], Awaitable[Message | bool | None]]
         if step.method == "edit_message_text" and edit_message_id is not None:
             message_id = int(edit_message_id)
 
@@ -117,26 +159,34 @@ class TelegramOutput:
                     return await bot.send_message(chat_id, step.text, reply_markup=markup,
                                                   link_preview_options=preview)
 
-            await self._call(chat_id, edit)
+            call = edit
         elif step.method in ("send_document", "send_photo") and step.attachment is not None:
             send = bot.send_document if step.method == "send_document" else bot.send_photo
             caption = step.text or None
             attachment = step.attachment
-            await self._call(chat_id, lambda: send(chat_id, _file_input(attachment), caption=caption,
-                                                  reply_markup=markup, filename=attachment.filename))
+
+            def call() -> Awaitable[Message]:
+                return send(chat_id, _file_input(attachment), caption=caption, reply_markup=markup,
+                            filename=attachment.filename)
         else:
-            await self._call(chat_id, lambda: bot.send_message(chat_id, step.text, reply_markup=markup,
-                                                               link_preview_options=preview))
+            def call() -> Awaitable[Message]:
+                return bot.send_message(chat_id, step.text, reply_markup=markup, link_preview_options=preview)
+        sent = await self._call(chat_id, call, bulk=bulk, on_attempt=on_attempt)
+        return str(sent.message_id) if isinstance(sent, Message) else None
 
     def _keyboard(self, buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
         rows = [[InlineKeyboardButton(b.label, callback_data=self.codec.encode(b.payload)) for b in row]
                 for row in buttons if row]
         return InlineKeyboardMarkup(rows) if rows else None
 
-    async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]], *, bulk: bool = False,
+                    on_attempt: Attempt | None = None) -> T:
         floods = failures = 0
         while True:
-            await self.limiter.acquire(chat_id)
+            await self.limiter.acquire(chat_id, bulk=bulk)
+            if on_attempt is not None:
+                await on_attempt()
+                on_attempt = None
             try:
                 async with self.in_flight:
                     return await call()
