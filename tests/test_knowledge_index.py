@@ -557,3 +557,25 @@ def test_the_calibration_tool_never_reads_the_held_back_set(tmp_path):
     with pytest.raises(SystemExit):
         faq_calibration.load_sets([held])
     assert all("heldback" not in path.name for path in faq_calibration.DEFAULT_SETS)
+
+
+def test_a_relative_when_or_where_asks_nothing_but_one_opening_a_clause_does():
+    """"What was special about X when it was launched?" asks what was special, not when; "¿cuándo fue?"
+    after a comma still asks when."""
+    from bot.services.knowledge.text import analyse_words, query_words
+
+    def intents(question: str) -> list[str]:
+        return [t.surface for t in analyse_words(query_words(question, lambda w: False)) if t.intent]
+
+    assert intents("What was special about Santa Cruz Innova when it was launched?") == []
+    assert intents("la ciudad donde nació la red") == []
+    assert intents("Y el seminario de cierre, ¿cuándo fue?") == ["?when"]
+    assert intents("¿Dónde fue la visita?") == ["?where"]
+
+
+def test_how_long_is_answered_by_a_duration():
+    from bot.services.knowledge.text import answer_facts
+
+    assert "?dur" in answer_facts(["The review took place one year after the end."])
+    assert "?dur" in answer_facts(["Se hizo dos años después."])
+    assert "?dur" not in answer_facts(["Tuvo 303 beneficiarios en 2021."])

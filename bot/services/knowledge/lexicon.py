@@ -109,7 +109,7 @@ PHRASES: dict[tuple[str, str], str] = {
     # How often, and for how long: a frequency is a time ("monthly"), a duration an amount ("two years").
     ("how", "often"): "?when",
     ("cada", "cuanto"): "?when",
-    ("how", "long"): "?qty",
+    ("how", "long"): "?dur",
     ("que", "lugar"): "?where",
     ("que", "lugares"): "?where",
     ("que", "sitio"): "?where",
@@ -206,6 +206,11 @@ INTENT_WORDS: dict[str, str] = {
     "porq": "?why",
     "how": "?how",
 }
+# Interrogatives that also join a clause to a sentence ("What was special about X when it was launched?",
+# "la entidad donde nació"): they ask only when no content word comes before them in their clause.
+RELATIVE_WORDS: frozenset[str] = frozenset(
+    "when where who whom whose cuando donde adonde quien quienes porque".split()
+)
 # "como" is "how" only when it opens the question; elsewhere it means "as" ("como socio").
 LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
 
@@ -287,8 +292,8 @@ person: persona personas gente | person people persons
 goal: objetivo objetivos meta metas proposito propositos fin | goal goals objective objectives aim aims
     purpose purposes target
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
-    empezo creacion fundaron crearon arrancar arranco arrancaron | create created creation found founded establish established start
-    started begin began born origin launched launch
+    empezo creacion fundaron crearon arrancar arranco arrancaron | create created creation found founded
+    establish established start started begin began born origin launched launch
 service: servicio servicios prestacion prestaciones ofrece ofrecen ofrecer brinda brindan | service
     services offer offers offered
 competition: concurso concursos competencia certamen convocatoria | competition competitions contest

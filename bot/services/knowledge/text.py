@@ -29,6 +29,7 @@ from bot.services.knowledge.lexicon import (
     PHRASES,
     PROCEDURE_OPENERS,
     PROCEDURE_SUBJECTS,
+    RELATIVE_WORDS,
     STOPWORDS,
     STOPWORDS_EN,
     STOPWORDS_ES,
@@ -74,12 +75,21 @@ def words(text: str) -> list[str]:
     return out
 
 
+CLAUSE_BREAK = "|"  # in a question's words, where punctuation ended a clause ("X, ¿cuándo fue?")
+_QUERY_TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[,;:¿?!.]")
+
+
 def query_words(text: str, known: Callable[[str], bool]) -> list[str]:
-    """Folded words of a question. A hyphenated word is its joined form when the knowledge base knows it
-    ("AL-INVEST" -> "alinvest"), else its parts ("co-organised" -> "organised"): a joined form nobody
-    wrote would count as an unknown word against every entry."""
+    """Folded words of a question, with `CLAUSE_BREAK` where punctuation ends a clause. A hyphenated word
+    is its joined form when the knowledge base knows it ("AL-INVEST" -> "alinvest"), else its parts
+    ("co-organised" -> "organised"): a joined form nobody wrote would count as an unknown word against
+    every entry."""
     out: list[str] = []
-    for word in _WORD_RE.findall(fold(text)):
+    for word in _QUERY_TOKEN_RE.findall(fold(text)):
+        if not word[0].isalnum():
+            if out and out[-1] != CLAUSE_BREAK:
+                out.append(CLAUSE_BREAK)
+            continue
         if "-" not in word:
             out.append(word)
             continue
@@ -228,8 +238,13 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
     correction is)."""
     out: list[Token] = []
     i = 0
+    clause_start = 0  # index of the first word of the current clause (`CLAUSE_BREAK` ends one)
     while i < len(ws):
         word = ws[i]
+        if word == CLAUSE_BREAK:
+            i += 1
+            clause_start = i
+            continue
         phrase = PHRASES.get((word, ws[i + 1])) if i + 1 < len(ws) else None
         if phrase is not None:
             if phrase.startswith("?"):
@@ -240,7 +255,10 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
                 out.append(Token(f"{word} {ws[i + 1]}", (phrase,), False, credit))
             i += 2
             continue
-        intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == 0 else None)
+        intent = INTENT_WORDS.get(word) or (LEADING_INTENT_WORDS.get(word) if i == clause_start else None)
+        if intent and word in RELATIVE_WORDS and any(_is_content(w) for w in ws[clause_start:i]):
+            i += 1  # "... when it was launched": a clause about the subject, not what is asked
+            continue
         if (intent == "?how" and i + 2 < len(ws) and ws[i + 1] in PROCEDURE_OPENERS
                 and ws[i + 2] in PROCEDURE_SUBJECTS):
             intent = "?howto"
@@ -293,16 +311,21 @@ def aspect(text: str) -> str | None:
 
 
 # Intents an answer can only satisfy with a fact of their kind in it.
-FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when"})
+FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur"})
 # Intents an entry satisfies only when one of its own questions asks the same ("how do I ...").
 ASKED_INTENTS: frozenset[str] = frozenset({"?howto"})
 _YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _DIGIT_RE = re.compile(r"\d")
+# "How long": a number, digits or words ("one" and "un" included), of a unit of time.
+_DURATION_RE = re.compile(
+    r"\b(?:\d+|one|a|an|un|una|" + "|".join(sorted(NUMBER_WORDS)) + r")\s+(?:\w+\s+)?(?:year|month|week|day|hour"
+    r"|ano|anos|mes|meses|semana|dia|hora)s?\b")
 
 
 def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
-    number in digits (not a year) or words, "?when" with a year or a date word."""
+    number in digits (not a year) or words, "?when" with a year or a date word, "?dur" (how long) with a
+    number of a unit of time ("one year", "dos meses")."""
     facts: set[str] = set()
     for text in answers:
         ws = set(words(text))
@@ -311,6 +334,8 @@ def answer_facts(answers: Iterable[str]) -> frozenset[str]:
             facts.add("?qty")
         if _YEAR_RE.search(text) or not DATE_WORDS.isdisjoint(ws):
             facts.add("?when")
+        if _DURATION_RE.search(fold(text)):
+            facts.add("?dur")
     return frozenset(facts)
 
 
