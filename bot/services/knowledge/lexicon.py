@@ -33,6 +33,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
     quieren querian va van iba iban ido hacia hacian hara haran dice dicen dijo dijeron habla hablan
+    entero entera enteros enteras cualquiera varios varias ambos ambas quizas quiza acaso igual
     """.split()
 )
 STOPWORDS_EN: frozenset[str] = frozenset(
@@ -48,7 +49,8 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
     wants during exactly now currently already ever one ones type types way ways according regarding
-    besides
+    besides whole entire each every both either neither several many few lot lots bit little quite rather
+    maybe perhaps probably still yet since ago kindly exact anyway somehow
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
