@@ -581,10 +581,13 @@ class KnowledgeIndex:
     def _plausible(self, word: str, form: str, known: str) -> bool:
         """A short word leaves too little to guess from, and a content word one letter from a function
         word ("time" / "tiene") is more likely a word the entries never use than a typo: then only two
-        swapped letters ("teh") or a vowel left out, as chat writing does ("totl", "pra"), are a typo."""
+        swapped letters ("teh") or a vowel left out, as chat writing does ("totl", "pra"), are a typo.
+        Otherwise the first sound must be right: people rarely mistype it, and a word that starts
+        otherwise is another word ("whole" is not "role")."""
         if sorted(form) == sorted(known) or _vowel_dropped(form, known):
             return True
-        return len(word) >= TYPO1_MIN_LEN and self._sounds[known] not in FUNCTION_WORDS
+        return (len(word) >= TYPO1_MIN_LEN and form[0] == known[0]
+                and self._sounds[known] not in FUNCTION_WORDS)
 
     def _far_correction(self, form: str) -> tuple[int, str] | None:
         """Two edits the deletion neighbourhood misses ("iniative" for "initiative"): a bounded scan of
