@@ -291,7 +291,7 @@ participant: participante participantes asistente asistentes participar particip
     attended
 beneficiary: beneficiario beneficiarios beneficiaria beneficiarias | beneficiary beneficiaries
 person: persona personas gente | person people persons
-goal: objetivo objetivos meta metas proposito propositos fin | goal goals objective objectives aim aims
+goal: objetivo objetivos meta metas proposito propositos | goal goals objective objectives aim aims
     purpose purposes target
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
     empezo creacion fundaron crearon arrancar arranco arrancaron | create created creation found founded
