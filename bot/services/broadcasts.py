@@ -137,6 +137,14 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, now: d
                or 0)
 
 
+def opt_in(user: User) -> bool:
+    """/start after /stop: the member gets broadcasts again. True when they had stopped them."""
+    if not user.broadcast_opt_out:
+        return False
+    user.broadcast_opt_out = False
+    return True
+
+
 # -- the row's content ----------------------------------------------------------------------------------
 
 
