@@ -7,7 +7,9 @@ import importlib
 
 from bot.router import Router
 
-FEATURES = ("start", "idea", "mentoring", "admin.sources", "smalltalk", "faq")  # faq last: it answers any free text
+# faq last: it answers any free text
+FEATURES = ("start", "idea", "mentoring", "stop", "admin.sources", "admin.roles", "admin.broadcast", "admin.review",
+            "admin.export", "admin.stats", "smalltalk", "faq")
 
 
 def all_routers() -> list[Router]:

@@ -13,6 +13,7 @@ import re
 from bot.engine import Context
 from bot.messages import Button
 from bot.router import CONSENT, Router
+from bot.services import broadcasts
 
 router = Router("start")
 
@@ -49,6 +50,8 @@ async def start(ctx: Context) -> None:
     source = ctx.incoming.command_args
     if source and SOURCE_PATTERN.fullmatch(source) and ctx.user.source is None:
         ctx.user.source = source
+    if broadcasts.opt_in(ctx.user):  # /stop left the network's announcements (handlers/stop.py); /start comes back
+        ctx.reply(ctx.t("stop.resumed"))
     name = ctx.user.display_name or ""
     if ctx.user.consent_at is None:
         ctx.reply(ctx.t("start.welcome", name=name), [language_buttons()])
