@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.services.coordinators_cli import add_commands as add_coordinator_commands
 from bot.services.knowledge.commands import add_commands as add_knowledge_commands
 
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kb_reload.set_defaults(func=_kb_reload)
     add_knowledge_commands(commands)  # ask, and kb check beside kb reload
+    add_coordinator_commands(commands)  # admin grant / revoke, export
 
     form = commands.add_parser("form", help="the network's idea-submission form")
     form_commands = form.add_subparsers(dest="form_command", required=True)
