@@ -23,6 +23,7 @@ from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
 from bot.router import Router
 from bot.services.outbox import OutboxSender
+from bot.services.reminders import ReminderClock
 
 log = logging.getLogger("bot.app")
 
@@ -37,6 +38,7 @@ class App:
         self.engine = Engine(settings, self.sessions, _routers(), clock=clock)
         self.outbox = OutboxSender(self.sessions, self.outputs, clock)
         self.engine.on_outbox = self.outbox.poke
+        self.reminders = ReminderClock(self.sessions, clock, settings.reminder_grace_period, on_queued=self.outbox.poke)
         self.draining = False
         self.engine.load_content()
 
@@ -47,6 +49,7 @@ class App:
         return cls(settings, create_engine(settings.database_url), clock or Clock())
 
     async def close(self) -> None:
+        await self.reminders.stop()
         await self.db.dispose()
 
 
@@ -159,6 +162,7 @@ async def serve(settings: Settings) -> None:
     for channel in channels:
         await channel.start()
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
+    await app.reminders.start()  # what fell due while the bot was down, then a job per pending reminder
     log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
                                    "channels": [plugin.name for plugin in plugins]})
     if settings.web_chat:
@@ -183,6 +187,7 @@ async def serve(settings: Settings) -> None:
     await app.engine.drain()
     for channel in channels:
         await channel.close()
+    await app.reminders.stop()
     outbox_task.cancel()
     await asyncio.gather(outbox_task, return_exceptions=True)
     await runner.cleanup()

@@ -6,9 +6,12 @@ one line naming the variable (see ``ConfigError``), never as a traceback.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,6 +107,25 @@ class Settings(BaseSettings):
         default=20, gt=0, description="Messages a minute one web chat visitor may send (bursts of 10)"
     )
 
+    mentoring_open_to: Literal["anyone", "finalists"] = Field(
+        default="anyone",
+        description="Who books mentoring in the chat: anyone who agreed to the privacy notice, or only the idea "
+        "competition's finalists (others can still ask the coordinators)",
+    )
+    reminder_offsets: str = Field(
+        default="24h,1h",
+        description="When mentoring reminders go out before a session, comma-separated (d, h, m: 24h,1h or 30m)",
+    )
+    reminder_grace: str = Field(
+        default="2h",
+        description="A reminder that fell due while the bot was down is still sent within this time (h, m), "
+        "otherwise recorded as missed",
+    )
+    timezones: str = Field(
+        default="America/La_Paz,America/Mexico_City,Europe/Madrid",
+        description="The network's time zones (IANA names), offered as buttons when a member is asked theirs",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -119,6 +141,45 @@ class Settings(BaseSettings):
             if not sep or not channel or not external_id:
                 raise ValueError(f"{item!r} is not channel:id (e.g. telegram:12345)")
         return value
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        offsets = [parse_duration(part) for part in value.split(",") if part.strip()]
+        if any(offset <= timedelta(0) for offset in offsets):
+            raise ValueError("every offset must be more than zero")
+        return value
+
+    @field_validator("reminder_grace")
+    @classmethod
+    def _grace(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("timezones")
+    @classmethod
+    def _zones(cls, value: str) -> str:
+        zones = [part.strip() for part in value.split(",") if part.strip()]
+        if not zones:
+            raise ValueError("name at least one time zone, e.g. Europe/Madrid")
+        for zone in zones:
+            if not is_zone(zone):
+                raise ValueError(f"{zone!r} is not a known time zone (an IANA name such as America/La_Paz)")
+        return value
+
+    @cached_property
+    def reminder_offset_list(self) -> tuple[timedelta, ...]:
+        """The offsets before a session, longest first, without repeats."""
+        offsets = {parse_duration(part) for part in self.reminder_offsets.split(",") if part.strip()}
+        return tuple(sorted(offsets, reverse=True))
+
+    @cached_property
+    def reminder_grace_period(self) -> timedelta:
+        return parse_duration(self.reminder_grace)
+
+    @cached_property
+    def timezone_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.timezones.split(",") if part.strip())
 
     @cached_property
     def admin_ids(self) -> frozenset[tuple[str, str]]:
@@ -140,6 +201,28 @@ class Settings(BaseSettings):
                 text = _mask_url_password(text)
             shown[f"LIDERES_{name.upper()}"] = text
         return shown
+
+
+_DURATION = re.compile(r"(\d+)\s*([dhm])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``24h``, ``30m``, ``1d``, ``1h30m`` → a timedelta; anything else is a ValueError naming the text."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(number + unit for number, unit in parts) != compact:
+        raise ValueError(f"{text.strip()!r} is not a duration like 24h, 1h or 30m")
+    unit_of = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+    return sum((int(number) * unit_of[unit] for number, unit in parts), timedelta(0))
+
+
+def is_zone(name: str) -> bool:
+    """An IANA time zone this machine knows (from the system or the tzdata package)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return "/" in name or name == "UTC"
 
 
 def _mask_url_password(url: str) -> str:

@@ -314,3 +314,97 @@ class WebFile(Base):
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mentor(Base):
+    """A person who gives mentoring sessions (handlers/mentoring), linked to their chat user: that user manages
+    their free times with /slots and is told of bookings. ``timezone`` is the zone their times are typed in;
+    ``topics`` and ``languages`` decide which entrepreneurs are offered their times."""
+
+    __tablename__ = "mentors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    timezone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MentorSlot(Base):
+    """A time a mentor offers. It is taken while a booked session points at it (``mentoring_sessions.slot_id``,
+    unique), so freeing it is the session letting go; ``status`` is open or removed (by the mentor)."""
+
+    __tablename__ = "mentor_slots"
+    __table_args__ = (
+        Index("ix_mentor_slots_mentor_starts", "mentor_id", "starts_at"),
+        Index("ix_mentor_slots_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("mentors.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MentoringSession(Base):
+    """A booked mentoring session. ``slot_id`` is unique: a slot holds at most one session, which is what makes a
+    double booking impossible on both databases; a cancelled session lets go of its slot (NULL). ``sequence``
+    counts the changes of its time, for the calendar files (.ics) that update the one already imported."""
+
+    __tablename__ = "mentoring_sessions"
+    __table_args__ = (
+        Index("ix_mentoring_sessions_entrepreneur", "entrepreneur_id", "starts_at"),
+        Index("ix_mentoring_sessions_mentor", "mentor_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("mentor_slots.id", ondelete="SET NULL"), unique=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("mentors.id", ondelete="CASCADE"))
+    entrepreneur_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(80))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="booked")  # booked, cancelled
+    sequence: Mapped[int] = mapped_column(default=0)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))  # entrepreneur, mentor, coordinator
+    rating: Mapped[int | None]  # the entrepreneur's feedback, 1..5
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A message due at a time (DESIGN.md, principle 4): the schedule is these rows, the scheduler only wakes the
+    bot. It stores what to say, a catalog ``key`` and ``values`` (a date as ``{"at": ISO}``), and ``buttons``,
+    rendered when sent in the recipient's language and time zone of that moment. Status: pending → queued (an
+    outbox row, ``delivery_id``, carries it from there) / missed (due while the bot was down, past the grace
+    period) / cancelled (its session was cancelled or moved)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index("ix_reminders_status_due", "status", "due_at"),
+        Index("ix_reminders_session", "session_id"),
+        Index("ix_reminders_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("mentoring_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # before:<offset> or feedback
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    key: Mapped[str] = mapped_column(String(60))
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    buttons: Mapped[list[Any]] = mapped_column(default=list)  # rows of {"label": catalog key, "payload": ...}
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
