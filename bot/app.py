@@ -22,6 +22,7 @@ from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
 from bot.router import Router
+from bot.services import privacy
 from bot.services.outbox import OutboxSender
 from bot.services.reminders import ReminderClock
 
@@ -162,6 +163,8 @@ async def serve(settings: Settings) -> None:
     for channel in channels:
         await channel.start()
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
+    housekeeping_task = asyncio.create_task(privacy.housekeeping(app.sessions, settings, app.clock),
+                                            name="privacy-housekeeping")
     await app.reminders.start()  # what fell due while the bot was down, then a job per pending reminder
     log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
                                    "channels": [plugin.name for plugin in plugins]})
@@ -189,7 +192,8 @@ async def serve(settings: Settings) -> None:
         await channel.close()
     await app.reminders.stop()
     outbox_task.cancel()
-    await asyncio.gather(outbox_task, return_exceptions=True)
+    housekeeping_task.cancel()
+    await asyncio.gather(outbox_task, housekeeping_task, return_exceptions=True)
     await runner.cleanup()
     await app.close()
     remove_control_token(settings)

@@ -8,8 +8,8 @@ import importlib
 from bot.router import Router
 
 # faq last: it answers any free text
-FEATURES = ("start", "idea", "mentoring", "stop", "admin.sources", "admin.roles", "admin.broadcast", "admin.review",
-            "admin.export", "admin.stats", "smalltalk", "faq")
+FEATURES = ("start", "privacy", "idea", "mentoring", "network", "stop", "admin.sources", "admin.roles",
+            "admin.broadcast", "admin.review", "admin.export", "admin.stats", "smalltalk", "faq")
 
 
 def all_routers() -> list[Router]:

@@ -12,6 +12,7 @@ import re
 
 from bot.engine import Context
 from bot.router import Router
+from bot.services import users
 from bot.services.knowledge.text import fold
 
 router = Router("smalltalk")
@@ -71,7 +72,8 @@ async def small_talk(ctx: Context) -> None:
     if kind is None:
         return  # not small talk: the FAQ's fallback answers
     if kind == "greeting":
-        name = f" {ctx.user.display_name}" if ctx.user.display_name else ""
+        known = users.name_to_greet(ctx.user, ctx.incoming)
+        name = f" {known}" if known else ""
         ctx.reply(ctx.t("smalltalk.greeting", name=name), ctx.menu())
     else:
         ctx.reply(ctx.t(f"smalltalk.{kind}"))

@@ -1,6 +1,7 @@
-"""First contact and the always-available commands: /start, /help, /menu, /cancel, /lang, /privacy.
+"""First contact and the always-available commands: /start, /help, /menu, /cancel, /lang.
 
-/start    → welcome, short privacy notice; "I agree" records consent and shows the main menu
+/start    → welcome, short privacy notice ("more about privacy" sends the full notice, handlers/privacy.py);
+            "I agree" records consent, keeps the platform's name from then on, and shows the main menu
 /start X  → the same, and X (a deep link from an event poster's QR code) is recorded as the user's source
 /lang     → language buttons (or /lang en)
 /cancel   → leaves any flow; drafts stay where their feature saved them
@@ -13,7 +14,7 @@ import re
 from bot.engine import Context
 from bot.messages import Button
 from bot.router import CONSENT, Router
-from bot.services import broadcasts
+from bot.services import broadcasts, users
 
 router = Router("start")
 
@@ -52,7 +53,7 @@ async def start(ctx: Context) -> None:
         ctx.user.source = source
     if broadcasts.opt_in(ctx.user):  # /stop left the network's announcements (handlers/stop.py); /start comes back
         ctx.reply(ctx.t("stop.resumed"))
-    name = ctx.user.display_name or ""
+    name = users.name_to_greet(ctx.user, ctx.incoming)
     if ctx.user.consent_at is None:
         ctx.reply(ctx.t("start.welcome", name=name), [language_buttons()])
         consent_prompt(ctx)
@@ -64,6 +65,7 @@ async def start(ctx: Context) -> None:
 async def give_consent(ctx: Context) -> None:
     if ctx.user.consent_at is None:
         ctx.user.consent_at = ctx.clock.now()
+        users.remember_name(ctx.user, ctx.incoming)
     resume = ctx.state.data.pop("after_consent", None)
     if isinstance(resume, str):
         ctx.reply(ctx.t("start.consent_thanks"), [(Button(ctx.t("start.continue"), resume),), *ctx.menu()])
@@ -120,14 +122,3 @@ def set_language(ctx: Context, lang: str) -> None:
         return
     ctx.reply(ctx.t("lang.changed"), ctx.menu())
 
-
-@router.command("privacy", describe="cmd.privacy")
-@router.button("privacy")
-async def privacy(ctx: Context) -> None:
-    status = (
-        ctx.t("privacy.consent_given", date=ctx.user.consent_at.date().isoformat())
-        if ctx.user.consent_at
-        else ctx.t("privacy.consent_missing")
-    )
-    buttons = [] if ctx.user.consent_at else [Button(ctx.t("start.consent_yes"), "consent:yes")]
-    ctx.reply(f"{ctx.t('privacy.details')}\n\n{status}", buttons)

@@ -14,7 +14,8 @@ async def test_start_welcomes_asks_consent_and_shows_menu_after(bot):
     assert "¿Estás de acuerdo?" in bot.last_text
     assert "Español" in bot.labels() and "English" in bot.labels()
     await bot.press("Acepto")
-    assert bot.labels() == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "📄 Mis ideas", "ℹ️ Ayuda"]
+    assert bot.labels() == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "🌐 Red de apoyo mutuo",
+                            "📄 Mis ideas", "ℹ️ Ayuda"]
     await bot.send("/start")
     assert "de nuevo" in bot.last_text  # consent is remembered
 
@@ -73,8 +74,10 @@ async def test_forged_button_payload_is_expired(bot):
 async def test_privacy_explains_and_shows_consent_date(bot):
     await bot.onboard()
     await bot.send("/privacy")
-    assert "Solo la coordinación" in bot.last_text
+    assert "La coordinación de la red los usa" in bot.last_text
     assert "2026-11-25" in bot.last_text
+    notice = bot.replies["ana"][0].document
+    assert notice is not None and notice.data is not None and b"/forgetme" in notice.data  # the full notice
 
 
 async def test_admins_from_settings_become_coordinators(bot):

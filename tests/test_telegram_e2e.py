@@ -131,8 +131,8 @@ async def test_start_buttons_and_consent_show_the_main_menu(fake, telegram, seen
 
     fake.press_button(ANA, "Acepto")
     calls = await fake.wait_sent(3, chat_id=ANA)
-    assert calls[2].labels == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "📄 Mis ideas",
-                               "ℹ️ Ayuda"]
+    assert calls[2].labels == ["💡 Enviar una idea", "❓ Hacer una pregunta", "🤝 Mentorías", "🌐 Red de apoyo mutuo",
+                               "📄 Mis ideas", "ℹ️ Ayuda"]
     assert seen[1].payload == "consent:yes"
     await fake.wait_for(lambda: len(fake.answered_callbacks) == 1)  # the spinner always stops
     async with telegram.app.sessions() as session:

@@ -1,4 +1,9 @@
-"""Users: found or created from the first message, with their language and bootstrap role."""
+"""Users: found or created from the first message, with their language and bootstrap role.
+
+Nothing personal is stored before the user agrees to the privacy notice: the first contact's row holds the
+platform id (needed to answer at all), the language and the deep-link source; the name the platform gives is
+kept only once they agreed (``remember_name``). A first contact who never agrees is anonymised after
+``settings.unconsented_retention_days`` (``bot/services/privacy.py``)."""
 
 from __future__ import annotations
 
@@ -38,7 +43,6 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
             .values(
                 channel=incoming.channel,
                 external_id=incoming.user_id,
-                display_name=(incoming.display_name or "")[:200] or None,
                 language=normalize_language(incoming.language, settings.default_language),
                 role="entrepreneur",
                 created_at=now,
@@ -48,11 +52,25 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
         user = (await session.scalars(by_key)).one()
     if (user.channel, user.external_id) in settings.admin_ids and user.role not in COORDINATOR_ROLES:
         user.role = "admin"
+    if user.consent_at is not None:
+        remember_name(user, incoming)
     if user.blocked_at is not None:
         user.blocked_at = None  # they wrote to us, so they unblocked the bot
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
         user.last_seen_at = now
     return user
+
+
+def name_to_greet(user: User, incoming: Incoming) -> str:
+    """The name to greet with: the stored one, else the one this message carries (not stored before consent)."""
+    return user.display_name or (incoming.display_name or "")[:200]
+
+
+def remember_name(user: User, incoming: Incoming) -> None:
+    """Keep the platform's name of a user who agreed to the privacy notice (and follow its changes)."""
+    name = (incoming.display_name or "")[:200] or None
+    if name is not None and user.display_name != name:
+        user.display_name = name
 
 
 async def coordinators(session: AsyncSession) -> list[User]:
