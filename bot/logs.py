@@ -71,7 +71,10 @@ class JsonFormatter(logging.Formatter):
             entry["traceback"] = redact(record.exc_text)
         elif record.exc_info:
             entry["traceback"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        # A lone surrogate (JSON from outside may carry one) cannot be written as UTF-8: written as the JSON
+        # escape \udXXX instead, which reads back the same
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -94,6 +94,13 @@ def test_redaction_keeps_the_shape_and_drops_the_values():
     assert redact("telegram webhook: bad update id") == "telegram webhook: bad update id"
 
 
+def test_a_line_with_a_lone_surrogate_can_still_be_written(captured):
+    logging.getLogger("bot.test").warning("odd id", extra={"update_id": "\ud800x"})
+    line = captured.getvalue().splitlines()[-1]
+    line.encode("utf-8")  # a log file or a pipe in UTF-8 takes it
+    assert json.loads(line)["update_id"] == "\ud800x"  # written as a JSON escape: read back the same
+
+
 def test_every_handler_configure_installs_redacts(captured):
     configured = [h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)]
     assert configured and all(any(isinstance(f, RedactValues) for f in h.filters) for h in configured)

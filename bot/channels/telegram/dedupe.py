@@ -126,7 +126,7 @@ class UpdateLog:
                 if database_unavailable(exc):
                     raise
                 log.error("telegram: update could not be stored, dropped",
-                          extra={"update_id": row["update_id"], "error": type(exc).__name__})
+                          extra={"update_id": row["update_id"][:64], "error": type(exc).__name__})
         return fresh
 
     # -- handled -------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class UpdateLog:
                 if database_unavailable(exc):
                     return False
                 log.error("telegram: update could not be marked handled, dropped",
-                          extra={"update_id": update_id, "error": type(exc).__name__})
+                          extra={"update_id": update_id[:64], "error": type(exc).__name__})
         return True
 
     async def _set_handled(self, update_ids: Sequence[str]) -> None:
