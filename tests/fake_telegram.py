@@ -6,6 +6,7 @@ the bot did, so end-to-end tests run the real application over real HTTP.
     fake.message(1001, "/start")            # inject updates (command, button press, document, photo, ...)
     await fake.wait_sent(2, chat_id=1001)   # wait on an event, never sleep; the timeout only guards failure
     fake.fail("sendMessage", 429, retry_after=3, times=5)   # or 403, 500, or fake.stall(...)
+    FakeTelegram(limits=Limits())           # Telegram's flood control: 429 past 30 messages/s or ~1/s per chat
 
 It validates what Telegram validates and the bot could get wrong (4096-character texts, 64-byte callback
 data, 1024-character captions, editing a message that exists). Requests are recorded with ``clock()``,
@@ -28,7 +29,7 @@ import json
 import statistics
 import sys
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,17 @@ class Call:
 
 
 @dataclass
+class Limits:
+    """Flood control as Telegram applies it to messages (sends and edits): at most ``overall`` in any one-second
+    window, and per chat a bucket of ``burst`` refilled at ``per_chat`` a second; beyond, 429 with retry_after."""
+
+    overall: int = 30
+    per_chat: float = 1.0
+    burst: int = 4
+    retry_after: int = 1
+
+
+@dataclass
 class Rule:
     method: str | None
     status: int
@@ -86,9 +98,13 @@ class Rule:
 
 class FakeTelegram:
     def __init__(self, token: str = TOKEN, *, clock: Callable[[], float] = time.monotonic,
-                 first_update_id: int = 1000) -> None:
+                 first_update_id: int = 1000, limits: Limits | None = None) -> None:
         self.token = token
         self.clock = clock
+        self.limits = limits
+        self.window: deque[float] = deque()  # accepted messages in the last second (limits)
+        self.buckets: dict[int, tuple[float, float]] = {}  # chat → (tokens, when)
+        self.too_many = 0  # 429 answers given by the limits
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.rules: list[Rule] = []
@@ -117,6 +133,7 @@ class FakeTelegram:
         app.router.add_post("/_control/press", self._control_press)
         app.router.add_get("/_control/sent", self._control_sent)
         app.router.add_post("/_control/load", self._control_load)
+        app.router.add_post("/_control/summary", self._control_summary)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -319,6 +336,9 @@ class FakeTelegram:
             self.calls.append(call)
             await self.closing.wait()
             return _error(500, "Internal Server Error: stalled")
+        if rule is None and method in MESSAGE_METHODS and not self._within_limits(params.get("chat_id"), call.at):
+            rule = Rule(method, 429, 1, retry_after=self.limits.retry_after if self.limits else 1)
+            self.too_many += 1
         if rule is not None:
             response = _rule_response(rule)
             call.status = rule.status
@@ -345,6 +365,32 @@ class FakeTelegram:
         async with self.changed:
             self.changed.notify_all()
         return response
+
+    def _within_limits(self, chat_id: Any, now: float) -> bool:
+        """Take a message's place under the limits, or False (answered 429, as Telegram's flood control does)."""
+        if self.limits is None:
+            return True
+        while self.window and self.window[0] <= now - 1.0:
+            self.window.popleft()
+        if len(self.window) >= self.limits.overall:
+            return False
+        if isinstance(chat_id, int):
+            tokens, when = self.buckets.get(chat_id, (float(self.limits.burst), now))
+            tokens = min(float(self.limits.burst), tokens + (now - when) * self.limits.per_chat)
+            if tokens < 1:
+                self.buckets[chat_id] = (tokens, now)
+                return False
+            self.buckets[chat_id] = (tokens - 1, now)
+        self.window.append(now)
+        return True
+
+    def summary(self, text: str) -> dict[str, Any]:
+        """Benchmarks: the messages showing ``text`` (a broadcast), per chat, and the flood-control answers."""
+        calls = [c for c in self.sent() if c.text == text]
+        per_chat = Counter(c.chat_id for c in calls)
+        times = [c.at for c in calls]
+        return {"sent": len(calls), "chats": len(per_chat), "duplicates": sum(n - 1 for n in per_chat.values()),
+                "too_many": self.too_many, "first": min(times, default=0.0), "last": max(times, default=0.0)}
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Lideres Test", "username": "lideres_test_bot",
@@ -471,6 +517,9 @@ class FakeTelegram:
                                  int(body.get("first_user", 10_000)))
         self.meter = None
         return web.json_response(result)
+
+    async def _control_summary(self, request: web.Request) -> web.Response:
+        return web.json_response(self.summary((await request.json())["text"]))
 
     async def _control_sent(self, _request: web.Request) -> web.Response:
         return web.json_response([{"method": c.method, "chat_id": c.chat_id, "text": c.text, "buttons": c.labels}
@@ -611,8 +660,9 @@ class VirtualTimer:
 # -- standalone -------------------------------------------------------------------------------------------
 
 
-async def _standalone(port: int, token: str, user_id: int, quiet: bool, first_update_id: int) -> None:
-    fake = FakeTelegram(token, first_update_id=first_update_id)
+async def _standalone(port: int, token: str, user_id: int, quiet: bool, first_update_id: int,
+                      limits: bool = False) -> None:
+    fake = FakeTelegram(token, first_update_id=first_update_id, limits=Limits() if limits else None)
 
     def show(call: Call) -> None:
         buttons = "  " + " | ".join(f"[{label}]" for label in call.labels) if call.labels else ""
@@ -651,9 +701,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not print what the bot sends (benchmarks)")
     parser.add_argument("--first-update-id", type=int, default=1000,
                         help="start update ids here (a bot reusing its database skips ids it has seen)")
+    parser.add_argument("--limits", action="store_true",
+                        help="answer 429 beyond 30 messages/s overall or about 1/s per chat, as Telegram does")
     args = parser.parse_args(argv)
     try:
-        asyncio.run(_standalone(args.port, args.token, args.user, args.quiet, args.first_update_id))
+        asyncio.run(_standalone(args.port, args.token, args.user, args.quiet, args.first_update_id, args.limits))
     except KeyboardInterrupt:
         pass
 

@@ -8,8 +8,9 @@ limit is a token bucket (up to ``burst`` sends at once, refilled at ``per_chat``
 is a sliding window (at most 30 sends in any second), because a bucket would let a burst of 30 and then 30
 more through in the same second.
 
-Bulk sends (broadcasts) yield: a live reply or a personal notification waiting for its turn goes first, and
-bulk sends leave ``bulk_reserve`` of the overall window free, so a member's answer never queues behind a
+Bulk sends (broadcasts) yield: a live reply or a personal notification waiting for its turn goes first, bulk
+sends are spread evenly (one every 1/29 s rather than a window's worth at once), and they leave ``bulk_reserve``
+of the overall window free, so a member's answer never queues behind a
 broadcast of thousands (and a broadcast's own rate stays a little under the platform's limit, where the
 platform's and our clocks disagreeing by a few milliseconds cannot push it over).
 
@@ -100,12 +101,16 @@ class RateLimiter:
         self.chat_locks: dict[ChatKey, asyncio.Lock] = {}
         self.bulk_reserve = min(bulk_reserve, self.window_count - 1) if self.window_count else 0
         self.waiting = 0  # sends other than bulk waiting only for the overall window
+        # bulk sends are spread evenly over the window instead of leaving in bursts of a whole window's worth
+        self.bulk_gap = self.window / (self.window_count - self.bulk_reserve) if self.window_count else 0.0
+        self.last_bulk = float("-inf")
 
     def pause(self, seconds: float) -> None:
         """Flood control (429): nobody sends before ``seconds`` from now."""
         self.paused_until = max(self.paused_until, self.timer.monotonic() + seconds)
 
-    async def acquire(self, chat: ChatKey, *, bulk: bool = False) -> None:
+    async def acquire(self, chat: ChatKey, *, bulk: bool = False) -> float:
+        """Wait for this chat's turn; returns the moment recorded for it, for ``departed``."""
         lock = self.chat_locks.setdefault(chat, asyncio.Lock())
         contending = False  # this (not bulk) send only waits for the overall window: bulk sends let it first
         try:
@@ -115,6 +120,8 @@ class RateLimiter:
                     bucket = self._bucket(chat, now)
                     own_wait = max(self.paused_until - now, bucket.wait(now) if bucket is not None else 0.0)
                     wait = max(own_wait, self._overall_wait(now, self.bulk_reserve if bulk else 0))
+                    if bulk:
+                        wait = max(wait, self.last_bulk + self.bulk_gap - now)
                     if not bulk and contending != (own_wait <= 0):
                         contending = own_wait <= 0
                         self.waiting += 1 if contending else -1
@@ -124,9 +131,25 @@ class RateLimiter:
                         break
                     await self.timer.sleep(wait)
                 self._record(chat, now)
+                if bulk:
+                    self.last_bulk = now
         finally:
             if contending:
                 self.waiting -= 1
+        return now
+
+    def done(self, granted: float) -> None:
+        """The request granted at ``granted`` has its answer: count it in the window from now on. A request
+        reaches the platform some time after its turn (it waits for a connection, for the outbox to note the
+        attempt, for the client's own work); counted from its turn, a burst granted at once but arriving over a
+        few hundred milliseconds would let the next burst in early. Counted until its answer, it never does."""
+        if not self.window_count:
+            return
+        try:
+            self.recent.remove(granted)
+        except ValueError:
+            pass  # older than the window already (a slow request): still counted from now
+        self.recent.append(self.timer.monotonic())
 
     def _overall_wait(self, now: float, reserve: int = 0) -> float:
         """Seconds until a send fits in the window, keeping ``reserve`` of its sends free."""

@@ -183,13 +183,16 @@ class TelegramOutput:
                     on_attempt: Attempt | None = None) -> T:
         floods = failures = 0
         while True:
-            await self.limiter.acquire(chat_id, bulk=bulk)
+            granted = await self.limiter.acquire(chat_id, bulk=bulk)
             if on_attempt is not None:
                 await on_attempt()
                 on_attempt = None
             try:
                 async with self.in_flight:
-                    return await call()
+                    try:
+                        return await call()
+                    finally:
+                        self.limiter.done(granted)
             except RetryAfter as exc:
                 floods += 1
                 seconds = retry_after_seconds(exc)
