@@ -37,7 +37,7 @@ from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Button, Reply, rows
 from bot.router import Router
-from bot.services import network
+from bot.services import network, stats
 from bot.services.network import Match, NetworkVocabulary
 from bot.services.submissions import Accepted, Choice, FormField, check_answer, clip, normalize
 
@@ -64,12 +64,14 @@ def load_vocabulary(settings: Settings, previous: object | None) -> NetworkVocab
     """The vocabulary file at start-up and every reload. Broken at start-up: the bot does not start (the
     error names each problem); broken at a reload: the vocabulary already loaded stays, and the log says why."""
     try:
-        return network.load_vocabulary(settings.network_tags_file)
+        vocabulary = network.load_vocabulary(settings.network_tags_file)
     except network.NetworkFileError as exc:
         if not isinstance(previous, NetworkVocabulary):
             raise
         log.error("network vocabulary not reloaded, the previous one stays", extra={"problems": str(exc)})
         return previous
+    _loaded[:] = [vocabulary]
+    return vocabulary
 
 
 def vocabulary_of(ctx: Context) -> NetworkVocabulary:
@@ -687,31 +689,70 @@ async def answerable(ctx: Context) -> Introduction | None:
     return introduction
 
 
-# -- what coordinators see -----------------------------------------------------------------------------------
+# -- what coordinators see: sections of /stats ----------------------------------------------------------------
+
+_loaded: list[NetworkVocabulary] = []  # the vocabulary the content loader last built, for the labels of /stats
 
 
-def stats_text(figures: network.NetworkFigures, vocabulary: NetworkVocabulary, lang: str,
-               top: int = 8) -> str:
-    """The network section of the coordinators' statistics: offers and needs by tag and by region, and the
-    needs nobody offers (whom to recruit)."""
+def vocabulary_for_stats() -> NetworkVocabulary | None:
+    """/stats sections get no content from the engine, so the loader leaves its latest vocabulary here."""
+    return _loaded[-1] if _loaded else None
 
+
+def tag_counts(counts: Iterable[tuple[str, int]], vocabulary: NetworkVocabulary, lang: str,
+               top: int = 10) -> list[tuple[str, int]]:
+    """Most first; ties in the vocabulary's order, so the same figures always read the same."""
     order = {tag.value: position for position, tag in enumerate(vocabulary.tags)}
+    pairs = sorted(counts, key=lambda pair: (-pair[1], order.get(pair[0], len(order))))
+    return [(label, count) for value, count in pairs[:top] for label in vocabulary.labels([value], lang)]
 
-    def tag_line(counts: Iterable[tuple[str, int]]) -> str:
-        """Most first; ties in the vocabulary's order, so the same figures always read the same."""
-        pairs = sorted(counts, key=lambda pair: (-pair[1], order.get(pair[0], len(order))))
-        return ", ".join(f"{label} {count}" for value, count in pairs[:top]
-                         for label in vocabulary.labels([value], lang)) or "—"
 
-    lines = [translate("network.stats_title", lang, profiles=figures.profiles, hidden=figures.hidden)]
-    lines.append(translate("network.stats_offers", lang, tags=tag_line(figures.offers.items())))
-    lines.append(translate("network.stats_needs", lang, tags=tag_line(figures.needs.items())))
-    for region, count in figures.regions.most_common():
-        label = vocabulary.label_of(vocabulary.regions, region, lang)
-        lines.append(translate("network.stats_region", lang, region=label, profiles=count,
-                               offers=figures.region_offers[region], needs=figures.region_needs[region]))
-    lines.append(translate("network.stats_unmet", lang, tags=tag_line(figures.unmet)))
-    intro = figures.introductions
-    lines.append(translate("network.stats_introductions", lang, pending=intro["pending"],
-                           accepted=intro["accepted"], declined=intro["declined"]))
-    return "\n".join(lines)
+@stats.section(order=80)
+async def offered(ctx: stats.StatsContext) -> stats.Section | None:
+    vocabulary = vocabulary_for_stats()
+    if vocabulary is None:
+        return None
+    figures = await network.figures(ctx.session)
+    return stats.Section(ctx.t("network.stats_offered", profiles=figures.profiles),
+                         tag_counts(figures.offers.items(), vocabulary, ctx.lang))
+
+
+@stats.section(order=81)
+async def needed(ctx: stats.StatsContext) -> stats.Section | None:
+    vocabulary = vocabulary_for_stats()
+    if vocabulary is None:
+        return None
+    figures = await network.figures(ctx.session)
+    return stats.Section(ctx.t("network.stats_needed"), tag_counts(figures.needs.items(), vocabulary, ctx.lang))
+
+
+@stats.section(order=82)
+async def unmet(ctx: stats.StatsContext) -> stats.Section | None:
+    """Needs nobody in the network offers: whom the network should bring in."""
+    vocabulary = vocabulary_for_stats()
+    if vocabulary is None:
+        return None
+    figures = await network.figures(ctx.session)
+    return stats.Section(ctx.t("network.stats_unmet"), tag_counts(figures.unmet, vocabulary, ctx.lang))
+
+
+@stats.section(order=83)
+async def by_region(ctx: stats.StatsContext) -> stats.Section | None:
+    vocabulary = vocabulary_for_stats()
+    if vocabulary is None:
+        return None
+    figures = await network.figures(ctx.session)
+    counts = []
+    for region, _ in figures.regions.most_common():
+        label = vocabulary.label_of(vocabulary.regions, region, ctx.lang)
+        counts.append((ctx.t("network.stats_offers_in", region=label), figures.region_offers[region]))
+        counts.append((ctx.t("network.stats_needs_in", region=label), figures.region_needs[region]))
+    return stats.Section(ctx.t("network.stats_by_region"), counts)
+
+
+@stats.section(order=84)
+async def introductions(ctx: stats.StatsContext) -> stats.Section | None:
+    figures = await network.figures(ctx.session)
+    return stats.Section(ctx.t("network.stats_introductions"),
+                         [(ctx.t(f"network.intro_status.{status}"), figures.introductions[status])
+                          for status in ("pending", "accepted", "declined") if figures.introductions[status]])

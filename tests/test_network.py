@@ -13,7 +13,6 @@ from bot.config import PROJECT_ROOT
 from bot.db.models import Introduction, Profile, User
 from bot.messages import Incoming, Reply
 from bot.services import network
-from handlers.network import stats_text
 from tests.harness import ChatHarness
 
 TAGS_FILE = PROJECT_ROOT / "handlers" / "network_tags.yaml"
@@ -366,23 +365,27 @@ async def introductions(bot: ChatHarness) -> list[Introduction]:
 # -- what coordinators see, and the vocabulary file -------------------------------------------------------------
 
 
-async def test_offers_and_needs_by_tag_and_region_and_needs_nobody_offers(bot):
+async def test_stats_show_offers_and_needs_by_tag_and_region_and_needs_nobody_offers(bot):
     await make_profile(bot, "ana", offers=("web", "training"), needs=("funding", "premises"))
     await make_profile(bot, "bea", region="cantabria", offers=("funding",), needs=("premises", "logistics"))
     await make_profile(bot, "carlos", region="cantabria", offers=("web",), needs=("premises",))
-    vocabulary = network.load_vocabulary(TAGS_FILE)
+    await bot.send("/network", user="ana")
+    await bot.press("Presentarme a Bea", user="ana")
     async with bot.app.sessions() as session:
         figures = await network.figures(session)
     assert figures.profiles == 3 and figures.offers["web"] == 2 and figures.needs["premises"] == 3
     assert figures.unmet == [("premises", 3), ("logistics", 1)]
-    text = stats_text(figures, vocabulary, "es")
-    assert "3 perfiles completos" in text
-    assert "Se ofrece: Web y redes sociales 2, Financiación y subvenciones 1, Formación 1" in text
-    assert "• Cantabria (España): 2 perfiles · 2 ofertas · 3 necesidades" in text
-    assert "Necesidades que nadie ofrece (a quién sumar a la red): Local o espacio de trabajo 3, " \
-           "Transporte y logística 1" in text
-    assert "Unmet" not in stats_text(figures, vocabulary, "en") and "Needs nobody offers" in stats_text(
-        figures, vocabulary, "en")
+    await bot.send("/stats", user="ana")
+    assert "No conozco el comando /stats" in bot.text_of("ana")  # a refused call reveals nothing
+    await bot.onboard(user="coord", lang="en")  # an admin from the settings
+    await bot.send("/stats", user="coord")
+    text = bot.text_of("coord")
+    assert "📊 Network: what is offered (3 profiles)\n• Website and social media: 2\n• Funding and grants: 1\n" \
+           "• Training: 1" in text  # most first, ties in the vocabulary's order
+    assert "📊 Needs nobody offers (whom to bring in)\n• Premises or workspace: 3\n• Transport and logistics: 1" in text
+    assert "• Cantabria (Spain): offers: 2\n• Cantabria (Spain): needs: 3" in text
+    assert "📊 Introductions between members\n• pending: 1" in text
+    assert any(reply.picture is not None for reply in bot.replies["coord"])  # the chart has the panels too
 
 
 def test_the_vocabulary_file_names_every_problem(tmp_path: Path):
