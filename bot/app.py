@@ -23,7 +23,6 @@ from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
 from bot.router import Router
 from bot.services import privacy
-from bot.services import privacy
 from bot.services.outbox import OutboxSender
 from bot.services.reminders import ReminderClock
 
@@ -164,8 +163,6 @@ async def serve(settings: Settings) -> None:
     for channel in channels:
         await channel.start()
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
-    housekeeping_task = asyncio.create_task(privacy.housekeeping(app.sessions, settings, app.clock),
-                                            name="privacy-housekeeping")
     housekeeping_task = asyncio.create_task(privacy.housekeeping(app.sessions, settings, app.clock),
                                             name="privacy-housekeeping")
     await app.reminders.start()  # what fell due while the bot was down, then a job per pending reminder

@@ -12,7 +12,6 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.services.coordinators_cli import add_commands as add_coordinator_commands
 from bot.services.knowledge.commands import add_commands as add_knowledge_commands
 from bot.services.privacy import add_commands as add_privacy_commands
-from bot.services.privacy import add_commands as add_privacy_commands
 from bot.services.mentoring_cli import add_commands as add_mentoring_commands
 
 
@@ -65,7 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kb_reload.set_defaults(func=_kb_reload)
     add_knowledge_commands(commands)  # ask, and kb check beside kb reload
-    add_privacy_commands(commands)  # privacy export, forget, purge
     add_privacy_commands(commands)  # privacy export, forget, purge
     add_mentoring_commands(commands)  # mentors add/list, slots add/list
     add_coordinator_commands(commands)  # admin grant / revoke, export

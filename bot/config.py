@@ -63,18 +63,6 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3650,
         description="Days the bot keeps a first contact who never agreed to the privacy notice before anonymising it",
     )
-    network_tags_file: Path = Field(
-        default=PROJECT_ROOT / "handlers" / "network_tags.yaml",
-        description="The network's vocabulary for profiles and matching: kinds, regions, tags, limits",
-    )
-    privacy_notice_file: str = Field(
-        default=str(PROJECT_ROOT / "handlers" / "privacy_notice.{lang}.md"),
-        description="The full privacy notice, one file per language ({lang} is es or en), sent as a document",
-    )
-    unconsented_retention_days: int = Field(
-        default=30, ge=1, le=3650,
-        description="Days the bot keeps a first contact who never agreed to the privacy notice before anonymising it",
-    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level; message texts are only logged at DEBUG"
     )

@@ -13,7 +13,6 @@ import re
 from bot.engine import Context
 from bot.router import Router
 from bot.services import users
-from bot.services import users
 from bot.services.knowledge.text import fold
 
 router = Router("smalltalk")

@@ -54,25 +54,11 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
         user.role = "admin"
     if user.consent_at is not None:
         remember_name(user, incoming)
-    if user.consent_at is not None:
-        remember_name(user, incoming)
     if user.blocked_at is not None:
         user.blocked_at = None  # they wrote to us, so they unblocked the bot
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
         user.last_seen_at = now
     return user
-
-
-def name_to_greet(user: User, incoming: Incoming) -> str:
-    """The name to greet with: the stored one, else the one this message carries (not stored before consent)."""
-    return user.display_name or (incoming.display_name or "")[:200]
-
-
-def remember_name(user: User, incoming: Incoming) -> None:
-    """Keep the platform's name of a user who agreed to the privacy notice (and follow its changes)."""
-    name = (incoming.display_name or "")[:200] or None
-    if name is not None and user.display_name != name:
-        user.display_name = name
 
 
 def name_to_greet(user: User, incoming: Incoming) -> str:
