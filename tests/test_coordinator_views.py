@@ -5,6 +5,7 @@ typed is neither fetched nor expanded in a coordinator's chat). Through the engi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.db.models import Unanswered, User
 from bot.messages import Reply
 from bot.services.display import BIDI_CONTROLS, shown
 from tests.fake_telegram import TOKEN, FakeTelegram, running_channel
+from tests.mentoring_support import add_mentor, add_slots
 from tests.test_idea_helpers import submit_idea
 
 FIXTURES = Path(__file__).parent / "fixtures" / "knowledge"
@@ -75,6 +77,32 @@ async def test_a_new_idea_reaches_coordinators_without_bidi_or_previews(bot):
     [notice] = bot.output.to("coord")
     assert "from ana:" in notice.text and "Huertos del barrio fdp.exe" in notice.text
     assert not has_bidi(notice.text) and notice.link_preview is False
+
+
+async def test_submission_lists_details_and_reviews_show_no_bidi_and_no_previews(bot):
+    await bot.onboard(user="coord", lang="en")
+    await submit_idea(bot, user=f"{RLO}ana", title=f"Huertos del barrio {RLO}fdp.exe")
+    for command in ("/submissions", "/submission LID-2026-0001", "/review LID-2026-0001", "/stats"):
+        await bot.send(command, user="coord")
+        shown_to_coordinator = bot.replies["coord"][0]
+        assert not has_bidi(shown_to_coordinator.text), command
+        assert shown_to_coordinator.link_preview is False, command
+    await bot.send("/submission LID-2026-0001", user="coord")
+    assert "Huertos del barrio fdp.exe" in bot.replies["coord"][0].text
+
+
+async def test_mentors_and_assigning_show_no_bidi(bot):
+    await bot.onboard(user="coord", lang="en")
+    mentor = await add_mentor(bot, name=f"Laura {RLO}zeréP")
+    await add_slots(bot, mentor, bot.clock.now() + timedelta(days=2))
+    await bot.onboard(user=f"{RLO}ana")
+    await bot.send("/mentors", user="coord")
+    [listing] = bot.replies["coord"]
+    assert "Laura zeréP" in listing.text and not has_bidi(listing.text) and listing.link_preview is False
+    assert not any(has_bidi(label) for label in bot.labels("coord"))
+    await bot.send(f"/assign test:{RLO}ana", user="coord")
+    [pick] = bot.replies["coord"]
+    assert not has_bidi(pick.text) and not any(has_bidi(label) for label in bot.labels("coord"))
 
 
 async def test_sources_show_no_bidi_and_no_previews(bot):

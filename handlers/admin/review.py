@@ -27,6 +27,7 @@ from bot.engine import Context
 from bot.messages import Attachment, Button, Reply, rows
 from bot.router import COORDINATOR, Router
 from bot.services import submissions
+from bot.services.display import shown
 from bot.services.submissions import REVIEW_STATUSES, IdeaForm, LoadedForm
 
 router = Router("admin.review")
@@ -149,7 +150,7 @@ async def show_page(ctx: Context, filters: Filters, page: int, *, edit: bool = F
         buttons.append(Button("◀️", filters.payload(page - 1)))
     if page + 1 < pages:
         buttons.append(Button("▶️", filters.payload(page + 1)))
-    ctx.reply("\n".join(lines), [tuple(buttons)] if buttons else (), edit=edit)
+    ctx.reply(shown("\n".join(lines)), [tuple(buttons)] if buttons else (), edit=edit, link_preview=False)
 
 
 async def average_scores(ctx: Context, submission_ids: Sequence[int]) -> dict[int, float]:
@@ -194,8 +195,8 @@ async def show_submission(ctx: Context) -> None:
                  member=f"{author.channel}:{author.external_id}" if author else "?",
                  date=format_date(when.date(), "medium", locale=ctx.lang))
     body = submissions.summary_text(form, found.answers or {}, ctx.lang, limit=3500)
-    ctx.reply(f"{head}\n\n{body}\n\n{await reviews_text(ctx, found, form)}",
-              [Button(ctx.t("review.review_button"), f"rv:start:{found.id}")])
+    ctx.reply(shown(f"{head}\n\n{body}\n\n{await reviews_text(ctx, found, form)}"),
+              [Button(ctx.t("review.review_button"), f"rv:start:{found.id}")], link_preview=False)
     for item in form.fields:
         value = (found.answers or {}).get(item.name)
         if item.type == "file" and isinstance(value, dict) and value.get("file_ref"):
@@ -268,8 +269,8 @@ async def begin(ctx: Context, found: Submission) -> None:
         ctx.reply(ctx.t("review.no_criteria"))
         return
     ctx.start_flow(FLOW, "score", {"submission": found.id, "reference": found.reference, "scores": {}, "index": 0})
-    ctx.reply(ctx.t("review.intro", reference=found.reference, title=found.title or "—",
-                    count=len(form.review_criteria)))
+    ctx.reply(shown(ctx.t("review.intro", reference=found.reference, title=found.title or "—",
+                          count=len(form.review_criteria))), link_preview=False)
     ask_score(ctx)
 
 

@@ -11,6 +11,7 @@ from bot.engine import Context
 from bot.messages import Attachment
 from bot.router import Router
 from bot.services import stats
+from bot.services.display import shown
 from bot.services.submissions import LoadedForm
 
 router = Router("admin.stats")
@@ -26,6 +27,6 @@ async def stats_command(ctx: Context) -> None:
         return
     title = ctx.t("stats.title", date=now.date().isoformat())
     png = await asyncio.to_thread(stats.chart, sections, title)
-    ctx.reply(f"{title}\n\n{stats.as_text(sections)}")
+    ctx.reply(shown(f"{title}\n\n{stats.as_text(sections)}"), link_preview=False)  # sources are user text
     ctx.reply(title, picture=Attachment("photo", filename=f"stats-{now:%Y-%m-%d}.png", mime_type="image/png",
                                         size=len(png), data=png))

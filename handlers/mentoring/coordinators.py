@@ -18,6 +18,7 @@ from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Button, Reply, rows
 from bot.services import mentoring, stats, users
+from bot.services.display import shown
 from bot.services.timezones import zone_label
 from handlers.mentoring.common import (
     MAX_BUTTONS,
@@ -59,9 +60,9 @@ async def show_mentors(ctx: Context, note: str = "") -> None:
                            languages=", ".join(mentor.languages), zone=zone_label(mentor.timezone, ctx.lang),
                            free=free, state="" if mentor.active else ctx.t("mentoring.inactive")))
         pause = ctx.t("mentoring.pause" if mentor.active else "mentoring.resume", name=mentor.name)
-        buttons.append([Button(f"🗓 {mentor.name}", f"mentoring:slots:{mentor.id}"),
-                        Button(pause, f"mentoring:toggle:{mentor.id}")])
-    ctx.reply("\n\n".join(header) + ("\n" + "\n".join(lines) if lines else ""), buttons)
+        buttons.append([Button(shown(f"🗓 {mentor.name}"), f"mentoring:slots:{mentor.id}"),
+                        Button(shown(pause), f"mentoring:toggle:{mentor.id}")])
+    ctx.reply(shown("\n\n".join(header) + ("\n" + "\n".join(lines) if lines else "")), buttons, link_preview=False)
 
 
 def stats_text(ctx: Context, figures: mentoring.Figures) -> str:
@@ -241,9 +242,9 @@ async def assign_command(ctx: Context) -> None:
         return
     ctx.start_flow(ASSIGN_FLOW, "mentor", {"person": person.id, "request": request_id})
     name = person.display_name or f"{person.channel}:{person.external_id}"
-    ctx.reply(ctx.t("mentoring.assign_pick_mentor", name=name),
-              rows(*[Button(f"{m.name} · {', '.join(m.topics)}"[:60], f"mentoring:am:{m.id}")
-                     for m in mentors.values()]))
+    ctx.reply(shown(ctx.t("mentoring.assign_pick_mentor", name=name)),
+              rows(*[Button(shown(f"{m.name} · {', '.join(m.topics)}"[:60]), f"mentoring:am:{m.id}")
+                     for m in mentors.values()]), link_preview=False)
 
 
 async def assigning(ctx: Context) -> tuple[User, dict[str, object]] | None:
@@ -268,7 +269,8 @@ async def assign_mentor_pressed(ctx: Context) -> None:
     ctx.state.data["mentor"] = mentor_id
     buttons = [Button(short(ctx, o.slot.starts_at, o.mentor), f"mentoring:as:{o.slot.id}")
                for o in offers[:MAX_BUTTONS]]
-    ctx.reply(ctx.t("mentoring.assign_pick_time", mentor=offers[0].mentor.name), rows(*buttons, per_row=2))
+    ctx.reply(shown(ctx.t("mentoring.assign_pick_time", mentor=offers[0].mentor.name)), rows(*buttons, per_row=2),
+              link_preview=False)
 
 
 @router.button("mentoring:as", coordinator=True)
@@ -313,5 +315,6 @@ async def assign_topic_pressed(ctx: Context) -> None:
         request.reply = translate("mentoring.request_closed", ctx.lang, mentor=mentor.name)
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.assign", target=f"session:{booked.id}",
                              created_at=ctx.clock.now()))
-    ctx.reply(ctx.t("mentoring.assigned", name=person.display_name or f"{person.channel}:{person.external_id}",
-                    mentor=mentor.name, when=when(ctx, booked.starts_at, booked.ends_at, mentor)), ctx.menu())
+    ctx.reply(shown(ctx.t("mentoring.assigned", name=person.display_name or f"{person.channel}:{person.external_id}",
+                          mentor=mentor.name, when=when(ctx, booked.starts_at, booked.ends_at, mentor))), ctx.menu(),
+              link_preview=False)
