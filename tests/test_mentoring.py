@@ -130,8 +130,8 @@ async def test_coordinator_adds_a_mentor_who_adds_a_time_and_an_entrepreneur_els
     assert event["summary"] == "Mentoría con Laura Pérez: Finanzas"
 
     notice, mentor_calendar = (await sent_to(bot, "laura"))[-2:]
-    assert plain(notice.text) == ("📌 New session: Ana booked you on “Finanzas”.\n"
-                           "🕐 Thursday, December 3, 5:00 PM–6:00 PM · Spain (Madrid) Time\n\nYour sessions: /mysessions.")
+    assert plain(notice.text) == ("📌 New session: Ana booked you on “Finanzas”.\n🕐 Thursday, December 3, "
+                                  "5:00 PM–6:00 PM · Spain (Madrid) Time\n\nYour sessions: /mysessions.")
     assert event_of(mentor_calendar)["uid"] == event["uid"] and event_of(mentor_calendar)["summary"] == \
         "Mentoring with Ana: Finanzas"
     await bot.send("/slots", user="laura")

@@ -143,7 +143,7 @@ def readable(values: Mapping[str, Any], lang: str, zone_name: str, now: datetime
             shown[name] = format_when(datetime.fromisoformat(value["at"]), lang, zone_name, until)
         elif isinstance(value, dict) and "left_until" in value:
             left = max(datetime.fromisoformat(value["left_until"]) - now, timedelta(0))
-            shown[name] = str(format_timedelta(left, threshold=1.5, add_direction=True, locale=lang))
+            shown[name] = str(format_timedelta(left, add_direction=True, locale=lang))
         else:
             shown[name] = str(value)
     return shown
@@ -316,6 +316,11 @@ class ReminderClock:
         """Until ``count`` wake-ups have completed in all (tests wait on this, never on time)."""
         async with self._ran:
             await self._ran.wait_for(lambda: self.runs >= count)
+
+    async def settled(self) -> None:
+        """Until the job rebuilds started by commits are done (tests: the jobs of a booking just made)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _due(self) -> None:
         await self.run_due()
