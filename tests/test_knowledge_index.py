@@ -579,3 +579,12 @@ def test_how_long_is_answered_by_a_duration():
     assert "?dur" in answer_facts(["The review took place one year after the end."])
     assert "?dur" in answer_facts(["Se hizo dos años después."])
     assert "?dur" not in answer_facts(["Tuvo 303 beneficiarios en 2021."])
+
+
+def test_a_name_no_entry_knows_makes_a_question_about_something_else(places):
+    """"The partners of LÍDERES in Peru": every other word is an entry's, but Peru is a name (capitalised
+    in mid-sentence) the knowledge base never writes, so no entry holds the fact. Written in lower case the
+    name is just an unknown word, weighed by the calibrated decision."""
+    assert not places.search("¿Quiénes son los socios de LÍDERES en Perú?", "es").matched
+    assert not places.search("¿Qué es el Hub de Comillas de Madrid?", "es").matched
+    assert answer_id(places, "¿Quiénes son los socios de LÍDERES?") == "partners"

@@ -60,6 +60,7 @@ from bot.services.knowledge.text import (
     analyse_words,
     answer_facts,
     aspect,
+    capitalised_words,
     clean_query,
     content_keys,
     expand_chat,
@@ -140,8 +141,9 @@ class Signals(NamedTuple):
     lead: float = 0.0  # closeness over the runner-up's: a clear favourite or several alike
     unknown: float = 0.0  # share of the question in words the knowledge base does not know at all
     unmatched: float = 0.0  # share in words the knowledge base knows but this entry never uses
-    # No number for "how many", no date for "when", no procedure for "how do I", or about another name
-    # than the one asked about (another programme's budget): the entry cannot hold the fact asked for.
+    # No number for "how many", no date for "when", no procedure for "how do I", about another name than
+    # the one asked about (another programme's budget), or the question names something no entry knows:
+    # the entry cannot hold the fact asked for.
     lacks_fact: bool = False
 
     @property
@@ -439,7 +441,13 @@ class KnowledgeIndex:
         query.aspect = aspect(clean_query(question))
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
-        return ranked, self._signals(query, best)
+        signals = self._signals(query, best)
+        unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
+        if unknown & capitalised_words(clean_query(question)):
+            # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
+            # about something the entries are not, however much else it shares with one.
+            signals = signals._replace(lacks_fact=True)
+        return ranked, signals
 
     def _closest(self, query: _Query, limit: int) -> list[tuple[float, float, int]]:
         """(closeness, BM25F, doc) of the `limit` closest entries, closest first."""

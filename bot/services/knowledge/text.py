@@ -351,6 +351,12 @@ def content_keys(text: str, lang: str) -> list[tuple[str, str]]:
 _MID_SENTENCE_CAPITAL_RE = re.compile(r"(?:(?<=[\w,;)\]»”%] )|(?<=[(\[«“\"'/]))[^\W\d_a-zß-ÿ][\w-]*")
 
 
+def capitalised_words(text: str) -> frozenset[str]:
+    """Folded words a question writes capitalised in mid-sentence ("en Brasil", "the Grameen Bank"):
+    names, when the knowledge base does not know them, of something it is not about."""
+    return frozenset(ws[-1] for name in _MID_SENTENCE_CAPITAL_RE.findall(text) if (ws := words(name)))
+
+
 def proper_names(texts: Iterable[str]) -> frozenset[str]:
     """Folded words the texts mostly write capitalised in mid-sentence ("CAINCO", "Cooperactivas",
     "Jalisco"): the names a question can be about. Give it edited prose (titles, answers), not the
