@@ -9,7 +9,8 @@ from bot.router import Router
 
 # faq last: it answers any free text
 FEATURES = ("start", "privacy", "idea", "mentoring", "network", "stop", "admin.sources", "admin.roles",
-            "admin.broadcast", "admin.review", "admin.export", "admin.stats", "smalltalk", "faq")
+            "admin.broadcast", "admin.review", "admin.export", "admin.stats", "admin.answers",
+            "smalltalk", "faq")
 
 
 def all_routers() -> list[Router]:

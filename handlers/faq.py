@@ -3,8 +3,7 @@
 free text       → answer (confident) | best guess: its answer, "is this what you asked?" and the next
                   likeliest entries as buttons | "did you mean" with up to three buttons | not found
 not found       → offer to pass the question on; "yes" stores it in `unanswered` and tells the coordinators
-/unanswered     → (coordinators) the open questions
-/answer N TEXT  → (coordinators) the answer reaches the asker in their language
+/unanswered, /answer N TEXT → (coordinators) handlers/admin/answers.py
 /kb_reload      → (coordinators) reload the knowledge base without a restart
 The bot never invents an answer: outside the knowledge base it says so.
 """
@@ -15,16 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from bot.config import Settings
-from bot.db.models import AuditLog, Unanswered, User
+from bot.db.models import AuditLog
 from bot.engine import Context
-from bot.i18n import translate
-from bot.messages import Button, Reply
+from bot.messages import Button
 from bot.router import Router
 from bot.services import unanswered
-from bot.services.display import shown
 from bot.services.knowledge.entries import Entry, load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
 from bot.services.knowledge.text import words
@@ -33,7 +28,6 @@ router = Router("faq")
 log = logging.getLogger("handlers.faq")
 
 ASKING = "faq"  # flow: the user was offered to pass a question on; the next text is a new question
-LIST_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -147,50 +141,6 @@ async def forward_to_coordinators(ctx: Context, question: str) -> None:
     ctx.end_flow()
     pending = await unanswered.pass_to_coordinators(ctx, question)
     ctx.reply(ctx.t("faq.forwarded", number=pending.id), ctx.menu())
-
-
-@router.command("unanswered", coordinator=True)
-async def list_unanswered(ctx: Context) -> None:
-    rows = (
-        await ctx.session.execute(
-            select(Unanswered, User.display_name)
-            .join(User, User.id == Unanswered.user_id)
-            .where(Unanswered.status == "open")
-            .order_by(Unanswered.created_at, Unanswered.id)
-            .limit(LIST_LIMIT)
-        )
-    ).all()
-    if not rows:
-        ctx.reply(ctx.t("faq.unanswered_none"))
-        return
-    lines = [ctx.t("faq.unanswered_title")]
-    lines += [f"#{q.id} · {shown(name, '?')} ({q.language}): {shown(q.question[:300])}" for q, name in rows]
-    lines.append(ctx.t("faq.unanswered_howto"))
-    ctx.reply("\n".join(lines), link_preview=False)
-
-
-@router.command("answer", coordinator=True)
-async def answer_unanswered(ctx: Context) -> None:
-    number, _, text = ctx.incoming.command_args.partition(" ")
-    text = text.strip()
-    if not number.lstrip("#").isdigit() or not text:
-        ctx.reply(ctx.t("faq.answer_usage"))
-        return
-    question = await ctx.session.get(Unanswered, int(number.lstrip("#")), with_for_update=True)
-    if question is None or question.status != "open":
-        ctx.reply(ctx.t("faq.answer_unknown", number=number.lstrip("#")))
-        return
-    question.status, question.reply = "answered", text
-    question.answered_by, question.answered_at = ctx.user.id, ctx.clock.now()
-    asker = await ctx.session.get(User, question.user_id)
-    if asker is not None:
-        message = translate("faq.answer_for_you", asker.language, question=question.question[:300], answer=text)
-        await ctx.notify(asker, [Reply(text=message)])
-    ctx.session.add(
-        AuditLog(actor_id=ctx.user.id, action="unanswered.answer", target=f"unanswered:{question.id}",
-                 created_at=ctx.clock.now())
-    )
-    ctx.reply(ctx.t("faq.answer_sent", number=question.id))
 
 
 @router.command("kb_reload", coordinator=True)

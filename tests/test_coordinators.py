@@ -311,3 +311,55 @@ async def test_a_notification_leaves_before_a_running_broadcast(bot):
     async with bot.app.sessions() as session:
         left = await session.scalar(select(func.count(Delivery.id)).where(Delivery.status == "pending"))
     assert left == 0
+
+
+@pytest.fixture
+def settings_overrides(tmp_path):
+    """A knowledge folder of this test's own (drafts and new entries are written into it)."""
+    import shutil
+
+    from bot.config import PROJECT_ROOT
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", folder)
+    return {"knowledge_dir": str(folder)}
+
+
+async def ask_unknown(bot, user: str, question: str, lang: str = "es") -> None:
+    await bot.onboard(user=user, lang=lang)
+    await bot.send(question, user=user)
+    await bot.press("faq:forward", user=user)
+
+
+async def test_one_answer_reaches_everyone_who_asked_and_can_become_an_entry(bot, tmp_path):
+    await members(bot, "coord")
+    await ask_unknown(bot, "ana", "¿Cuál es la capital de Mongolia?")
+    await ask_unknown(bot, "luis", "cual es la capital de mongolia")
+    await ask_unknown(bot, "eva", "¿Quién ganó el mundial de 1986?")
+    await bot.send("/unanswered", user="coord")
+    assert "(la preguntaron 2 personas)" in bot.text_of("coord")
+    await bot.send("/answer 1 Ulán Bator.", user="coord")
+    assert "enviada a 2 persona(s)" in bot.text_of("coord")
+    await bot.app.outbox.send_due()
+    assert "Ulán Bator" in bot.output.to("ana")[-1].text and "Ulán Bator" in bot.output.to("luis")[-1].text
+    assert bot.output.to("eva") == []
+    await bot.send("/unanswered", user="coord")
+    assert "Mongolia" not in bot.text_of("coord") and "mundial" in bot.text_of("coord")
+
+    await bot.send(payload="kbd:draft:1", user="coord")
+    draft = tmp_path / "knowledge" / ".drafts" / "answered-question-1.md"
+    assert f"Borrador escrito en {draft}" in bot.text_of("coord") and "TODO" in bot.text_of("coord")
+    assert "¿Cuál es la capital de Mongolia?" in draft.read_text()
+    await bot.press("kbd:ok:1", user="coord")  # not complete yet: it stays a draft
+    assert draft.exists() and "Le falta" in bot.text_of("coord")
+    draft.write_text(
+        "---\nid: answered-question-1\ntitle:\n  es: ¿Cuál es la capital de Mongolia?\n"
+        "  en: What is the capital of Mongolia?\ntags: [mongolia, capital]\nquestions:\n"
+        "  es: [¿Cuál es la capital de Mongolia?, capital de mongolia, ciudad capital mongola]\n"
+        "  en: [What is the capital of Mongolia?, capital of mongolia, mongolian capital city]\n"
+        "source: coordinators' answer to question 1\n---\n## es\n\nUlán Bator.\n\n## en\n\nUlaanbaatar.\n")
+    await bot.press("kbd:ok:1", user="coord")
+    assert "ya está en la base de conocimiento" in bot.text_of("coord")
+    assert (tmp_path / "knowledge" / "answered-question-1.md").exists() and not draft.exists()
+    await bot.send("What is the capital of Mongolia?", user="ana", lang="en")
+    assert bot.text_of("ana") == "Ulán Bator."  # answered from the new entry, in her language

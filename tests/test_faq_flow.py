@@ -83,7 +83,7 @@ async def test_unknown_question_is_never_invented_and_reaches_a_coordinator(bot)
     await bot.send("/unanswered", user="coord")
     assert "#1 · Ana (es): ¿cuál es la capital de Mongolia?" in bot.text_of("coord")
     await bot.send("/answer 1 Ulán Bator, pero eso no es de la red 🙂", user="coord")
-    assert "Answer sent" in bot.text_of("coord")
+    assert "The answer to question no. 1 was sent to 1 person" in bot.text_of("coord")
     assert (await deliveries_to(bot, "ana"))[-1].startswith("La coordinación respondió a tu pregunta")
     await bot.send("/answer 1 otra vez", user="coord")
     assert "no open question number 1" in bot.text_of("coord")  # answered once, not twice
