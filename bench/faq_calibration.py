@@ -47,9 +47,10 @@ L2 = 0.1  # ridge on the weights (not the bias): a few hundred questions fit fiv
 # An outright answer (no "is this what you asked?") only where the fitted questions were right this often.
 ANSWER_PRECISION = 0.95
 # The best-guess threshold maximises the in-scope rate plus the out-of-scope rate, the latter counted up to
-# `OOS_TARGET` only: refusing more than 95% of the fitted folds' out-of-scope questions (the goal is 90%
-# on unseen sets, with a margin) is not worth a single in-scope answer more.
-OOS_TARGET = 0.95
+# `OOS_TARGET`. Capping it at 0.95 gave the same cross-validated figures but, fitted on faq_dev and
+# faq_dev2 only (28 out-of-scope questions, mostly far from any entry), refused 83% of fresh's out-of-scope
+# questions instead of 97%: an uncapped balance is safer on a set unlike the fitted ones.
+OOS_TARGET = 1.0
 
 
 @dataclass
