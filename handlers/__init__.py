@@ -9,8 +9,7 @@ from bot.router import Router
 
 # faq last: it answers any free text
 FEATURES = ("start", "privacy", "idea", "mentoring", "network", "stop", "admin.sources", "admin.roles",
-            "admin.broadcast", "admin.review", "admin.export", "admin.stats", "admin.answers",
-            "smalltalk", "faq")
+            "admin.broadcast", "admin.review", "admin.export", "admin.stats", "admin.answers", "smalltalk", "faq")
 
 
 def all_routers() -> list[Router]:

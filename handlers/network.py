@@ -31,7 +31,7 @@ from collections.abc import Iterable
 
 from babel.dates import format_timedelta
 
-from bot.config import Settings
+from bot.config import LANGUAGES, Settings
 from bot.db.models import Introduction, Profile, User
 from bot.engine import Context
 from bot.i18n import translate
@@ -265,6 +265,9 @@ async def typed_tags(ctx: Context, step: str, profile: Profile | None) -> None:
     """Words typed at a tag step: the tags they name are marked; anything else is kept as the member's own
     words for that side (the next step), so nothing typed is lost."""
     vocabulary = vocabulary_of(ctx)
+    if normalize(ctx.text) in done_words():
+        await pressed_done(ctx, step, profile)  # "listo" typed (WhatsApp, the web chat) is the ✔️ button
+        return
     marked = list(ctx.state.data.get("picked") or []) if ctx.state.data.get("picking") == step else []
     rest: list[str] = []
     for part in filter(None, (piece.strip() for piece in ctx.text.replace(";", ",").split(","))):
@@ -292,6 +295,11 @@ async def typed_tags(ctx: Context, step: str, profile: Profile | None) -> None:
     profile.updated_at = ctx.clock.now()
     ctx.reply(ctx.t("network.kept_as_text", text=clip(words, 80)))
     ask(ctx, step, profile)
+
+
+def done_words() -> set[str]:
+    """What people type to say they are done marking, in either language (the catalog's lists)."""
+    return {normalize(word) for lang in LANGUAGES for word in translate("network.done_words", lang).split(",")}
 
 
 async def typed_contact(ctx: Context, profile: Profile | None) -> None:

@@ -409,3 +409,35 @@ async def test_a_broken_vocabulary_at_reload_keeps_the_loaded_one(bot, tmp_path:
     bot.app.settings.network_tags_file = broken
     await bot.app.engine.reload_content()
     assert len(bot.app.engine.content(network.NetworkVocabulary).tags) == 18
+
+
+def test_two_people_in_two_terminals_meet_through_the_console(tmp_path: Path):
+    """``lideres chat`` on one database, as two people: the outbox's messages reach each terminal's own user."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIDERES_")}
+    env["LIDERES_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"
+
+    def chat(user: str, lang: str, *lines: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "bot", "chat", "--user", user, "--lang", lang],
+                                input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=120,
+                                cwd=PROJECT_ROOT)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    chat("ana", "es", "/start", "Acepto", "/profile", "Empresa o cooperativa", "Cooperativa La Colmena", "León",
+         "Web y redes sociales", "listo", "Diseñamos webs", "Financiación y subvenciones", "listo", "Nada que añadir",
+         "hola@lacolmena.example", "Terminado")
+    out = chat("bea", "en", "/start", "I agree", "/profile", "Association", "Mujeres del Bierzo", "León",
+               "Funding and grants", "done", "Nothing to add", "Website and social media", "done", "Nothing to add",
+               "bea@bierzo.example", "Done", "/network", "1")
+    assert "🔁 Cooperativa La Colmena" in out and "I asked Cooperativa La Colmena" in out
+    assert "lacolmena.example" not in out
+    out = chat("ana", "es", "Aceptar")
+    assert out.startswith("📬\n🤝 Un miembro de la red quiere conocerte") and "Mujeres del Bierzo" in out
+    assert "¡Conectados! El contacto de Mujeres del Bierzo: bea@bierzo.example" in out
+    out = chat("bea", "en", "/menu")
+    assert "Cooperativa La Colmena accepted the introduction! Their contact: hola@lacolmena.example" in out
+    assert chat("bea", "en", "/menu").count("📬") == 0  # shown once

@@ -414,7 +414,9 @@ async def forget(session: AsyncSession, user: User, settings: Settings, now: dat
     done = Forgotten(user.id)
     for name, rule in RETAINED.items():
         if name in Base.metadata.tables:
-            done.retained[name] = await rule(session, user, settings)
+            kept = await rule(session, user, settings)
+            if kept:
+                done.retained[name] = kept
     for link in reversed(links()):  # rows that point at others' first, so no key stops a delete
         if link.table.name in RETAINED:
             continue
