@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.config import Settings
 
-CHANNELS = ("bot.channels.telegram", "bot.channels.web")  # modules exporting PLUGIN
+CHANNELS = ("bot.channels.telegram", "bot.channels.whatsapp", "bot.channels.web")  # modules exporting PLUGIN
 
 
 class Channel(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -75,3 +75,11 @@ def remember_name(user: User, incoming: Incoming) -> None:
 
 async def coordinators(session: AsyncSession) -> list[User]:
     return list(await session.scalars(select(User).where(User.role.in_(COORDINATOR_ROLES))))
+
+
+async def mark_blocked(session: AsyncSession, channel: str, external_id: str, now: datetime) -> None:
+    """The platform says the user cannot be reached (blocked the bot): bulk messages skip them until they write
+    again (``get_or_create`` clears the mark)."""
+    await session.execute(
+        update(User).where(*key_is(channel, external_id), User.blocked_at.is_(None)).values(blocked_at=now)
+    )
