@@ -355,3 +355,29 @@ async def test_when_only_finalists_book_others_can_still_write_to_the_coordinato
         assert "¿Sobre qué tema" in said(bot)
     finally:
         await bot.app.close()
+
+
+async def test_a_mentor_added_before_writing_to_the_bot_gets_their_own_language_when_they_do(bot):
+    await bot.onboard(user="coord", lang="en")
+    await bot.press("Mentors", user="coord")  # the coordinators' menu has it
+    await bot.press("Add a mentor", user="coord")
+    for answer in ("test:tom", "Tom Baker", "Marketing"):
+        await bot.send(answer, user="coord")
+    await bot.press("English", user="coord")
+    await bot.send("america/bogota", user="coord")  # typed, in any case
+    assert "Tom Baker is now a mentor" in said(bot, "coord") and "haven't written to the bot yet" in said(bot, "coord")
+    assert await sent_to(bot, "tom") == []  # no platform lets a bot write first
+    await bot.onboard(user="tom", lang="en")  # the default language is Spanish; Tom's platform says English
+    assert "Thank you!" in said(bot, "tom")
+    await bot.send("/slots", user="tom")
+    assert "Your times, in Colombia Time" in said(bot, "tom")
+    await bot.onboard(user="ana")
+    await bot.send("/slots", user="ana")
+    assert "/slots es para mentores" in said(bot, "ana")
+    for forged in ("mentoring:newmentor", "mentoring:toggle:1", "mentoring:am:1", "mentoring:booked:1"):
+        await bot.send(payload=forged, user="ana")  # coordinators' buttons: the role is checked on every call
+        assert "Tom" not in said(bot, "ana")
+    await bot.send("/mentors", user="ana")
+    assert "Tom" not in said(bot, "ana")
+    await bot.send(payload="mentoring:addslot:1", user="ana")  # someone else's times
+    assert "ya no sirve" in said(bot, "ana")

@@ -56,6 +56,8 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
         remember_name(user, incoming)
     if user.blocked_at is not None:
         user.blocked_at = None  # they wrote to us, so they unblocked the bot
+    if user.last_seen_at is None and not user.language_chosen:  # a row made before they wrote (a coordinator
+        user.language = normalize_language(incoming.language, settings.default_language)  # added them): theirs
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
         user.last_seen_at = now
     return user

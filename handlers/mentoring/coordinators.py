@@ -16,9 +16,10 @@ from __future__ import annotations
 from bot.db.models import AuditLog, Mentor, Unanswered, User
 from bot.engine import Context
 from bot.i18n import translate
-from bot.messages import Button, Reply, rows
+from bot.messages import Button, rows
 from bot.services import mentoring, stats, users
 from bot.services.display import shown
+from bot.services.outbox import new_delivery
 from bot.services.timezones import zone_label
 from handlers.mentoring.common import (
     MAX_BUTTONS,
@@ -41,6 +42,7 @@ LANGUAGE_CHOICES = {"es": ["es"], "en": ["en"], "both": ["es", "en"]}
 # -- /mentors -----------------------------------------------------------------------------------------------------
 
 
+@router.menu_item("mentors", label="menu.mentors", order=75)
 @router.command("mentors", describe="cmd.mentors", coordinator=True)
 async def mentors_command(ctx: Context) -> None:
     await show_mentors(ctx)
@@ -209,10 +211,14 @@ async def save(ctx: Context, zone: str) -> None:
     ctx.end_flow()
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.mentor_" + ("add" if created else "update"),
                              target=f"mentor:{mentor.id}", created_at=ctx.clock.now()))
-    if user.id != ctx.user.id:
-        await ctx.notify(user, [Reply(text=translate("mentoring.you_are_mentor", user.language,
-                                                               name=mentor.name, topics=", ".join(mentor.topics)))])
-    ctx.reply(ctx.t("mentoring.mentor_saved" if created else "mentoring.mentor_updated", name=mentor.name),
+    text = ctx.t("mentoring.mentor_saved" if created else "mentoring.mentor_updated", name=mentor.name)
+    if user.last_seen_at is None:  # never wrote to the bot: no platform lets it write first
+        text += "\n\n" + ctx.t("mentoring.mentor_unreachable")
+    elif user.id != ctx.user.id and created:  # told in their language when it is sent
+        ctx.session.add(new_delivery(user.id, now=ctx.clock.now(), renderer="catalog", values={
+            "key": "mentoring.you_are_mentor", "values": {"name": mentor.name, "topics": ", ".join(mentor.topics)}}))
+        ctx.queued_deliveries = True
+    ctx.reply(text,
               [[Button(ctx.t("mentoring.add_slot"), f"mentoring:addslot:{mentor.id}")],
                [Button(ctx.t("mentoring.back"), "run:mentors")]])
 
