@@ -151,6 +151,8 @@ async def test_each_reader_sees_times_in_their_own_zone_and_language(bot):
         ("tom", "en", "Europe/Madrid", "Thu, Dec 3 · 5:00 PM · Laura Pérez"),
     ):
         await bot.onboard(user=who, lang=lang)
+        await bot.send("/timezone Mars/Olympus_Mons", user=who)
+        assert "Olympus_Mons" in said(bot, who) and len(labels(bot, who)) == 3  # the reason, and the zones again
         await bot.send(f"/timezone {zone}", user=who)
         await bot.send("/mentoring", user=who)
         await bot.press("Finanzas", user=who)

@@ -17,6 +17,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.config import ConfigError, load_settings
 from bot.db.models import Delivery, Reminder
 from bot.services.reminders import run_due
 from tests.harness import ChatHarness
@@ -239,3 +240,25 @@ async def test_two_processes_on_one_database_queue_and_send_each_reminder_once(b
         assert deliveries == 5 and all(status == "queued" and delivery for _, delivery, status in per_reminder)
     finally:
         await other.app.close()
+
+
+@pytest.mark.parametrize(("offsets", "grace", "expected"), [
+    ("24h,1h", "2h", ((timedelta(hours=24), timedelta(hours=1)), timedelta(hours=2))),
+    ("30m, 2m,1d,30m", "90m", ((timedelta(days=1), timedelta(minutes=30), timedelta(minutes=2)),
+                               timedelta(minutes=90))),
+])
+def test_offsets_and_grace_are_read_from_the_configuration(offsets, grace, expected):
+    settings = load_settings(reminder_offsets=offsets, reminder_grace=grace, _env_file=None)
+    assert (settings.reminder_offset_list, settings.reminder_grace_period) == expected
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("reminder_offsets", "24h,soon", "LIDERES_REMINDER_OFFSETS: 'soon' is not a duration like 24h, 1h or 30m"),
+    ("reminder_offsets", "0m", "LIDERES_REMINDER_OFFSETS: every offset must be more than zero"),
+    ("reminder_grace", "2", "LIDERES_REMINDER_GRACE: '2' is not a duration like 24h, 1h or 30m"),
+    ("timezones", "Europe/Madrid,Bolivia", "LIDERES_TIMEZONES: 'Bolivia' is not a known time zone"),
+])
+def test_a_wrong_value_stops_start_up_with_one_line_naming_it(name, value, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(**{name: value, "_env_file": None})
+    assert str(error.value).startswith(message)

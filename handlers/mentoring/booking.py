@@ -169,7 +169,8 @@ async def book_pressed(ctx: Context) -> None:
             ctx.start_flow(FLOW, PICK, {"topic": topic, "page": 0})
         await show_times(ctx, note=problem(ctx, booked))
         return
-    ctx.end_flow()
+    if ctx.state.flow == FLOW:  # a booking button pressed from inside another flow leaves that one be
+        ctx.end_flow()
     seen = await mentoring.booking(ctx.session, booked.id, ctx.user)
     assert seen is not None
     replies = mentoring.session_message(seen, "confirmed", ctx.user, now=ctx.clock.now())
