@@ -404,3 +404,29 @@ async def test_throughput_and_pair_limits_pace_a_broadcast(fake, app, clock):
     assert len(fake.sent) == 12 and not fake.refused
     times = sorted(at for at, _ in sends)
     assert all(times[i + 5] - times[i] >= 1.0 for i in range(len(times) - 5))  # 5 a second overall
+
+
+async def test_a_coordinators_broadcast_outside_the_window_is_counted_in_the_report(fake, whatsapp, app, clock):
+    from bot.db.models import Broadcast
+    from bot.services import broadcasts
+
+    fake.auto_status = True
+    now = clock.now()
+    await _make_user(app, ANA, last_seen=now - timedelta(hours=2), consent=now)  # inside the window
+    await _make_user(app, LUIS, last_seen=now - timedelta(days=2), consent=now)  # outside it
+    fake.last_inbound[ANA] = now - timedelta(hours=2)
+    async with app.sessions() as session, session.begin():
+        session.add(Broadcast(texts={"es": "Mañana abre la convocatoria"}, audience={}, scheduled_at=now,
+                              created_at=now))
+    await broadcasts.start_due(app.outbox)
+    await app.outbox.send_due()
+    assert fake.texts(ANA) == ["Mañana abre la convocatoria"] and fake.to(LUIS) == []
+    await fake.wait_for(lambda: fake.webhook_statuses.count(200) >= 2)  # "sent" and "delivered" for Ana's
+    await whatsapp.receipts.join()
+    async with app.sessions() as session:
+        (figures,) = (await broadcasts.figures(session, [1])).values()
+        rows = {row.user_id: row for row in await session.scalars(select(Delivery))}
+    assert (figures.sent, figures.skipped, figures.open) == (1, 1, 0)  # delivered counts as sent
+    assert sorted(row.status for row in rows.values()) == ["delivered", "skipped"]
+    line = broadcasts.figures_line(figures, "es")  # what the coordinator's report shows
+    assert "✅ 1 enviados" in line and "⏭️ 1 omitidos" in line

@@ -137,6 +137,16 @@ async def enqueue_recipients(session: AsyncSession, broadcast: Broadcast, now: d
                or 0)
 
 
+async def opt_out(session: AsyncSession, user: User) -> None:
+    """/stop: no more broadcasts, from the running ones' next message on (the claim checks again too)."""
+    user.broadcast_opt_out = True
+    await session.execute(
+        update(Delivery).where(Delivery.user_id == user.id, Delivery.broadcast_id.is_not(None),
+                               Delivery.status.in_(("pending", "held")))
+        .values(status="skipped", error="opted out of broadcasts (/stop)")
+    )
+
+
 def opt_in(user: User) -> bool:
     """/start after /stop: the member gets broadcasts again. True when they had stopped them."""
     if not user.broadcast_opt_out:
@@ -215,9 +225,13 @@ async def start_due(sender: OutboxSender) -> None:
 
 
 async def set_paused(session: AsyncSession, broadcast: Broadcast, paused: bool) -> bool:
-    """Pause a running broadcast (its rows stay pending and are not claimed) or resume a paused one."""
+    """Pause a running broadcast (its pending rows are held, so nothing that takes pending rows sends them) or
+    resume a paused one (held rows are pending again)."""
     if broadcast.status != ("running" if paused else "paused"):
         return False
+    before, after = ("pending", "held") if paused else ("held", "pending")
+    await session.execute(update(Delivery).where(Delivery.broadcast_id == broadcast.id, Delivery.status == before)
+                          .values(status=after))
     broadcast.status = "paused" if paused else "running"
     broadcast.progress_at = None  # the author's progress message shows the change at the next tick
     return True
@@ -228,7 +242,7 @@ async def cancel(session: AsyncSession, broadcast: Broadcast, now: datetime) -> 
     if broadcast.status not in ("scheduled", "running", "paused"):
         return False
     await session.execute(
-        update(Delivery).where(Delivery.broadcast_id == broadcast.id, Delivery.status == "pending")
+        update(Delivery).where(Delivery.broadcast_id == broadcast.id, Delivery.status.in_(("pending", "held")))
         .values(status="skipped", error="broadcast cancelled")
     )
     if broadcast.status == "scheduled":
@@ -248,7 +262,8 @@ class Figures:
 
     @property
     def sent(self) -> int:
-        return self.counts.get("sent", 0)
+        """Sent, and those the platform has since confirmed delivered or read (``bot.services.receipts``)."""
+        return sum(self.counts.get(status, 0) for status in ("sent", "delivered", "read"))
 
     @property
     def failed(self) -> int:
@@ -264,7 +279,7 @@ class Figures:
 
     @property
     def open(self) -> int:
-        return sum(self.counts.get(status, 0) for status in OPEN_STATUSES)
+        return sum(self.counts.get(status, 0) for status in (*OPEN_STATUSES, "held"))
 
     @property
     def done(self) -> int:

@@ -4,9 +4,10 @@ Handlers commit rows before anything is sent; this sender claims due rows, sends
 number at once, each under the channel's rate limiter) and records what happened in batches.
 
     pending ──claim──▶ claimed ──request leaves──▶ sending ──▶ sent / failed / blocked / skipped
-       ▲                  │ lease expired                        │ lease expired (the process died)
-       └──────────────────┘                                      ▼
-                                                            unconfirmed
+     ▲ │ ▲                │ lease expired                        │ lease expired (the process died)
+     │ │ └────────────────┘                                      ▼
+     │ ▼                                                    unconfirmed
+     held (a paused broadcast's rows; resumed: pending again)
 
 - **Order.** Rows are claimed by ``priority`` (personal messages 0, broadcasts 100), then due time: while a
   broadcast runs, an answer or a status change still leaves at once; the channel's limiter also lets non-bulk
@@ -37,12 +38,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import DeliveryFailed, DeliverySkipped, OutputChannel, RecipientBlocked, Template
 from bot.clock import Clock
-from bot.db.models import Broadcast, Delivery, User
+from bot.db.models import Delivery, User
 from bot.i18n import translate
 from bot.messages import Reply, dump_reply, load_reply
 from bot.services import users
@@ -52,7 +53,7 @@ log = logging.getLogger("bot.outbox")
 PRIORITY_PERSONAL = 0  # answers, notifications, reminders, live replies kept for a retry
 PRIORITY_BULK = 100  # broadcasts
 OPEN_STATUSES = ("pending", "claimed", "sending")
-FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unconfirmed")
+FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unconfirmed", "delivered", "read")  # the last two: receipts
 MAX_ATTEMPTS = 5
 RETRY_LIVE_REPLY_AFTER = timedelta(minutes=1)
 UNCONFIRMED = "the bot stopped while sending: it may have been delivered, so it is not sent again"
@@ -331,13 +332,7 @@ class OutboxSender:
             query = (
                 select(Delivery, User)
                 .join(User, User.id == Delivery.user_id)
-                .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
-                .where(
-                    Delivery.status == "pending",
-                    Delivery.due_at <= now,
-                    User.channel.in_(list(self.outputs)),
-                    or_(Delivery.broadcast_id.is_(None), Broadcast.status == "running"),
-                )
+                .where(Delivery.status == "pending", Delivery.due_at <= now, User.channel.in_(list(self.outputs)))
                 .order_by(Delivery.priority, Delivery.due_at, Delivery.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True, of=Delivery)
