@@ -196,7 +196,8 @@ async def test_a_slot_cannot_be_booked_twice_even_by_two_people_pressing_at_the_
         await bot.onboard(user=who)
         await bot.send("/timezone America/La_Paz", user=who)
         await bot.send("/mentoring", user=who)
-        await bot.press("Finanzas", user=who)
+        await bot.send("finanzas", user=who)  # typed instead of pressed
+        assert "Horarios libres para «Finanzas»" in said(bot, who)
     for round_number, slot in enumerate(slots):  # both press "book" on the same time, truly at once
         replies = await asyncio.gather(*(
             bot.engine.handle(press_incoming(who, f"mentoring:book:{slot}", round_number))
@@ -383,3 +384,22 @@ async def test_a_mentor_added_before_writing_to_the_bot_gets_their_own_language_
     assert "Tom" not in said(bot, "ana")
     await bot.send(payload="mentoring:addslot:1", user="ana")  # someone else's times
     assert "ya no sirve" in said(bot, "ana")
+
+
+async def test_forgetting_an_entrepreneur_removes_their_sessions_and_reminders_and_frees_the_time(bot):
+    """/forgetme (bot/services/privacy.py) finds the mentoring tables by their keys to users."""
+    from bot.services import privacy
+
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID)
+    await book(bot)
+    async with bot.app.sessions() as session, session.begin():
+        ana = await session.scalar(select(User).where(User.external_id == "ana"))
+        done = await privacy.forget(session, ana, bot.app.settings, bot.clock.now())
+    assert done.remaining == {} and done.deleted.get("mentoring_sessions") == 1
+    assert await reminders_of(bot) == []  # the mentor's reminders of that session too
+    await bot.onboard(user="luis")
+    await bot.send("/timezone America/La_Paz", user="luis")
+    await bot.send("/mentoring", user="luis")
+    await bot.press("Finanzas", user="luis")
+    assert "jue 3 dic · 12:00 · Laura Pérez" in labels(bot, "luis")

@@ -259,6 +259,15 @@ async def on_message(ctx: Context) -> None:
             return
         await zone_typed(ctx, ctx.text)
     else:
+        topics = ctx.state.data.get("topics") or []
+        typed = next((t for t in topics if isinstance(t, str) and t.casefold() == ctx.text.casefold()), None)
+        if typed is not None:  # a topic typed instead of pressed (channels without buttons, or habit)
+            ctx.state.data.update(topic=typed, page=0)
+            if ctx.user.timezone is None:
+                ask_zone(ctx)
+            else:
+                await show_times(ctx)
+            return
         ctx.reply(ctx.t("mentoring.use_buttons"))
         if current_topic(ctx) is not None:
             await show_times(ctx)
