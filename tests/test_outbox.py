@@ -192,3 +192,19 @@ async def test_audiences_are_counted_by_every_dimension_and_their_combinations(b
     assert await count(sdg=["1", "10"]) == 2
     assert await count(sdg=["1"], language=["es"]) == 0
     assert await count(region=["nowhere"]) == 0
+
+
+async def test_pausing_holds_the_rows_and_stop_skips_a_members_waiting_ones(bot):
+    ids = await make_users(bot, 3)
+    broadcast_id = await new_broadcast(bot)
+    sender = OutboxSender(bot.app.sessions, bot.app.outputs, bot.clock)
+    await broadcasts.start_due(sender)
+    async with bot.app.sessions() as session, session.begin():
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert await broadcasts.set_paused(session, broadcast, True)
+    assert await statuses(bot) == {"held": 3}  # nothing that takes pending rows can send them now
+    async with bot.app.sessions() as session, session.begin():
+        await broadcasts.opt_out(session, await session.get(User, ids[0]))
+        assert await broadcasts.set_paused(session, await session.get(Broadcast, broadcast_id), False)
+    await sender.send_due()
+    assert await statuses(bot) == {"sent": 2, "skipped": 1}

@@ -134,7 +134,8 @@ class Delivery(Base):
     ``render_values``, rendered when the row is claimed, in the recipient's language and time zone at that
     moment. Status: pending → claimed (held until ``claimed_until``) → sending (a request may have left) →
     sent / failed / blocked / skipped (``error`` says why) / unconfirmed (the process died while sending); a
-    platform's receipts move a sent row on to delivered and read (``bot.services.receipts``)."""
+    platform's receipts move a sent row on to delivered and read (``bot.services.receipts``). A paused broadcast's
+    pending rows are ``held`` until it resumes."""
 
     __tablename__ = "deliveries"
     __table_args__ = (

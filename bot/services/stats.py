@@ -29,6 +29,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: the chart is a file sent in the chat
 
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
@@ -101,10 +102,13 @@ def chart(sections: list[Section], title: str) -> bytes:
         if item.kind == "timeline":
             axes.bar(range(len(values)), values, color="#2a9d8f")
             axes.set_xticks(range(len(values)), labels, rotation=45, ha="right", fontsize=7)
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         else:
             positions = list(range(len(values)))[::-1]
-            axes.barh(positions, values, color="#e76f51")
+            axes.barh(positions, values, height=0.6, color="#e76f51")
             axes.set_yticks(positions, labels, fontsize=8)
+            axes.set_ylim(-0.7, max(len(values), 4) - 0.3)  # a lone bar stays a bar, not a block
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
             for position, value in zip(positions, values, strict=True):
                 axes.text(value, position, f" {value}", va="center", fontsize=7)
         axes.set_title(item.title, fontsize=10)
@@ -164,7 +168,8 @@ async def by_sdg(ctx: StatsContext) -> Section | None:
 async def by_language(ctx: StatsContext) -> Section | None:
     rows = await ctx.session.execute(select(User.language, func.count()).where(User.consent_at.is_not(None))
                                      .group_by(User.language).order_by(func.count().desc()))
-    return Section(ctx.t("stats.by_language"), [(language, count) for language, count in rows.all()])
+    return Section(ctx.t("stats.by_language"), [(ctx.t(f"bc.language.{language}"), count)
+                                                 for language, count in rows.all()])
 
 
 @section(order=50)
