@@ -103,9 +103,12 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     async def chat() -> None:
         app = await App.create(settings)
+        outbox = asyncio.create_task(app.outbox.run())  # broadcasts start and finish as with `lideres run`
         try:
             await ConsoleChat(app.engine, args.user, args.lang or settings.default_language).run()
         finally:
+            outbox.cancel()
+            await asyncio.gather(outbox, return_exceptions=True)
             await app.close()
 
     asyncio.run(chat())
