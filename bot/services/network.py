@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,7 +187,13 @@ FILLER = frozenset("""
 
 def content_words(text: str | None) -> frozenset[str]:
     """Folded words worth comparing: no stop words or fillers, nothing shorter than ``MIN_WORD``."""
-    return frozenset(word for word in words(text or "")
+    return _content_words(text or "")
+
+
+@lru_cache(maxsize=50_000)
+def _content_words(text: str) -> frozenset[str]:
+    """Cached by text: a profile's words are read by every other member's /network, and rarely change."""
+    return frozenset(word for word in words(text)
                      if len(word) >= MIN_WORD and word not in STOPWORDS and word not in FILLER)
 
 
@@ -226,17 +232,16 @@ class Match:
 
 class _WordMatcher:
     """Which words of a vocabulary are close to each query word (rapidfuzz ``ratio`` ≥ ``TEXT_HIT``), computed
-    once per query for the words of every profile, instead of once per profile: a few thousand profiles cost
-    one ``cdist`` over their distinct words."""
+    once per query over the distinct words of every profile, instead of once per profile."""
 
     def __init__(self, query: frozenset[str], vocabulary: set[str]) -> None:
         self.query = sorted(query)
         self.near: list[set[str]] = [{word} for word in self.query]
         choices = sorted(vocabulary)
-        if self.query and choices:
-            scores = process.cdist(self.query, choices, scorer=fuzz.ratio, score_cutoff=TEXT_HIT, workers=1)
-            for row, near in zip(scores, self.near, strict=True):
-                near.update(choices[column] for column in row.nonzero()[0])
+        for word, near in zip(self.query, self.near, strict=True):
+            found = process.extract(word, choices, scorer=fuzz.ratio, score_cutoff=TEXT_HIT, limit=None)
+            near.update(choice for choice, _score, _index in found)
+        self.any_near: frozenset[str] = frozenset().union(*self.near)
 
     def percent_met(self, document: frozenset[str]) -> int:
         """How much of the query ``document`` meets, in percent of the query's words."""
@@ -277,8 +282,7 @@ def _percent_of(needs: frozenset[str], offered: _WordMatcher) -> int:
     """Percent of ``needs`` words close to some word of what ``offered`` holds (the matcher's query)."""
     if not needs or not offered.query:
         return 0
-    met = sum(1 for word in needs if any(word in near for near in offered.near))
-    return round(100 * met / len(needs))
+    return round(100 * len(needs & offered.any_near) / len(needs))
 
 
 async def listed_profiles(session: AsyncSession) -> list[Profile]:

@@ -37,13 +37,13 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, String, Table, Text, and_, delete, or_, select, update
+from sqlalchemy import JSON, Column, ColumnElement, String, Table, Text, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -139,7 +139,7 @@ async def _rows(session: AsyncSession, table: Table, *where: ColumnElement[bool]
 async def _journal_rows(session: AsyncSession, table: Table, column: Column[Any], user: User
                         ) -> list[dict[str, Any]]:
     """Journal rows of the user's channel whose message came from them (pre-filtered by text, then read)."""
-    query = select(table).where(table.c.channel == user.channel, _contains_any(column, [user.external_id]))
+    query = select(table).where(table.c.channel == user.channel, _contains_any(session, [column], [user.external_id]))
     rows = []
     for mapping in (await session.execute(query)).mappings():
         message = mapping[column.name]
@@ -164,8 +164,10 @@ class PersonalData:
                 "messages_to_others_quoting_you": self.mentions}
 
 
-async def collect(session: AsyncSession, user: User) -> PersonalData:
-    """Every row about ``user`` in every table (see the module's docstring for how they are found)."""
+async def collect(session: AsyncSession, user: User, *, mentions: bool = True) -> PersonalData:
+    """Every row about ``user`` in every table (see the module's docstring for how they are found);
+    ``mentions``: also others' messages quoting them (a scan of the copy tables, which forgetting redacts
+    anyway without reading them first)."""
     users = Base.metadata.tables[User.__tablename__]
     data = PersonalData(user=(await _rows(session, users, users.c.id == user.id))[0])
     for link in links():
@@ -181,6 +183,8 @@ async def collect(session: AsyncSession, user: User) -> PersonalData:
         rows = await _journal_rows(session, table, column, user)
         if rows:
             data.platform.setdefault(table.name, []).extend(rows)
+    if not mentions:
+        return data
     values = personal_values(user, data)
     own_ids = {(name, row.get("id")) for name, rows in data.own.items() for row in rows}
     for table in _copy_tables():
@@ -265,15 +269,24 @@ def _escape_like(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _contains_any(column: Column[Any], values: Iterable[str]) -> ColumnElement[bool]:
-    """A pre-filter: the column, as text, contains one of ``values`` (case-insensitive) as stored, or as a
-    JSON column stores it (non-ASCII escaped). The match is then confirmed in Python."""
-    text = column.cast(Text) if not isinstance(column.type, (String, Text)) else column
+def _contains_any(session: AsyncSession, columns: Sequence[Column[Any]], values: Iterable[str]
+                  ) -> ColumnElement[bool]:
+    """A pre-filter: one of the columns, as text, contains one of ``values`` (case-insensitive) as stored, or
+    as a JSON column stores it (non-ASCII escaped). The columns are joined into one text per row, so a table
+    is scanned once whatever its number of columns; the match is then confirmed column by column in Python."""
+    texts: list[ColumnElement[Any]] = [
+        func.coalesce(column if isinstance(column.type, (String, Text)) else column.cast(Text), "")
+        for column in columns]
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = joined + "\x1f" + text
     patterns = set()
     for value in values:
         patterns.add(value)
         patterns.add(json.dumps(value)[1:-1])
-    return or_(*(text.ilike(f"%{_escape_like(pattern)}%", escape="/") for pattern in sorted(patterns)))
+    # SQLite's LIKE already ignores (ASCII) case; ILIKE there would lower() the row's text once per pattern.
+    like = joined.like if session.get_bind().dialect.name == "sqlite" else joined.ilike
+    return or_(*(like(f"%{_escape_like(pattern)}%", escape="/") for pattern in sorted(patterns)))
 
 
 def _copy_tables() -> list[Table]:
@@ -284,7 +297,7 @@ async def _rows_quoting(session: AsyncSession, table: Table, values: Values) -> 
     columns = text_columns(table)
     if not values.everything or not columns:
         return []
-    query = select(table).where(or_(*(_contains_any(column, values.everything) for column in columns)))
+    query = select(table).where(_contains_any(session, columns, values.everything))
     redactor = Redactor(values)
     return [_row(mapping) for mapping in (await session.execute(query)).mappings()
             if any(redactor.changes(mapping[column.name]) for column in columns)]
@@ -316,41 +329,50 @@ class Redactor:
         return value is not None and self.value(value) != value
 
 
-async def _redact(session: AsyncSession, table: Table, values: Values) -> int:
-    """Redact ``values`` in every text and JSON column of ``table``; returns the rows changed."""
+async def _holding(session: AsyncSession, table: Table, values: Values
+                   ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Rows of ``table`` holding one of ``values`` in some text or JSON column: (primary key, {column: value}
+    of the columns that hold one}). One scan of the table, pre-filtered in SQL, confirmed in Python."""
     columns = text_columns(table)
     keys = list(table.primary_key.columns)
     if not columns or not keys or not values.everything:
-        return 0
+        return []
     redactor = Redactor(values)
-    changed = 0
-    for column in columns:
-        query = select(*keys, column).where(_contains_any(column, values.everything))
-        for row in (await session.execute(query)).all():
-            current = row[-1]
-            if not redactor.changes(current):
-                continue
-            where = and_(*(key == row[index] for index, key in enumerate(keys)))
-            await session.execute(update(table).where(where).values({column.name: redactor.value(current)}))
-            changed += 1
-    return changed
+    query = select(*keys, *columns).where(_contains_any(session, columns, values.everything))
+    found = []
+    for row in (await session.execute(query)).all():
+        holding = {column.name: row[len(keys) + index] for index, column in enumerate(columns)
+                   if redactor.changes(row[len(keys) + index])}
+        if holding:
+            found.append((tuple(row[:len(keys)]), holding))
+    return found
+
+
+async def _redact(session: AsyncSession, table: Table, values: Values) -> int:
+    """Redact ``values`` in every text and JSON column of ``table``; returns the rows changed."""
+    redactor = Redactor(values)
+    keys = list(table.primary_key.columns)
+    rows = await _holding(session, table, values)
+    for key, holding in rows:
+        where = and_(*(column == value for column, value in zip(keys, key, strict=True)))
+        await session.execute(update(table).where(where)
+                              .values({name: redactor.value(value) for name, value in holding.items()}))
+    return len(rows)
+
+
+def _scope(table: Table, values: Values) -> Values:
+    """All of ``values`` in the copy tables; elsewhere only identifiers (a name may be someone else's)."""
+    return values if table.name in COPY_TABLES else Values(values.identifiers, frozenset(), frozenset())
 
 
 async def remaining(session: AsyncSession, values: Values) -> dict[str, int]:
     """``table.column`` → rows that still hold one of ``values`` (names and texts only in copies, where
     they are redacted; elsewhere a name may be someone else's)."""
     found: dict[str, int] = {}
-    copies = {table.name for table in _copy_tables()}
     for table in Base.metadata.sorted_tables:
-        scope = values if table.name in copies else Values(values.identifiers, frozenset(), frozenset())
-        if not scope.everything:
-            continue
-        redactor = Redactor(scope)
-        for column in text_columns(table):
-            query = select(column).where(_contains_any(column, scope.everything))
-            count = sum(1 for (value,) in (await session.execute(query)).all() if redactor.changes(value))
-            if count:
-                found[f"{table.name}.{column.name}"] = count
+        for _key, holding in await _holding(session, table, _scope(table, values)):
+            for name in holding:
+                found[f"{table.name}.{name}"] = found.get(f"{table.name}.{name}", 0) + 1
     return found
 
 
@@ -409,7 +431,7 @@ async def forget(session: AsyncSession, user: User, settings: Settings, now: dat
                  reason: str = "request") -> Forgotten:
     """Forget ``user`` in the caller's transaction (see the module's docstring). The users row stays as an
     anonymous record; nothing in it or anywhere else names them afterwards."""
-    data = await collect(session, user)
+    data = await collect(session, user, mentions=False)
     values = personal_values(user, data)
     done = Forgotten(user.id)
     for name, rule in RETAINED.items():
@@ -437,8 +459,7 @@ async def forget(session: AsyncSession, user: User, settings: Settings, now: dat
             result = await session.execute(delete(table).where(*(key == row[key.name] for key in keys)))
             _count(done.deleted, table.name, result)
     for table in Base.metadata.sorted_tables:
-        scope = values if table.name in COPY_TABLES else Values(values.identifiers, frozenset(), frozenset())
-        changed = await _redact(session, table, scope)
+        changed = await _redact(session, table, _scope(table, values))
         if changed:
             done.redacted[table.name] = changed
     anonymise(user, now)
