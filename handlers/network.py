@@ -22,6 +22,9 @@ as ``NetworkVocabulary``); matching and introductions are ``bot/services/network
 net:intro:<id>   → the request is recorded (rate-limited), the other member gets it with accept / decline
 net:accept:<id>  → only the member it was sent to, only while pending: both get each other's contact
 net:decline:<id> → the requester is told, without any contact
+
+/stats (handlers/admin/stats.py) gets this feature's sections through ``bot.services.stats.section``: offers and
+needs by tag and by region, the needs nobody offers, introductions by status.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ CONTACT_QUESTION = FormField(name="contact", type="contact", label={"es": "Conta
                              prompt={"es": "-", "en": "-"})
 CONTACT_PROBLEMS = {"idea.error.not_email": "network.error.not_email",
                     "idea.error.not_phone": "network.error.not_phone"}
+
+
+_loaded: list[NetworkVocabulary] = []  # the vocabulary the loader last built, for the labels of /stats sections
 
 
 @router.content_loader
@@ -698,9 +704,6 @@ async def answerable(ctx: Context) -> Introduction | None:
 
 
 # -- what coordinators see: sections of /stats ----------------------------------------------------------------
-
-_loaded: list[NetworkVocabulary] = []  # the vocabulary the content loader last built, for the labels of /stats
-
 
 def vocabulary_for_stats() -> NetworkVocabulary | None:
     """/stats sections get no content from the engine, so the loader leaves its latest vocabulary here."""

@@ -141,8 +141,9 @@ def load_vocabulary(path: Path) -> NetworkVocabulary:
 # -- what a profile may say -----------------------------------------------------------------------------
 
 ContactKind = Literal["email", "phone", "handle", "link"]
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # an address inside a text (not a whole answer)
 _CONTACT_PATTERNS: tuple[tuple[ContactKind, re.Pattern[str]], ...] = (
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("email", EMAIL_IN_TEXT),
     ("link", re.compile(r"(?:https?://|www\.|t\.me/|wa\.me/)\S+|\b[\w-]+\.(?:com|org|net|coop|info|es|mx|bo)\b",
                         re.IGNORECASE)),
     ("handle", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,}")),

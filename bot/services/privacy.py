@@ -51,6 +51,7 @@ from bot.config import Settings
 from bot.db.models import AuditLog, Base, Submission, User
 from bot.db.session import create_engine, session_factory
 from bot.services import submissions
+from bot.services.network import EMAIL_IN_TEXT
 
 log = logging.getLogger("bot.privacy")
 
@@ -61,7 +62,6 @@ MIN_TEXT = 12  # a string the member wrote counts as their text (searched in cop
 MIN_EXTERNAL_ID = 4  # shorter platform ids ("ana" in the console) would match inside ordinary words
 AGGREGATE_TYPES = ("choice", "multichoice")  # answers that stay in a forgotten member's submission
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MACHINE = re.compile(r"^[a-z0-9_:./-]*$")  # choice values, statuses, payloads: not a person's words
 
 
@@ -245,7 +245,7 @@ def personal_values(user: User, data: PersonalData) -> Values:
                 for key, text in _strings(row[column]):
                     if key in IDENTITY_KEYS:
                         continue
-                    identifiers.update(found.group() for found in _EMAIL.finditer(text))
+                    identifiers.update(found.group() for found in EMAIL_IN_TEXT.finditer(text))
                     if _is_phone(key, text):
                         identifiers.add(" ".join(text.split()))
                     elif len(text.strip()) >= MIN_TEXT and " " in text.strip() and not _MACHINE.match(text):
