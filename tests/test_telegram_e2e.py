@@ -14,11 +14,11 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bot.channels.journal import Journal
 from bot.channels.pacing import RateLimiter
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import TelegramStartError
 from bot.channels.telegram.convert import Inbound, to_record
-from bot.channels.telegram.dedupe import UpdateLog
 from bot.db.models import Delivery, ProcessedUpdate, User
 from bot.engine import Context
 from bot.logs import JsonFormatter
@@ -389,7 +389,7 @@ async def test_a_rejected_token_fails_start_without_showing_it(fake, app, databa
 
 def _crashed(user: int, *, text: str | None = None, payload: str | None = None,
              callback_id: str | None = None) -> dict[str, Any]:
-    """What UpdateLog recorded for an update a process took and then died before handling."""
+    """What Journal recorded for an update a process took and then died before handling."""
     incoming = Incoming(channel="telegram", user_id=str(user), text=text, payload=payload, message_id="7",
                         display_name="Ana", language="es")
     record = to_record(Inbound(chat_id=user, user_id=str(user), language="es", incoming=incoming,
@@ -406,7 +406,7 @@ async def _handled_at(app: Any) -> dict[int, Any]:
 
 async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, clock, seen, caplog):
     app.engine.include(tools)
-    log = UpdateLog(app.sessions, app.clock, "telegram")
+    log = Journal(app.sessions, app.clock, "telegram")
     assert await log.record([(900_001, _crashed(ANA, text="/start"))]) == {"900001"}  # a day and more ago
     clock.advance(hours=25)
     await log.record([(900_002, _crashed(ANA, text="/t_file")),  # handled before the crash
@@ -415,7 +415,7 @@ async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, c
     log.mark_handled(900_002)
     await log.close()
 
-    with caplog.at_level(logging.WARNING, logger="bot.telegram"):
+    with caplog.at_level(logging.WARNING, logger="bot.journal"):
         async with running_channel(app) as channel:
             await fake.wait_for(lambda: "Editado" in fake.texts(ANA))
             await channel.updates.flush()

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import logs as bot_logs
 from bot.app import App
+from bot.channels.journal import Intake, Journal
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
-from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.db.models import Base, ProcessedUpdate
 from bot.server import build_server
 from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer, running_channel
@@ -280,17 +280,17 @@ async def test_polling_drops_an_update_id_out_of_range(fake, app, logs):
 
 
 async def test_one_unstorable_id_does_not_make_its_batch_new(app, logs):
-    journal = UpdateLog(app.sessions, app.clock, "telegram")
+    journal = Journal(app.sessions, app.clock, "telegram")
     handled: list[tuple[object, str]] = []
 
     async def handle(update_id: object, item: str) -> None:
         handled.append((update_id, item))
 
     intake: Intake[str] = Intake(journal, handle, serialize=lambda item: {"item": item})
-    intake.put(10, "menu")
+    await intake.put(10, "menu")
     await intake.wait_idle()
     for update_id, item in [(10, "menu, delivered again"), (UNSTORABLE, "bad"), (11, "help"), (12, "idea")]:
-        intake.put(update_id, item)  # one batch: put before the intake task runs
+        await intake.put(update_id, item)  # one batch: put before the intake task runs
     await intake.close()
     for update_id, _item in handled:
         journal.mark_handled(update_id)
@@ -302,7 +302,7 @@ async def test_one_unstorable_id_does_not_make_its_batch_new(app, logs):
 
 
 async def test_one_unstorable_id_does_not_keep_the_others_from_being_marked_handled(app, logs):
-    journal = UpdateLog(app.sessions, app.clock, "telegram")
+    journal = Journal(app.sessions, app.clock, "telegram")
     assert await journal.record([(20, {"item": "a"}), (21, {"item": "b"}), (22, {"item": "c"})]) == {"20", "21", "22"}
     for update_id in (20, UNSTORABLE, 21):
         journal.mark_handled(update_id)

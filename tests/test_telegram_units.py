@@ -8,9 +8,9 @@ import asyncio
 from telegram import Update
 
 from bot.channels.buttons import LIMIT, ButtonCodec
+from bot.channels.journal import Intake
 from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.convert import DOWNLOAD_LIMIT, to_inbound
-from bot.channels.telegram.dedupe import Intake
 from bot.channels.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, plan, split_text, units
 from bot.messages import Attachment, Button, Reply
 from tests.fake_telegram import VirtualTimer
@@ -214,7 +214,9 @@ def test_button_presses_carry_the_pressed_message():
 
 
 class _Log:
-    """An UpdateLog without a database: remembers ids, or fails like a database that went away."""
+    """A Journal without a database: remembers ids, or fails like a database that went away."""
+
+    channel = "test"
 
     def __init__(self, failing: bool = False) -> None:
         self.seen: set[int] = set()
@@ -228,7 +230,7 @@ class _Log:
             raise OSError("database unavailable")
         fresh = set(update_ids) - self.seen
         self.seen |= fresh
-        return {str(update_id) for update_id in fresh}  # as UpdateLog: ids come back as text
+        return {str(update_id) for update_id in fresh}  # as Journal: ids come back as text
 
 
 async def test_intake_batches_keeps_order_and_skips_duplicates():
@@ -240,10 +242,10 @@ async def test_intake_batches_keeps_order_and_skips_duplicates():
     log = _Log()
     intake = Intake(log, handle)
     for update_id, item in [(1, "a"), (2, "b"), (1, "a again"), (3, "c")]:
-        intake.put(update_id, item)
+        await intake.put(update_id, item)
     await intake.wait_idle()
-    intake.put(2, "b, redelivered later")
-    intake.put(4, "d")
+    await intake.put(2, "b, redelivered later")
+    await intake.put(4, "d")
     await intake.close()
     assert handled == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]
     assert log.batches == [[1, 2, 1, 3], [2, 4]]  # one round trip per batch, not per update
@@ -256,7 +258,7 @@ async def test_intake_hands_updates_on_when_the_log_fails():
         handled.append(update_id)
 
     intake = Intake(_Log(failing=True), handle)
-    intake.put(1, "a")
-    intake.put(2, "b")
+    await intake.put(1, "a")
+    await intake.put(2, "b")
     await intake.close()
     assert handled == [1, 2]  # better twice than never

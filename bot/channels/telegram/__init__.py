@@ -2,9 +2,10 @@
 when ``LIDERES_TELEGRAM_TOKEN`` is set.
 
 Modules: ``convert`` (update → Incoming), ``render`` (Reply → Bot API calls), ``output`` (sending with
-retries; the outbox's ``app.outputs["telegram"]``), ``dedupe`` (update ids handled once), ``channel``
+retries; the outbox's ``app.outputs["telegram"]``), ``channel``
 (polling or webhook, lifecycle, command menu, the per-chat send queue). Shared with other channels:
-``bot.channels.buttons`` (signed button data), ``bot.channels.pacing`` (rate limits), ``bot.workqueue``.
+``bot.channels.journal`` (each update handled once), ``bot.channels.buttons`` (signed button data),
+``bot.channels.pacing`` (rate limits), ``bot.workqueue``.
 """
 
 from bot.channels import ChannelPlugin

@@ -31,9 +31,9 @@ from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
+from bot.channels.journal import Intake, Journal
 from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
-from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
 from bot.config import LANGUAGES, ConfigError
 from bot.db.models import User
@@ -103,7 +103,7 @@ class TelegramChannel:
         # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and
         # goes on to the next message instead of waiting for Telegram; one chat's replies keep their order.
         self.sender: KeyedQueue[int, Outgoing] = KeyedQueue(self._send_all, workers=64, name="telegram-sender")
-        self.updates = UpdateLog(app.sessions, app.clock, CHANNEL)
+        self.updates = Journal(app.sessions, app.clock, CHANNEL)
         self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
         self.accepting = False
         self.closed = False
@@ -233,7 +233,7 @@ class TelegramChannel:
             if inbound is None:
                 log.debug("telegram update ignored", extra={"update_id": update.update_id})
                 return
-            self.intake.put(update.update_id, inbound)
+            await self.intake.put(update.update_id, inbound)
         except Exception:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
 

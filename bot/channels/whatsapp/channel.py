@@ -29,8 +29,8 @@ from aiohttp import web
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
+from bot.channels.journal import Intake, Journal
 from bot.channels.pacing import RateLimiter, Timer
-from bot.channels.telegram.dedupe import Intake, UpdateLog
 from bot.channels.whatsapp import choices
 from bot.channels.whatsapp.convert import CHANNEL, Inbound, Receipt, from_record, parse_body, to_record
 from bot.channels.whatsapp.output import (
@@ -100,7 +100,7 @@ class WhatsAppChannel:
             log_key=self.app_secret,
         )
         self.mark_read = mark_read
-        self.journal = UpdateLog(app.sessions, app.clock, CHANNEL)
+        self.journal = Journal(app.sessions, app.clock, CHANNEL)
         self.intake: Intake[Inbound] = Intake(self.journal, self._take, serialize=to_record)
         # Per user, in order: preparing a message may ask the database or the Graph API, which the intake (one
         # task for everyone) must not wait for; sending waits for the limiter, which an engine worker must not.
@@ -206,7 +206,7 @@ class WhatsAppChannel:
             return web.Response(status=400)
         parsed = parse_body(data, self.phone_number_id, self.codec)
         for inbound in parsed.messages:
-            self.intake.put(inbound.message_id, inbound)
+            await self.intake.put(inbound.message_id, inbound)
         for receipt in parsed.receipts:
             await self.receipts.put("receipts", receipt)
         return web.Response(text="ok")

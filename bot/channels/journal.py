@@ -1,11 +1,14 @@
-"""Each Telegram update is handled once, even when Telegram delivers it again (a webhook answered too late,
-a polling offset not confirmed before a restart) or two webhook workers both receive it.
+"""The journal of what a platform delivered: each update (Telegram's numbered updates, WhatsApp's "wamid"
+messages) is handled once, even when the platform delivers it again (a webhook answered too late, a polling
+offset not confirmed before a restart) or two webhook workers both receive it. Shared by every channel; the
+``channel`` column keeps their ids apart.
 
 Update ids are inserted into ``processed_updates`` before the updates are handled; an id whose insert
 affects no row (ON CONFLICT DO NOTHING) is someone else's already. The inserts are batched: ``Intake``
 takes every update waiting and records them in one statement, because one round trip per update, done
 one update at a time, capped the whole channel at about 50 updates a second on a busy event loop.
-Rows older than a week are pruned: Telegram keeps undelivered updates for 24 hours.
+Rows older than a week are pruned: Telegram keeps undelivered updates for 24 hours, WhatsApp retries for
+about a day.
 
 A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``) and is
 marked ``handled_at`` once the engine has committed the update's handling. The marks are batched too: a
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
@@ -39,11 +41,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.db.models import ProcessedUpdate
 from bot.db.session import upsert_insert
+from bot.workqueue import KeyedQueue
 
-log = logging.getLogger("bot.telegram")
+log = logging.getLogger("bot.journal")
 KEEP = timedelta(days=7)
 PRUNE_EVERY = 10_000
-REPLAY_WITHIN = timedelta(hours=24)  # Telegram's own redelivery window
+REPLAY_WITHIN = timedelta(hours=24)  # the platforms' own redelivery window
 MARK_BATCH = 1000
 MARK_LINGER = 0.1  # seconds a mark waits for others; a crash in it means handled twice, not lost
 Record = dict[str, Any]
@@ -69,7 +72,7 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-class UpdateLog:
+class Journal:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, channel: str) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -125,8 +128,9 @@ class UpdateLog:
             except Exception as exc:
                 if database_unavailable(exc):
                     raise
-                log.error("telegram: update could not be stored, dropped",
-                          extra={"update_id": row["update_id"][:64], "error": type(exc).__name__})
+                log.error("journal: update could not be stored, dropped",
+                          extra={"channel": self.channel, "update_id": row["update_id"][:64],
+                                 "error": type(exc).__name__})
         return fresh
 
     # -- handled -------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ class UpdateLog:
         self.marked.clear()
         self.marking.set()
         if self.flusher is None:
-            self.flusher = asyncio.create_task(self._flush_marks(), name="telegram-handled-marks")
+            self.flusher = asyncio.create_task(self._flush_marks(), name=f"{self.channel}-handled-marks")
 
     async def _flush_marks(self) -> None:
         while True:
@@ -158,7 +162,8 @@ class UpdateLog:
             except Exception as exc:
                 if database_unavailable(exc) or not await self._mark_one_by_one(ids):
                     # kept for the next mark (or close); if never written, handled again on start
-                    log.exception("telegram: could not mark updates handled", extra={"count": len(ids)})
+                    log.exception("journal: could not mark updates handled",
+                                  extra={"channel": self.channel, "count": len(ids)})
                     self.to_mark[:0] = pending[start:]
                     self.marked.set()
                     return
@@ -173,8 +178,9 @@ class UpdateLog:
             except Exception as exc:
                 if database_unavailable(exc):
                     return False
-                log.error("telegram: update could not be marked handled, dropped",
-                          extra={"update_id": update_id[:64], "error": type(exc).__name__})
+                log.error("journal: update could not be marked handled, dropped",
+                          extra={"channel": self.channel, "update_id": update_id[:64],
+                                 "error": type(exc).__name__})
         return True
 
     async def _set_handled(self, update_ids: Sequence[str]) -> None:
@@ -214,7 +220,8 @@ class UpdateLog:
                    if row.created_at >= now - REPLAY_WITHIN and row.incoming is not None]
         stale = [row.update_id for row in rows if row.created_at < now - REPLAY_WITHIN or row.incoming is None]
         if stale:
-            log.warning("telegram: unhandled updates too old to handle, skipped", extra={"update_ids": stale})
+            log.warning("journal: unhandled updates too old to handle, skipped",
+                        extra={"channel": self.channel, "update_ids": stale})
             await self._set_handled(stale)
         return pending
 
@@ -240,57 +247,45 @@ def _order(update_id: str) -> tuple[int, str]:
 
 
 class Intake(Generic[Item]):
-    """One task between PTB's dispatcher and the engine: takes all updates waiting, records their ids in one
-    statement, hands the fresh ones on in arrival order (so each user's order is kept) and skips the rest."""
+    """Between a channel's input and the engine: a batch worker of the one work queue takes every update
+    waiting, records their ids in one statement, hands the fresh ones on in arrival order (so each user's
+    order is kept) and skips the rest. ``put`` waits when too much is waiting (back-pressure)."""
 
-    def __init__(self, updates: UpdateLog, handle: Callable[[Any, Item], Awaitable[None]], *,
-                 serialize: Callable[[Item], Record | None] = lambda _item: None, batch: int = 500) -> None:
+    def __init__(self, updates: Journal, handle: Callable[[Any, Item], Awaitable[None]], *,
+                 serialize: Callable[[Item], Record | None] = lambda _item: None, batch: int = 500,
+                 limit: int = 10_000) -> None:
         self.updates = updates
         self.handle = handle
         self.serialize = serialize
-        self.batch = batch
-        self.waiting: deque[tuple[Any, Item]] = deque()
-        self.arrived = asyncio.Event()
-        self.idle = asyncio.Event()
-        self.idle.set()
-        self.task: asyncio.Task[None] | None = None
+        self.queue: KeyedQueue[str, tuple[UpdateId, Item]] = KeyedQueue(
+            self._take, workers=1, batch=batch, limit=limit, name=f"{updates.channel}-intake"
+        )
 
-    def put(self, update_id: UpdateId, item: Item) -> None:
-        if self.task is None:
-            self.task = asyncio.create_task(self._run(), name="telegram-intake")
-        self.waiting.append((update_id, item))
-        self.idle.clear()
-        self.arrived.set()
+    async def put(self, update_id: UpdateId, item: Item) -> None:
+        await self.queue.put(self.updates.channel, (update_id, item))
 
-    async def _run(self) -> None:
-        while True:
-            await self.arrived.wait()
-            self.arrived.clear()
-            while self.waiting:
-                batch = [self.waiting.popleft() for _ in range(min(self.batch, len(self.waiting)))]
-                try:
-                    fresh = await self.updates.record([(update_id, self.serialize(item)) for update_id, item in batch])
-                except Exception:  # better twice than never: the engine gets them anyway
-                    log.exception("telegram: could not record update ids", extra={"count": len(batch)})
-                    fresh = {str(update_id) for update_id, _ in batch}
-                for update_id, item in batch:
-                    if str(update_id) not in fresh:
-                        log.info("telegram duplicate update skipped", extra={"update_id": update_id})
-                        continue
-                    fresh.discard(str(update_id))  # a second copy in the same batch is a duplicate too
-                    try:
-                        await self.handle(update_id, item)
-                    except Exception:
-                        log.exception("telegram update failed", extra={"update_id": update_id})
-            if not self.waiting:
-                self.idle.set()
+    async def _take(self, _channel: str, batch: Sequence[tuple[UpdateId, Item]]) -> None:
+        try:
+            fresh = await self.updates.record([(update_id, self.serialize(item)) for update_id, item in batch])
+        except Exception:  # better twice than never: the engine gets them anyway
+            log.exception("journal: could not record update ids",
+                          extra={"channel": self.updates.channel, "count": len(batch)})
+            fresh = {str(update_id) for update_id, _ in batch}
+        for update_id, item in batch:
+            if str(update_id) not in fresh:
+                log.info("journal: duplicate update skipped",
+                         extra={"channel": self.updates.channel, "update_id": str(update_id)[:64]})
+                continue
+            fresh.discard(str(update_id))  # a second copy in the same batch is a duplicate too
+            try:
+                await self.handle(update_id, item)
+            except Exception:
+                log.exception("journal: update failed", extra={"channel": self.updates.channel,
+                                                              "update_id": str(update_id)[:64]})
 
     async def wait_idle(self) -> None:
-        await self.idle.wait()
+        """Until every update put so far is recorded and handed on."""
+        await self.queue.join()
 
     async def close(self) -> None:
-        await self.wait_idle()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
+        await self.queue.close()
