@@ -58,6 +58,15 @@ def test_four_to_ten_buttons_are_a_list_and_more_are_numbered_across_replies():
     assert "18. Otra 0" in second  # numbers run on, so "3" is never ambiguous
 
 
+def test_two_buttons_doing_the_same_are_shown_once():
+    again = Button("▶️ Continuar", "menu:idea")
+    menu = (Button("💡 Enviar una idea", "menu:idea"), Button("Ayuda", "menu:help"))
+    reply = Reply("¡Gracias!", ((again,), menu))
+    (message,) = plan([reply], CODEC.encode, t).messages
+    titles = [b["reply"]["title"] for b in message["interactive"]["action"]["buttons"]]
+    assert titles == ["▶️ Continuar", "Ayuda"]  # WhatsApp refuses two buttons with one id
+
+
 def test_long_texts_split_and_the_buttons_come_with_the_last_part():
     text = "\n\n".join(f"Párrafo {i}. " + "palabra " * 150 for i in range(6))
     messages = plan([Reply(text, buttons("Sí", "No"))], CODEC.encode, t).messages

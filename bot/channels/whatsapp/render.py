@@ -92,6 +92,9 @@ def _texts(text: str, preview: bool = False) -> list[dict[str, Any] | Media]:
 
 
 def _buttons(result: Plan, text: str, buttons: list[Button], encode: Callable[[str], str], t: Translate) -> None:
+    # Two buttons that do the same ("continue" and the same item in the menu below it) would carry the same id,
+    # which WhatsApp refuses in one message: the first is kept.
+    buttons = list({button.payload: button for button in reversed(buttons)}.values())[::-1]
     if len(buttons) > MAX_ROWS:
         _numbered(result, text, buttons, t)
         return
