@@ -8,11 +8,11 @@ limit is a token bucket (up to ``burst`` sends at once, refilled at ``per_chat``
 is a sliding window (at most 30 sends in any second), because a bucket would let a burst of 30 and then 30
 more through in the same second.
 
-Bulk sends (broadcasts) yield: a live reply or a personal notification waiting for its turn goes first, bulk
-sends are spread evenly (one every 1/29 s rather than a window's worth at once), and they leave ``bulk_reserve``
-of the overall window free, so a member's answer never queues behind a
-broadcast of thousands (and a broadcast's own rate stays a little under the platform's limit, where the
-platform's and our clocks disagreeing by a few milliseconds cannot push it over).
+Bulk sends (broadcasts) yield: a live reply or a personal notification waiting for its turn goes first, so a
+member's answer never queues behind a broadcast of thousands; bulk sends are spread evenly (the overall rate,
+rather than a window's worth at once) and may leave ``bulk_reserve`` sends of each window to the others. A send
+counts in the window until its answer (``done``), so requests that reach the platform later than their turn
+cannot push the platform's count over the limit.
 
 PTB's ``AIORateLimiter`` has no per-private-chat limit and cannot be driven by a test clock, so this small
 limiter is ours, shared by every channel. Time comes from a ``Timer`` (``monotonic`` + ``sleep``) so tests
@@ -86,7 +86,7 @@ class RateLimiter:
         overall: float = 30,
         per_chat: float = 1.0,
         burst: int = 3,
-        bulk_reserve: int = 1,
+        bulk_reserve: int = 0,
     ) -> None:
         self.timer = timer or MonotonicTimer()
         self.overall = overall
@@ -101,9 +101,11 @@ class RateLimiter:
         self.chat_locks: dict[ChatKey, asyncio.Lock] = {}
         self.bulk_reserve = min(bulk_reserve, self.window_count - 1) if self.window_count else 0
         self.waiting = 0  # sends other than bulk waiting only for the overall window
-        # bulk sends are spread evenly over the window instead of leaving in bursts of a whole window's worth
-        self.bulk_gap = self.window / (self.window_count - self.bulk_reserve) if self.window_count else 0.0
-        self.last_bulk = float("-inf")
+        # bulk sends are spread evenly over the window instead of leaving in bursts of a whole window's worth: a
+        # bucket of their rate, with room for two so that a send granted late (a busy event loop) is caught up
+        # instead of slowing every later one
+        bulk_rate = (self.window_count - self.bulk_reserve) / self.window if self.window_count else 0.0
+        self.bulk_pace = TokenBucket(bulk_rate, 2, self.timer.monotonic()) if bulk_rate else None
 
     def pause(self, seconds: float) -> None:
         """Flood control (429): nobody sends before ``seconds`` from now."""
@@ -120,8 +122,8 @@ class RateLimiter:
                     bucket = self._bucket(chat, now)
                     own_wait = max(self.paused_until - now, bucket.wait(now) if bucket is not None else 0.0)
                     wait = max(own_wait, self._overall_wait(now, self.bulk_reserve if bulk else 0))
-                    if bulk:
-                        wait = max(wait, self.last_bulk + self.bulk_gap - now)
+                    if bulk and self.bulk_pace is not None:
+                        wait = max(wait, self.bulk_pace.wait(now))
                     if not bulk and contending != (own_wait <= 0):
                         contending = own_wait <= 0
                         self.waiting += 1 if contending else -1
@@ -131,18 +133,21 @@ class RateLimiter:
                         break
                     await self.timer.sleep(wait)
                 self._record(chat, now)
-                if bulk:
-                    self.last_bulk = now
+                if bulk and self.bulk_pace is not None:
+                    self.bulk_pace.take(now)
         finally:
             if contending:
                 self.waiting -= 1
         return now
 
     def done(self, granted: float) -> None:
-        """The request granted at ``granted`` has its answer: count it in the window from now on. A request
-        reaches the platform some time after its turn (it waits for a connection, for the outbox to note the
-        attempt, for the client's own work); counted from its turn, a burst granted at once but arriving over a
-        few hundred milliseconds would let the next burst in early. Counted until its answer, it never does."""
+        """The request granted at ``granted`` has its answer: count it in the window from now on.
+
+        A request reaches the platform some time after its turn (it waits for a connection, for the outbox to note
+        the attempt, for the HTTP client's own work, longer on a busy machine) and before its answer. Counted from
+        its turn, requests that waited would let the next ones in early; counted from when it left, the client's
+        variable delay still can (measured: a few 429s a minute). Counted from its answer, the window never
+        holds fewer than the platform saw, so the limit holds; the price is a rate a round trip's share lower."""
         if not self.window_count:
             return
         try:
