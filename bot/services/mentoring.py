@@ -35,6 +35,7 @@ from bot.db.session import upsert_insert
 from bot.i18n import translate
 from bot.messages import Attachment, Reply
 from bot.services import reminders
+from bot.services.display import shown
 from bot.services.outbox import RenderContext, Rendered, new_delivery, renderer
 from bot.services.timezones import format_when, normalize, zone
 
@@ -405,10 +406,6 @@ class Booking:
     entrepreneur: User
     role: str  # the reader's side: entrepreneur, mentor or coordinator
 
-    @property
-    def other(self) -> User:
-        return self.mentor_user if self.role == ENTREPRENEUR else self.entrepreneur
-
 
 async def booking(session: AsyncSession, session_id: int, reader: User) -> Booking | None:
     """The session ``session_id`` if ``reader`` is one of its people or a coordinator; None otherwise (a forged
@@ -514,7 +511,7 @@ async def plan_reminders(
     question to the entrepreneur when it ends."""
     await reminders.cancel(session, item.id)
     entrepreneur = await session.get(User, item.entrepreneur_id)
-    name = (entrepreneur.display_name if entrepreneur else None) or "?"
+    name = shown(entrepreneur.display_name if entrepreneur else None, "?")
     common = {"topic": item.topic, "when": reminders.at(item.starts_at, item.ends_at),
               "left": reminders.countdown(item.starts_at), "zone": mentor.timezone}
     for offset in settings.reminder_offset_list:
@@ -634,7 +631,7 @@ def session_message(seen: Booking, event: str, reader: User, *, now: datetime,
     themself), cancelled_self, moved_self; to the others, booked (the mentor), assigned (the entrepreneur, by a
     coordinator), cancelled, moved, with ``by`` the side that acted. Shared by the live answer and the outbox."""
     lang, zone_name, item = reader.language, reader_zone(reader, seen), seen.session
-    names = {ENTREPRENEUR: seen.entrepreneur.display_name or translate("mentoring.someone", lang),
+    names = {ENTREPRENEUR: shown(seen.entrepreneur.display_name, translate("mentoring.someone", lang)),
              MENTOR: seen.mentor.name, COORDINATOR: translate("mentoring.the_coordinators", lang)}
     values = {
         "mentor": names[MENTOR],
@@ -656,7 +653,8 @@ def calendar_file(seen: Booking, reader: User, *, now: datetime, cancelled: bool
     updates the event, and a cancellation removes it."""
     lang, item = reader.language, seen.session
     is_mentor = reader.id == seen.mentor_user.id
-    other = (seen.entrepreneur.display_name or translate("mentoring.someone", lang)) if is_mentor else seen.mentor.name
+    someone = translate("mentoring.someone", lang)
+    other = shown(seen.entrepreneur.display_name, someone) if is_mentor else seen.mentor.name
     calendar = Calendar()
     calendar.add("prodid", "-//lideres-bot//mentoring//EN")
     calendar.add("version", "2.0")

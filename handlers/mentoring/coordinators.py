@@ -43,7 +43,7 @@ LANGUAGE_CHOICES = {"es": ["es"], "en": ["en"], "both": ["es", "en"]}
 
 
 @router.menu_item("mentors", label="menu.mentors", order=75)
-@router.command("mentors", describe="cmd.mentors", coordinator=True)
+@router.command("mentors", coordinator=True)  # not in everyone's command list: the coordinators' menu has it
 async def mentors_command(ctx: Context) -> None:
     await show_mentors(ctx)
 

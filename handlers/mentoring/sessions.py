@@ -14,6 +14,7 @@ from __future__ import annotations
 from bot.engine import Context
 from bot.messages import Button
 from bot.services import mentoring
+from bot.services.display import shown
 from handlers.mentoring.common import MAX_BUTTONS, expired, number, problem, router, short, when
 
 FEEDBACK_FLOW = "mentoring_feedback"
@@ -41,7 +42,7 @@ async def show_sessions(ctx: Context, note: str = "") -> None:
         label = short(ctx, item.starts_at, seen.mentor)
         buttons.append([Button(ctx.t("mentoring.move_button", when=label), f"mentoring:move:{item.id}"),
                         Button(ctx.t("mentoring.cancel_button", when=label), f"mentoring:cancel:{item.id}")])
-    ctx.reply("\n".join(lines), buttons)
+    ctx.reply(shown("\n".join(lines)), buttons, link_preview=False)  # names people typed
 
 
 @router.button("mentoring:sessions", consent=True)

@@ -18,6 +18,7 @@ from bot.db.models import AuditLog, Mentor, MentorSlot
 from bot.engine import Context
 from bot.messages import Button, rows
 from bot.services import mentoring
+from bot.services.display import shown
 from bot.services.timezones import format_short as in_zone
 from bot.services.timezones import format_when, parse_local, zone_label
 from handlers.mentoring.common import MAX_BUTTONS, expired, number, problem, router, when
@@ -70,7 +71,7 @@ async def show_slots(ctx: Context, mentor: Mentor, note: str = "") -> None:
     if any(view.booked for view in views):
         buttons.append([Button(ctx.t("mentoring.my_sessions"), "mentoring:sessions")] if own else
                        [Button(ctx.t("mentoring.cancel_booked"), f"mentoring:booked:{mentor.id}")])
-    ctx.reply("\n".join(lines), buttons)
+    ctx.reply(shown("\n".join(lines)), buttons, link_preview=False)  # names people typed, as coordinators see them
 
 
 def format_short(ctx: Context, mentor: Mentor, at: datetime) -> str:
