@@ -10,6 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from bot.db.models import AuditLog, Broadcast, Delivery, Review, User
@@ -363,3 +364,20 @@ async def test_one_answer_reaches_everyone_who_asked_and_can_become_an_entry(bot
     assert (tmp_path / "knowledge" / "answered-question-1.md").exists() and not draft.exists()
     await bot.send("What is the capital of Mongolia?", user="ana", lang="en")
     assert bot.text_of("ana") == "Ulán Bator."  # answered from the new entry, in her language
+
+
+async def test_a_whatsapp_template_for_members_outside_the_24_hour_window(bot):
+    bot.app.settings.whatsapp_token = SecretStr("token")  # the button shows when WhatsApp is on
+    await members(bot, "coord", "ana")
+    await start_broadcast(bot)
+    await bot.press("bc:audience", user="coord")
+    await bot.press("bc:preview", user="coord")
+    await bot.press("bc:template", user="coord")
+    await bot.send("Novedades Red!", user="coord")
+    assert "No lo entiendo" in bot.text_of("coord")
+    await bot.send("novedades_red | Taller de finanzas | jueves 10:00", user="coord")
+    assert "plantilla novedades_red (Taller de finanzas | jueves 10:00)" in bot.text_of("coord")
+    await bot.press("bc:send", user="coord")
+    async with bot.app.sessions() as session:
+        broadcast = await session.get(Broadcast, 1)
+    assert broadcast.template == {"name": "novedades_red", "params": ["Taller de finanzas", "jueves 10:00"]}

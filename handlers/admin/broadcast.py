@@ -11,6 +11,8 @@ The conversation (flow "broadcast"), one state a line; /cancel leaves it at any 
     PREVIEW     the message as members will see it, the number of recipients; ✅ send now · 🕒 schedule ·
                 👥 change the audience · ✖ discard (an audience of nobody offers only the change)
     SCHEDULE    "YYYY-MM-DD HH:MM" in the coordinator's time zone → PREVIEW with the date, ✅ confirm
+    TEMPLATE    (when WhatsApp is on) an approved template's name and its parameters, "name | p1 | p2", for
+                members outside WhatsApp's 24-hour window (without one the channel's notice template is used)
     ✅          the ``broadcasts`` row is committed; the outbox starts it (now or when scheduled) and edits a
                 progress message for its author until the final report
 
@@ -20,6 +22,7 @@ is checked against what this state offers, so a stale or forged button changes n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +46,7 @@ LIST_LIMIT = 8
 MAX_SOURCES = 12
 MAX_AHEAD = timedelta(days=90)
 FILE_KINDS = ("photo", "document")
+TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 
 
 # -- writing --------------------------------------------------------------------------------------------
@@ -67,6 +71,8 @@ async def on_message(ctx: Context) -> None:
         await take_translation(ctx)
     elif step == "schedule":
         await take_schedule(ctx)
+    elif step == "template":
+        await take_template(ctx)
     else:  # the audience and the preview are answered with buttons
         ctx.reply(ctx.t("bc.use_buttons"))
         await show_step(ctx)
@@ -118,6 +124,17 @@ async def take_schedule(ctx: Context) -> None:
         return
     ctx.state.data["when"] = when.isoformat()
     ctx.state.step = "preview"
+    await show_preview(ctx)
+
+
+async def take_template(ctx: Context) -> None:
+    """``news_update | Taller de finanzas | jueves``: WhatsApp template names are lower case, digits and _."""
+    name, *params = [part.strip() for part in ctx.text.split("|")]
+    if ctx.incoming.attachment is not None or not TEMPLATE_NAME.fullmatch(name) or len(params) > 10 \
+            or any(len(param) > 1024 or not param for param in params):
+        ctx.reply(ctx.t("bc.template_unreadable"))
+        return
+    ctx.state.data["template"] = {"name": name, "params": params}
     await show_preview(ctx)
 
 
@@ -248,9 +265,16 @@ async def show_preview(ctx: Context) -> None:
         send = Button(ctx.t("bc.confirm_schedule"), f"{PREFIX}:send")
     else:
         send = Button(ctx.t("bc.send_now"), f"{PREFIX}:send")
-    ctx.reply(summary, [(send,), (Button(ctx.t("bc.schedule"), f"{PREFIX}:schedule"),
-                                  Button(ctx.t("bc.change_audience"), f"{PREFIX}:audience")),
-                        (Button(ctx.t("bc.discard"), f"{PREFIX}:discard"),)])
+    template = ctx.state.data.get("template")
+    if isinstance(template, dict):
+        summary += "\n" + ctx.t("bc.template_set", name=template["name"],
+                                params=" | ".join(template["params"]) or "—")
+    buttons = [(send,), (Button(ctx.t("bc.schedule"), f"{PREFIX}:schedule"),
+                         Button(ctx.t("bc.change_audience"), f"{PREFIX}:audience"))]
+    if ctx.settings.whatsapp_token is not None:
+        buttons.append((Button(ctx.t("bc.template"), f"{PREFIX}:template"),))
+    buttons.append((Button(ctx.t("bc.discard"), f"{PREFIX}:discard"),))
+    ctx.reply(summary, buttons)
 
 
 def local_time(ctx: Context, when: datetime) -> str:
@@ -268,8 +292,10 @@ async def confirm(ctx: Context) -> None:
     now = ctx.clock.now()
     when_text = ctx.state.data.get("when")
     when = datetime.fromisoformat(when_text) if isinstance(when_text, str) else now
+    template = ctx.state.data.get("template")
     row = Broadcast(author_id=ctx.user.id, texts=texts, attachment=ctx.state.data.get("attachment"),
-                    audience=audience, status="scheduled", scheduled_at=max(when, now), created_at=now)
+                    audience=audience, status="scheduled", scheduled_at=max(when, now), created_at=now,
+                    template=template if isinstance(template, dict) else None)
     ctx.session.add(row)
     await ctx.session.flush()
     ctx.audit("broadcast.create", f"broadcast:{row.id}", audience=audience, languages=sorted(texts),
@@ -357,6 +383,14 @@ async def pressed_schedule(ctx: Context, _argument: str) -> None:
     ctx.reply(ctx.t("bc.ask_when", example=example, zone=zone.key))
 
 
+async def pressed_template(ctx: Context, _argument: str) -> None:
+    if ctx.state.step != "preview":
+        ctx.reply(ctx.t("core.button_expired"))
+        return
+    ctx.state.step = "template"
+    ctx.reply(ctx.t("bc.ask_template"))
+
+
 async def pressed_send(ctx: Context, _argument: str) -> None:
     if ctx.state.step != "preview":
         ctx.reply(ctx.t("core.button_expired"))
@@ -378,6 +412,7 @@ WRITING: dict[str, Action] = {
     "clear": pressed_clear,
     "preview": pressed_preview,
     "schedule": pressed_schedule,
+    "template": pressed_template,
     "send": pressed_send,
     "discard": pressed_discard,
 }
