@@ -196,11 +196,11 @@ async def run_due(sessions: async_sessionmaker[AsyncSession], now: datetime, gra
             .with_for_update(skip_locked=True)
         )
         rows = list(await session.scalars(due))
-        for reminder in rows:
-            delivery = new_delivery(reminder.user_id, now=now, kind="reminder", renderer="reminder",
-                                    values={"reminder": reminder.id})
-            session.add(delivery)
-            await session.flush()
+        deliveries = [new_delivery(reminder.user_id, now=now, kind="reminder", renderer="reminder",
+                                   values={"reminder": reminder.id}) for reminder in rows]
+        session.add_all(deliveries)
+        await session.flush()  # one batched insert for the batch, ids returned
+        for reminder, delivery in zip(rows, deliveries, strict=True):
             reminder.status, reminder.queued_at, reminder.delivery_id = QUEUED, now, delivery.id
         count_missed = int(getattr(missed, "rowcount", 0) or 0)
     if rows or count_missed:
