@@ -1,7 +1,8 @@
 """The issue's "done": over the fake Bot API, a mentor and a slot added with the command line are booked in the
 chat; the bot is killed (SIGKILL) before the 24-hour reminder falls due and restarted after it, and each side
-gets that reminder exactly once, also after one more restart. Every ``lideres`` process runs with its real
-clock moved to a chosen instant (tests/run_at.py), on SQLite and on PostgreSQL."""
+gets that reminder exactly once, also after one more restart; and two bot processes started together on one
+PostgreSQL after a reminder fell due send it once. Every ``lideres`` process runs with its real clock moved to a
+chosen instant (tests/run_at.py)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,46 @@ async def test_cli_mentor_booked_in_telegram_reminded_once_across_a_kill_and_res
     assert sorted(rows) == [("before:1440m", "queued")] * 2 + [("before:60m", "pending")] * 2 + \
         [("feedback", "pending")]
     assert sent == ["sent", "sent"]
+
+
+async def test_two_bot_processes_on_one_postgresql_send_each_reminder_once(fake, database_url):
+    """Two ``lideres run`` processes start on one PostgreSQL after a reminder fell due: both queue at start-up and
+    both run an outbox, and each side still gets the reminder once. (SQLite is one process by design.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several bot processes share PostgreSQL, not SQLite (DESIGN.md, principle 5)")
+    from bot.config import load_settings
+    from bot.db.models import User
+    from bot.services import mentoring
+
+    env = environment(fake, database_url)
+    await lideres(env, BOOKED_AT, "mentors", "add", "--user", f"telegram:{LAURA}", "--name", "Laura Pérez",
+                  "--topics", "Finanzas", "--languages", "es,en", "--tz", "Europe/Madrid")
+    await lideres(env, BOOKED_AT, "slots", "add", "--mentor", f"telegram:{LAURA}", "--start", "2026-12-03T17:00",
+                  "--minutes", "60")
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session, session.begin():  # both wrote to the bot before; Ana books
+        for chat, name, lang in ((ANA, "Ana", "es"), (LAURA, "Laura", "en")):
+            user = await mentoring.user_by_key(session, "telegram", str(chat), language=lang)
+            user.display_name, user.consent_at, user.last_seen_at, user.language = name, BOOKED_AT, BOOKED_AT, lang
+        ana = await session.scalar(select(User).where(User.external_id == str(ANA)))
+        ana.timezone = "America/La_Paz"
+        [offer] = await mentoring.free_slots(session, BOOKED_AT)
+        booked = await mentoring.book(session, offer.slot.id, ana, "Finanzas", now=BOOKED_AT,
+                                      settings=load_settings(database_url=database_url))
+        assert not isinstance(booked, mentoring.Problem)
+    await engine.dispose()
+
+    bots = await asyncio.gather(*(start_bot(env, DAY_BEFORE + timedelta(minutes=5)) for _ in range(2)))
+    try:
+        await fake.wait_for(lambda: reminders(fake, ANA) and reminders(fake, LAURA), guard=60)
+    finally:
+        for bot in bots:  # a stop finishes the sends in flight and records them: a duplicate would be out by then
+            bot.send_signal(signal.SIGTERM)
+        for bot in bots:
+            assert await asyncio.wait_for(bot.wait(), 60) == 0
+    assert len(reminders(fake, ANA)) == 1 and len(reminders(fake, LAURA)) == 1
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        statuses = (await session.scalars(select(Delivery.status).where(Delivery.kind == "reminder"))).all()
+    await engine.dispose()
+    assert statuses == ["sent", "sent"]
