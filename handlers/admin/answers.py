@@ -22,6 +22,7 @@ from bot.i18n import translate
 from bot.messages import Button, Reply
 from bot.router import Router
 from bot.services import kb_drafts
+from bot.services.display import shown
 
 router = Router("admin.answers")
 
@@ -43,12 +44,12 @@ async def list_unanswered(ctx: Context) -> None:
     lines = [ctx.t("faq.unanswered_title")]
     for asked in list(groups.values())[:LIST_LIMIT]:
         first, name = asked[0]
-        line = f"#{first.id} · {name or '?'} ({first.language}): {first.question[:300]}"
+        line = f"#{first.id} · {shown(name, '?')} ({first.language}): {shown(first.question[:300])}"
         if len(asked) > 1:
             line += " " + ctx.t("answers.asked_by", count=len(asked))
         lines.append(line)
     lines.append(ctx.t("faq.unanswered_howto"))
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), link_preview=False)  # what members typed: no bidi controls, no link previews
 
 
 @router.command("answer", coordinator=True)
