@@ -125,7 +125,7 @@ async def reminders_due(database_url: str, sessions: int) -> None:
     resync = time.perf_counter() - started
     jobs = len(app.reminders.job_times())
     await app.reminders.stop()
-    clock._now = last_day_before
+    clock.advance(seconds=(last_day_before - clock.now()).total_seconds())
     started = time.perf_counter()
     runs = await asyncio.gather(*(process.reminders.run_due() for process in (app, other) for _ in range(3)))
     elapsed = time.perf_counter() - started

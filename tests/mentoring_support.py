@@ -8,6 +8,7 @@ from datetime import datetime
 from icalendar import Calendar
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.db.models import Mentor, MentorSlot, Reminder, User
 from bot.messages import Incoming, Reply
 from bot.services import mentoring
@@ -75,6 +76,11 @@ async def slots_of(bot: ChatHarness, mentor_id: int) -> list[MentorSlot]:
 def press_incoming(who: str, payload: str, number: int, lang: str = "es") -> Incoming:
     return Incoming(channel=CHANNEL, user_id=who, payload=payload, message_id=f"race-{number}",
                     display_name=who.capitalize(), language=lang)
+
+
+def set_clock(clock: ManualClock, moment: datetime) -> None:
+    """Move the bot's clock to ``moment`` (forward or back)."""
+    clock.advance(seconds=(moment - clock.now()).total_seconds())
 
 
 def plain(text: str) -> str:

@@ -403,3 +403,18 @@ async def test_forgetting_an_entrepreneur_removes_their_sessions_and_reminders_a
     await bot.send("/mentoring", user="luis")
     await bot.press("Finanzas", user="luis")
     assert "jue 3 dic · 12:00 · Laura Pérez" in labels(bot, "luis")
+
+
+async def test_a_mentor_adding_an_overlapping_time_in_the_chat_is_told_why_and_the_rest_is_added(bot):
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID + timedelta(days=7))  # Thursday 10 December, 17:00 in Madrid
+    await bot.send("/slots", user="laura")
+    await bot.press("Add a free time", user="laura")
+    await bot.send("2026-12-03 17:30", user="laura")
+    await bot.send("90", user="laura")  # typed instead of pressed
+    await bot.press("Every week, 4 times", user="laura")
+    text = said(bot, "laura")
+    assert "✅ 3 time(s) added." in text
+    assert ("⚠️ Thursday, December 10, 5:30 PM · Spain (Madrid) Time: it overlaps another time you already "
+            "offer.") in text
+    assert [s.starts_at.day for s in await slots_of(bot, mentor)] == [3, 10, 17, 24]

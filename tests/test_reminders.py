@@ -21,7 +21,7 @@ from bot.config import ConfigError, load_settings
 from bot.db.models import Delivery, Reminder
 from bot.services.reminders import run_due
 from tests.harness import ChatHarness
-from tests.mentoring_support import add_mentor, add_slots, plain, reminders_of, sent_to
+from tests.mentoring_support import add_mentor, add_slots, plain, reminders_of, sent_to, set_clock
 
 START = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # 17:00 in Madrid, 12:00 in La Paz
 DAY_BEFORE, HOUR_BEFORE, END = START - timedelta(hours=24), START - timedelta(hours=1), START + timedelta(hours=1)
@@ -64,10 +64,10 @@ async def test_rows_say_what_to_say_not_frozen_text(bot):
 
 async def test_each_side_is_reminded_at_the_right_instants_in_their_language_and_zone_of_that_moment(bot):
     await booked(bot)
-    bot.clock._now = DAY_BEFORE - timedelta(seconds=1)
+    set_clock(bot.clock, DAY_BEFORE - timedelta(seconds=1))
     await due_now(bot)
     assert reminder_texts(bot, "ana") == [] and reminder_texts(bot, "laura") == []
-    bot.clock._now = DAY_BEFORE
+    set_clock(bot.clock, DAY_BEFORE)
     await due_now(bot)
     assert reminder_texts(bot, "ana") == ["⏰ Recordatorio: tu mentoría con Laura Pérez sobre «Finanzas» empieza "
                                           "dentro de 1 día.\n🕐 jueves 3 de diciembre, 12:00–13:00 · hora de Bolivia"]
@@ -75,14 +75,14 @@ async def test_each_side_is_reminded_at_the_right_instants_in_their_language_and
                                             "🕐 Thursday, December 3, 5:00 PM–6:00 PM · Spain (Madrid) Time"]
     await bot.send("/lang en")  # between the reminders Ana switches language and moves to Madrid
     await bot.send("/timezone Europe/Madrid")
-    bot.clock._now = HOUR_BEFORE
+    set_clock(bot.clock, HOUR_BEFORE)
     await due_now(bot)
     assert reminder_texts(bot, "ana")[-1] == ("⏰ Reminder: your mentoring session with Laura Pérez on “Finanzas” "
                                               "starts in 1 hour.\n🕐 Thursday, December 3, 5:00 PM–6:00 PM · "
                                               "Spain (Madrid) Time")
     assert len(reminder_texts(bot, "laura")) == 2
     await due_now(bot)  # nothing is due twice
-    bot.clock._now = END
+    set_clock(bot.clock, END)
     await due_now(bot)
     feedback = bot.output.to("ana")[-1]
     assert plain(feedback.text).startswith("How was your session with Laura Pérez on “Finanzas”?")
@@ -112,14 +112,14 @@ async def test_each_side_is_reminded_at_the_right_instants_in_their_language_and
 
 async def test_cancelling_removes_pending_reminders_and_one_queued_but_not_yet_sent(bot):
     await booked(bot)
-    bot.clock._now = DAY_BEFORE
+    set_clock(bot.clock, DAY_BEFORE)
     await bot.app.reminders.run_due()  # queued in the outbox, not sent yet (say the outbox is busy)
     await bot.send("/mysessions")
     await bot.press("Cancelar jue 3 dic")
     await bot.press("Sí, cancelar")
     await bot.app.outbox.send_due()
     for moment in (HOUR_BEFORE, END, END + timedelta(days=1)):
-        bot.clock._now = moment
+        set_clock(bot.clock, moment)
         await due_now(bot)
     assert reminder_texts(bot, "ana") == [] and reminder_texts(bot, "laura") == []
     assert [r.status for r in await reminders_of(bot)] == ["cancelled"] * 5
@@ -130,9 +130,9 @@ async def test_cancelling_removes_pending_reminders_and_one_queued_but_not_yet_s
 
 async def test_a_reminder_sent_late_by_the_outbox_after_the_session_started_is_skipped(bot):
     await booked(bot)
-    bot.clock._now = HOUR_BEFORE + timedelta(minutes=30)
+    set_clock(bot.clock, HOUR_BEFORE + timedelta(minutes=30))
     await bot.app.reminders.run_due()  # the 24h reminders are past the grace period (missed); the 1h ones go
-    bot.clock._now = START + timedelta(minutes=5)
+    set_clock(bot.clock, START + timedelta(minutes=5))
     async with bot.app.sessions() as session, session.begin():  # the outbox only gets to them now
         for delivery in await session.scalars(select(Delivery).where(Delivery.kind == "reminder")):
             delivery.due_at = bot.clock.now()
@@ -153,7 +153,7 @@ def travel(clock) -> Iterator[time_machine.Coordinates]:
 
 
 def move(bot: ChatHarness, travel: time_machine.Coordinates, moment: datetime) -> None:
-    bot.clock._now = moment
+    set_clock(bot.clock, moment)
     travel.move_to(moment)
 
 
@@ -220,7 +220,7 @@ async def test_two_processes_on_one_database_queue_and_send_each_reminder_once(b
     other = ChatHarness(await App.create(app.settings, clock=clock, migrate=False), clock)  # its own pool
     try:
         for moment in (DAY_BEFORE, HOUR_BEFORE, END):
-            clock._now = moment
+            set_clock(clock, moment)
             results = await asyncio.gather(*(
                 (process.app.reminders.run_due() if i % 2 else
                  run_due(process.app.sessions, clock.now(), process.app.settings.reminder_grace_period))
