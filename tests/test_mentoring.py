@@ -418,3 +418,13 @@ async def test_a_mentor_adding_an_overlapping_time_in_the_chat_is_told_why_and_t
     assert ("⚠️ Thursday, December 10, 5:30 PM · Spain (Madrid) Time: it overlaps another time you already "
             "offer.") in text
     assert [s.starts_at.day for s in await slots_of(bot, mentor)] == [3, 10, 17, 24]
+
+
+async def test_a_double_tap_on_book_finds_the_booking_already_made(bot):
+    mentor = await add_mentor(bot)
+    [slot] = await add_slots(bot, mentor, THU_17_MADRID)
+    await book(bot)
+    await bot.send(payload=f"mentoring:book:{slot}")
+    assert "Esa hora ya es tuya: la reservaste" in said(bot)
+    async with bot.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(MentoringSession)) == 1

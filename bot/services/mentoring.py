@@ -349,8 +349,9 @@ async def book(
         return Problem("mentoring.error.own_slot")
     if slot.starts_at < now + BOOKABLE_BEFORE:
         return Problem("mentoring.error.too_late")
-    if await session.scalar(select(MentoringSession.id).where(MentoringSession.slot_id == slot_id)) is not None:
-        return Problem("mentoring.error.taken")
+    holder = await session.scalar(select(MentoringSession.entrepreneur_id).where(MentoringSession.slot_id == slot_id))
+    if holder is not None:  # a double tap on "book" finds the person's own booking
+        return Problem("mentoring.error.already_yours" if holder == entrepreneur.id else "mentoring.error.taken")
     clash = await _clash(session, entrepreneur.id, slot.starts_at, slot.ends_at)
     if clash is not None:
         return Problem("mentoring.error.busy", {"when": format_when(clash.starts_at, entrepreneur.language,
