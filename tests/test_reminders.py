@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import ConfigError, load_settings
-from bot.db.models import Delivery, Reminder
+from bot.db.models import Delivery, Reminder, User
 from bot.services.reminders import run_due
 from tests.harness import ChatHarness
 from tests.mentoring_support import add_mentor, add_slots, plain, reminders_of, sent_to, set_clock
@@ -262,3 +262,18 @@ def test_a_wrong_value_stops_start_up_with_one_line_naming_it(name, value, messa
     with pytest.raises(ConfigError) as error:
         load_settings(**{name: value, "_env_file": None})
     assert str(error.value).startswith(message)
+
+
+async def test_a_reminder_to_someone_who_blocked_the_bot_is_recorded_not_sent(bot):
+    """Reminders go through the outbox like every other message: its checks and its recorded outcome."""
+    await booked(bot)
+    async with bot.app.sessions() as session, session.begin():
+        ana = await session.scalar(select(User).where(User.external_id == "ana"))
+        ana.blocked_at = bot.clock.now()
+    set_clock(bot.clock, DAY_BEFORE)
+    await due_now(bot)
+    assert reminder_texts(bot, "ana") == [] and len(reminder_texts(bot, "laura")) == 1
+    async with bot.app.sessions() as session:
+        outcomes = sorted((await session.execute(select(Delivery.status, Delivery.error)
+                                                 .where(Delivery.kind == "reminder"))).all())
+    assert outcomes == [("sent", None), ("skipped", "recipient blocked the bot")]
