@@ -428,3 +428,21 @@ async def test_a_double_tap_on_book_finds_the_booking_already_made(bot):
     assert "Esa hora ya es tuya: la reservaste" in said(bot)
     async with bot.app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(MentoringSession)) == 1
+
+
+async def test_the_mentor_reads_whom_the_session_is_with_when_moving_or_cancelling_it(bot):
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID, count=2)
+    await book(bot)
+    await bot.send("/mysessions", user="laura")
+    await bot.press("Move Thu, Dec 3", user="laura")
+    assert said(bot, "laura").startswith("Your session with Ana is on Thursday, December 3")
+    await bot.send("/mysessions", user="laura")
+    await bot.press("Cancel Thu, Dec 3", user="laura")
+    assert said(bot, "laura").startswith("Shall I cancel the session with Ana on Thursday, December 3")
+    await bot.press("Yes, cancel it", user="laura")
+    assert said(bot, "laura").startswith("The session with Ana (Thursday, December 3, 5:00 PM")
+    notice = (await sent_to(bot, "ana"))[-2]
+    assert notice.text.startswith("❌ Cancelada tu mentoría con Laura Pérez sobre «Finanzas» (jueves 3 de diciembre, "
+                                  "12:00–13:00 · hora de Bolivia); la canceló Laura Pérez.")
+    assert [s.status for s in await slots_of(bot, mentor)] == ["removed", "open"]  # the mentor can't make it

@@ -61,6 +61,14 @@ async def own_booking(ctx: Context, prefix: str) -> mentoring.Booking | None:
     return seen
 
 
+def counterpart(ctx: Context, seen: mentoring.Booking) -> str:
+    """Who the session is with, for the reader: the mentor's name, or the entrepreneur's (a coordinator reads it
+    as the entrepreneur's session)."""
+    if seen.role == mentoring.ENTREPRENEUR:
+        return seen.mentor.name
+    return shown(seen.entrepreneur.display_name, ctx.t("mentoring.someone"))
+
+
 # -- cancel ---------------------------------------------------------------------------------------------------
 
 
@@ -70,9 +78,8 @@ async def cancel_pressed(ctx: Context) -> None:
     if seen is None:
         return
     item = seen.session
-    other = seen.mentor.name if seen.role == mentoring.ENTREPRENEUR else \
-        (seen.entrepreneur.display_name or ctx.t("mentoring.someone"))
-    ctx.reply(ctx.t("mentoring.cancel_confirm", name=other, when=when(ctx, item.starts_at, item.ends_at, seen.mentor)),
+    span = when(ctx, item.starts_at, item.ends_at, seen.mentor)
+    ctx.reply(shown(ctx.t("mentoring.cancel_confirm", name=counterpart(ctx, seen), when=span)),
               [[Button(ctx.t("mentoring.cancel_yes"), f"mentoring:cancelyes:{item.id}")],
                [Button(ctx.t("mentoring.cancel_no"), "mentoring:sessions")]])
 
@@ -118,7 +125,7 @@ async def move_pressed(ctx: Context) -> None:
     buttons = [[Button(short(ctx, o.slot.starts_at, seen.mentor), f"mentoring:moveto:{seen.session.id}:{o.slot.id}")]
                for o in offers[:MAX_BUTTONS]]
     buttons.append([Button(ctx.t("mentoring.back"), "mentoring:sessions")])
-    ctx.reply(ctx.t("mentoring.move_pick", mentor=seen.mentor.name,
+    ctx.reply(ctx.t("mentoring.move_pick", name=counterpart(ctx, seen),
                     when=when(ctx, seen.session.starts_at, seen.session.ends_at, seen.mentor)), buttons)
 
 
