@@ -446,3 +446,22 @@ async def test_the_mentor_reads_whom_the_session_is_with_when_moving_or_cancelli
     assert notice.text.startswith("❌ Cancelada tu mentoría con Laura Pérez sobre «Finanzas» (jueves 3 de diciembre, "
                                   "12:00–13:00 · hora de Bolivia); la canceló Laura Pérez.")
     assert [s.status for s in await slots_of(bot, mentor)] == ["removed", "open"]  # the mentor can't make it
+
+
+async def test_a_coordinator_cancels_a_booked_session_and_both_sides_are_told(bot):
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID)
+    await book(bot)
+    await sent_to(bot, "laura")
+    await bot.onboard(user="coord", lang="en")
+    await bot.send("/mentors", user="coord")
+    await bot.press("🗓 Laura Pérez", user="coord")
+    assert "📌 Ana, “Finanzas”" in said(bot, "coord")
+    await bot.press("Cancel a booked session", user="coord")
+    await bot.press("Cancel Thu, Dec 3", user="coord")
+    await bot.press("Yes, cancel it", user="coord")
+    assert said(bot, "coord").startswith("The session of Ana with Laura Pérez is cancelled; both have been told.")
+    assert (await sent_to(bot, "ana"))[-2].text.endswith("la canceló la coordinación. Puedes reservar otra con "
+                                                         "/mentoring.")
+    assert plain((await sent_to(bot, "laura"))[-2].text).endswith("is cancelled; cancelled by the coordinators.")
+    assert [s.status for s in await slots_of(bot, mentor)] == ["open"]  # the mentor's time is free again
