@@ -150,6 +150,11 @@ async def test_a_crash_mid_way_resumes_without_duplicates_or_gaps(bot):
     async with bot.app.sessions() as session:
         doubtful = await session.scalar(select(Delivery.user_id).where(Delivery.status == "unconfirmed"))
     assert doubtful == claimed[0].user_id and len(ids) == 10
+    async with bot.app.sessions() as session, session.begin():  # the coordinator chooses to send it again
+        broadcast = (await session.scalars(select(Broadcast))).one()
+        assert broadcast.status == "done" and await broadcasts.resend_unconfirmed(session, broadcast) == 1
+    await restarted.send_due()
+    assert len(bot.output.sent) == 10 and await statuses(bot) == {"sent": 10}
 
 
 async def test_audiences_are_counted_by_every_dimension_and_their_combinations(bot):

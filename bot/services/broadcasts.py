@@ -267,7 +267,12 @@ class Figures:
 
     @property
     def failed(self) -> int:
-        return self.counts.get("failed", 0) + self.counts.get("unconfirmed", 0)
+        return self.counts.get("failed", 0)
+
+    @property
+    def unconfirmed(self) -> int:
+        """Being sent when the bot stopped: perhaps received, perhaps not; never sent again on its own."""
+        return self.counts.get("unconfirmed", 0)
 
     @property
     def blocked(self) -> int:
@@ -316,8 +321,25 @@ def duration(seconds: float, lang: str) -> str:
 
 
 def figures_line(figures: Figures, lang: str) -> str:
-    return translate("broadcast.figures", lang, sent=number(figures.sent, lang), failed=number(figures.failed, lang),
+    line = translate("broadcast.figures", lang, sent=number(figures.sent, lang), failed=number(figures.failed, lang),
                      blocked=number(figures.blocked, lang), skipped=number(figures.skipped, lang))
+    if figures.unconfirmed:
+        line += " · " + translate("broadcast.unconfirmed", lang, count=number(figures.unconfirmed, lang))
+    return line
+
+
+async def resend_unconfirmed(session: AsyncSession, broadcast: Broadcast) -> int:
+    """The coordinator's choice for members in doubt after a crash: send to them again (some may get it twice)."""
+    if broadcast.status not in ("done", "cancelled", "running", "paused"):
+        return 0
+    result = await session.execute(
+        update(Delivery).where(Delivery.broadcast_id == broadcast.id, Delivery.status == "unconfirmed")
+        .values(status="held" if broadcast.status == "paused" else "pending", error=None)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count and broadcast.status in ("done", "cancelled"):
+        broadcast.status, broadcast.finished_at, broadcast.progress_at = "running", None, None
+    return count
 
 
 def progress_text(broadcast: Broadcast, figures: Figures, lang: str, now: datetime) -> str:

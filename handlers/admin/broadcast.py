@@ -433,6 +433,9 @@ async def list_broadcasts(ctx: Context) -> None:
     for row in recent:
         lines.append(describe(ctx, row, counted[row.id]))
         buttons.extend(manage_buttons(ctx, row))
+        if counted[row.id].unconfirmed and row.status in ("done", "cancelled"):
+            buttons.append((Button(ctx.t("bc.resend", number=row.id, count=counted[row.id].unconfirmed),
+                                   f"{PREFIX}:resend:{row.id}"),))
     ctx.reply("\n\n".join(lines), buttons)
 
 
@@ -512,6 +515,19 @@ async def pressed_cancel_yes(ctx: Context, argument: str) -> None:
     ctx.reply(ctx.t("bc.cancelled", number=row.id))
 
 
+async def pressed_resend(ctx: Context, argument: str) -> None:
+    row = await broadcast_of(ctx, argument)
+    if row is None:
+        return
+    count = await broadcasts.resend_unconfirmed(ctx.session, row)
+    if not count:
+        ctx.reply(ctx.t("bc.nothing_to_resend", number=row.id))
+        return
+    ctx.audit("broadcast.resend", f"broadcast:{row.id}", rows=count)
+    ctx.queued_deliveries = True
+    ctx.reply(ctx.t("bc.resent", number=row.id, count=count))
+
+
 async def pressed_cancel_no(ctx: Context, _argument: str) -> None:
     ctx.reply(ctx.t("bc.kept"))
 
@@ -522,4 +538,5 @@ MANAGE: dict[str, Action] = {
     "cancel": pressed_cancel,
     "cancel_yes": pressed_cancel_yes,
     "cancel_no": pressed_cancel_no,
+    "resend": pressed_resend,
 }

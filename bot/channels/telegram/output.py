@@ -184,11 +184,11 @@ class TelegramOutput:
         floods = failures = 0
         while True:
             granted = await self.limiter.acquire(chat_id, bulk=bulk)
-            if on_attempt is not None:
-                await on_attempt()
-                on_attempt = None
             try:
                 async with self.in_flight:
+                    if on_attempt is not None:  # as late as possible: a crash after it leaves the message in doubt
+                        await on_attempt()
+                        on_attempt = None
                     try:
                         return await call()
                     finally:
