@@ -1,7 +1,8 @@
 """A broadcast to many members through a fake Bot API that enforces Telegram's flood control (30 messages a
 second overall, about one a second per chat, 429 beyond), with the real bot (`lideres run`) in its own process.
 
-    .venv/bin/python bench/broadcast.py [--users 10000] [--database-url URL] [--skip-kill] [--questions 5]
+    .venv/bin/python bench/broadcast.py [--users 10000] [--database-url URL] [--questions 5]
+                                        [--skip-steady] [--skip-kill] [--kills N]
 
 Two runs, each on a fresh database with ``--users`` members who accepted the privacy notice:
 
@@ -213,14 +214,17 @@ async def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--questions", type=int, default=5)
     parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument("--skip-steady", action="store_true")
+    parser.add_argument("--kills", type=int, default=1, help="killed runs, each on a fresh database")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        urls = [args.database_url or f"sqlite+aiosqlite:///{folder / 'steady.db'}",
-                args.database_url or f"sqlite+aiosqlite:///{folder / 'killed.db'}"]
-        report("steady", await run(urls[0], args.users, kill=False, questions=args.questions, folder=folder))
-        if not args.skip_kill:
-            report("killed", await run(urls[1], args.users, kill=True, questions=0, folder=folder))
+        if not args.skip_steady:
+            url = args.database_url or f"sqlite+aiosqlite:///{folder / 'steady.db'}"
+            report("steady", await run(url, args.users, kill=False, questions=args.questions, folder=folder))
+        for index in range(0 if args.skip_kill else args.kills):
+            url = args.database_url or f"sqlite+aiosqlite:///{folder / f'killed{index}.db'}"
+            report("killed", await run(url, args.users, kill=True, questions=0, folder=folder))
         errors = [line for line in (folder / "bot.log").read_text().splitlines() if '"level": "error"' in line]
         print(f"bot log: {len(errors)} errors" + (f"; first: {errors[0][:300]}" if errors else ""))
 
