@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.db.models import Delivery, User
 from bot.engine import Engine
 from bot.messages import Attachment, Button, Incoming, Reply, load_reply
+from bot.services import users
 from bot.services.outbox import RENDERERS, RenderContext
 
 CHANNEL = "console"
@@ -54,7 +55,7 @@ class ConsoleInbox:
         now = self.engine.clock.now()
         async with self.engine.sessions() as session, session.begin():
             query = (select(Delivery, User).join(User, User.id == Delivery.user_id)
-                     .where(User.channel == CHANNEL, User.external_id == self.user, Delivery.status == "pending",
+                     .where(*users.key_is(CHANNEL, self.user), Delivery.status == "pending",
                             Delivery.due_at <= now)
                      .order_by(Delivery.due_at, Delivery.id).with_for_update(skip_locked=True, of=Delivery))
             replies: list[Reply] = []

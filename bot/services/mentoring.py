@@ -34,7 +34,7 @@ from bot.db.models import Delivery, Mentor, MentoringSession, MentorSlot, Remind
 from bot.db.session import upsert_insert
 from bot.i18n import translate
 from bot.messages import Attachment, Reply
-from bot.services import reminders
+from bot.services import reminders, users
 from bot.services.display import shown
 from bot.services.outbox import RenderContext, Rendered, new_delivery, renderer
 from bot.services.timezones import format_when, normalize, zone
@@ -132,7 +132,7 @@ async def user_by_key(session: AsyncSession, channel: str, external_id: str, *, 
         .values(channel=channel, external_id=external_id, role="entrepreneur", language=language)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     )
-    found = await session.scalar(select(User).where(User.channel == channel, User.external_id == external_id))
+    found = await users.find(session, channel, external_id)
     assert found is not None
     return found
 

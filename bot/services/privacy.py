@@ -50,7 +50,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import AuditLog, Base, Submission, User
 from bot.db.session import create_engine, session_factory
-from bot.services import submissions
+from bot.services import submissions, users
 from bot.services.network import EMAIL_IN_TEXT
 
 log = logging.getLogger("bot.privacy")
@@ -501,7 +501,7 @@ async def find(session: AsyncSession, who: str) -> User | None:
     channel, _, external_id = who.partition(":")
     if not channel or not external_id or channel == FORGOTTEN_CHANNEL:
         return None
-    return await session.scalar(select(User).where(User.channel == channel, User.external_id == external_id))
+    return await users.find(session, channel, external_id)
 
 
 async def unconsented(session: AsyncSession, now: datetime, days: int, limit: int = 500) -> list[int]:

@@ -39,6 +39,7 @@ from bot.config import LANGUAGES, ConfigError
 from bot.db.models import User
 from bot.i18n import normalize_language, translate
 from bot.messages import Incoming, Reply
+from bot.services import users
 from bot.services.outbox import record_undelivered
 from bot.workqueue import KeyedQueue
 
@@ -310,7 +311,7 @@ class TelegramChannel:
         """The language the user chose with /lang, else their platform's."""
         async with self.app.sessions() as session:
             saved = await session.scalar(
-                select(User.language).where(User.channel == CHANNEL, User.external_id == str(chat_id))
+                select(User.language).where(*users.key_is(CHANNEL, str(chat_id)))
             )
         return saved or normalize_language(platform_language, self.app.settings.default_language)
 

@@ -32,6 +32,7 @@ from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.render import Step, plan
 from bot.db.models import User
 from bot.messages import Attachment, Button, Reply
+from bot.services import users
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -252,7 +253,7 @@ def blocked_marker(app: App) -> Callable[[str], Awaitable[None]]:
         async with app.sessions() as session, session.begin():
             await session.execute(
                 update(User)
-                .where(User.channel == CHANNEL, User.external_id == external_id, User.blocked_at.is_(None))
+                .where(*users.key_is(CHANNEL, external_id), User.blocked_at.is_(None))
                 .values(blocked_at=app.clock.now())
             )
         log.info("user blocked the bot", extra={"external_id": external_id})
