@@ -46,6 +46,9 @@ class MonotonicTimer:
         await asyncio.sleep(seconds)
 
 
+EPSILON = 1e-9  # tokens: rounding, not a real shortfall
+
+
 class TokenBucket:
     """Up to ``capacity`` sends at once, refilled at ``rate`` a second."""
 
@@ -62,7 +65,9 @@ class TokenBucket:
     def wait(self, now: float) -> float:
         """Seconds until one send is allowed (0 when it is now)."""
         self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        # Refills add up in floating point (0.9999999999999998 tokens after a whole second): a shortfall below
+        # EPSILON is a full token, else the wait (~1e-17 s) is too small to move a clock at all and never ends.
+        return 0.0 if self.tokens >= 1 - EPSILON else (1 - self.tokens) / self.rate
 
     def take(self, now: float) -> None:
         self._refill(now)
