@@ -149,10 +149,8 @@ class WhatsAppOutput:
         chosen = template or self._notice(replies)
         if chosen is None:
             raise DeliverySkipped("outside WhatsApp's 24-hour window, and no template for it")
-        if on_attempt is not None:
-            await on_attempt()
         message = template_message(chosen, user.language)
-        return [await self._post(external_id, message, bulk=bulk)]
+        return [await self._post(external_id, message, bulk=bulk, on_attempt=on_attempt)]
 
     def in_window(self, last_message_at: datetime | None) -> bool:
         """Free-form messages are allowed for 24 hours after the user's last message. ``last_seen_at`` is
@@ -192,11 +190,9 @@ class WhatsAppOutput:
             await choices.offer(self.sessions, CHANNEL, wa_id, planned.numbered, self.clock.now())
         references: list[str] = []
         for message in planned.messages:
-            if on_attempt is not None and not references:
-                await on_attempt()
-                on_attempt = None
             body = await self._media_message(wa_id, message) if isinstance(message, Media) else message
-            references.append(await self._post(wa_id, body, bulk=bulk))
+            references.append(await self._post(wa_id, body, bulk=bulk, on_attempt=on_attempt))
+            on_attempt = None  # noted once, right before the first request that may deliver something
         return references
 
     async def language_of(self, wa_id: str) -> str:
@@ -265,23 +261,31 @@ class WhatsAppOutput:
 
     # -- one request, with limits and retries --------------------------------------------------------
 
-    async def _post(self, wa_id: str, message: dict[str, Any], *, bulk: bool) -> str:
+    async def _post(self, wa_id: str, message: dict[str, Any], *, bulk: bool, on_attempt: Attempt | None = None) -> str:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id, **message}
-        answer = await self._request(wa_id, lambda: self.http.post(self.messages_url, json=body), bulk=bulk)
+        answer = await self._request(wa_id, lambda: self.http.post(self.messages_url, json=body), bulk=bulk,
+                                     on_attempt=on_attempt)
         try:
             return str(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise DeliveryFailed("whatsapp: the answer carried no message id", retryable=False) from None
 
     async def _request(
-        self, wa_id: str, call: Callable[[], Any], *, bulk: bool
+        self, wa_id: str, call: Callable[[], Any], *, bulk: bool, on_attempt: Attempt | None = None
     ) -> dict[str, Any]:
         floods = failures = 0
         while True:
-            await self.limiter.acquire(wa_id, bulk=bulk)
+            granted = await self.limiter.acquire(wa_id, bulk=bulk)
             try:
-                async with self.in_flight, call() as response:
-                    answer = await _json(response)
+                async with self.in_flight:
+                    if on_attempt is not None:  # as late as possible: a crash after it leaves the message in doubt
+                        await on_attempt()
+                        on_attempt = None
+                    try:
+                        async with call() as response:
+                            answer = await _json(response)
+                    finally:
+                        self.limiter.done(granted)  # counted in the window until its answer, as Telegram's
                     if response.status == 200 and "error" not in answer:
                         return answer
                     raise _graph_error(response.status, answer)
