@@ -415,7 +415,7 @@ async def _coordinator_guard(ctx: Context) -> bool:
     if ctx.user.is_coordinator:
         ctx.audit("coordinator.call", what)
         return True
-    log.warning("coordinator command refused", extra={"user": ctx.user.id, "what": what[:40]})
+    log.info("coordinator command refused", extra={"user": ctx.user.id, "what": what[:40]})  # audit_log has it
     ctx.audit("coordinator.refused", what, role=ctx.user.role)
     if ctx.incoming.command:
         ctx.reply(ctx.t("core.unknown_command", command=ctx.incoming.command[:40]), ctx.menu())
