@@ -116,7 +116,8 @@ async def test_a_newcomer_asks_clicks_and_submits_an_idea_in_chromium(page, app,
     await click(page, "✅ Enviar la idea", "¡Tu idea ha sido enviada!")
 
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    await page.locator("#log").evaluate("log => { log.style.scrollBehavior = 'auto'; log.scrollTop = log.scrollHeight; }")
+    bottom = "log => { log.style.scrollBehavior = 'auto'; log.scrollTop = log.scrollHeight; }"
+    await page.locator("#log").evaluate(bottom)  # the last answer in view, for the kept screen
     await page.screenshot(path=str(ARTIFACT))
     await page.screenshot(path=str(tmp_path / "web_chat.png"))
     async with app.sessions() as session:
