@@ -53,7 +53,8 @@ async def start(ctx: Context) -> None:
         ctx.user.source = source
     if broadcasts.opt_in(ctx.user):  # /stop left the network's announcements (handlers/stop.py); /start comes back
         ctx.reply(ctx.t("stop.resumed"))
-    name = users.name_to_greet(ctx.user, ctx.incoming)
+    greeted = users.name_to_greet(ctx.user, ctx.incoming)
+    name = f" {greeted}" if greeted else ""  # the web chat's visitors have no name: "¡Hola!", not "¡Hola !"
     if ctx.user.consent_at is None:
         ctx.reply(ctx.t("start.welcome", name=name), [language_buttons()])
         consent_prompt(ctx)
@@ -121,4 +122,3 @@ def set_language(ctx: Context, lang: str) -> None:
         consent_prompt(ctx)
         return
     ctx.reply(ctx.t("lang.changed"), ctx.menu())
-
