@@ -11,8 +11,8 @@ from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.services.coordinators_cli import add_commands as add_coordinator_commands
 from bot.services.knowledge.commands import add_commands as add_knowledge_commands
-from bot.services.privacy import add_commands as add_privacy_commands
 from bot.services.mentoring_cli import add_commands as add_mentoring_commands
+from bot.services.privacy import add_commands as add_privacy_commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kb_reload.set_defaults(func=_kb_reload)
     add_knowledge_commands(commands)  # ask, and kb check beside kb reload
-    add_privacy_commands(commands)  # privacy export, forget, purge
-    add_mentoring_commands(commands)  # mentors add/list, slots add/list
     add_coordinator_commands(commands)  # admin grant / revoke, export
+    add_mentoring_commands(commands)  # mentors add/list, slots add/list
+    add_privacy_commands(commands)  # privacy export, forget, purge
 
     form = commands.add_parser("form", help="the network's idea-submission form")
     form_commands = form.add_subparsers(dest="form_command", required=True)
