@@ -9,6 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "knowledge"
 
@@ -48,9 +50,15 @@ def test_the_right_entry_among_suggestions_counts_apart(tmp_path):
     assert report.contains_expected(suggested["suggested"][0]["answer"], ROWS[0])
 
 
-def test_held_back_questions_are_never_printed(tmp_path, capsys):
-    held = write_set(tmp_path / "heldback.jsonl", ROWS)
+@pytest.mark.parametrize("name", ["heldback.jsonl", "heldback2.jsonl"])
+def test_held_back_questions_are_never_printed(tmp_path, capsys, name):
+    held = write_set(tmp_path / name, ROWS)
     assert report.main([str(held), "--cmd", COMMAND, "--show-misses"]) == 0
     out = capsys.readouterr().out
-    assert "heldback.jsonl" in out and "(misses of the held-back set are not shown: 1)" in out
+    assert name in out and "(misses of the held-back set are not shown: 1)" in out
     assert all(row["question"] not in out for row in ROWS)
+
+
+def test_every_set_is_reported_by_default_the_held_back_ones_last():
+    names = [path.name for path in report.DEFAULT_SETS]
+    assert names == ["faq_dev.jsonl", "faq_dev2.jsonl", "fresh.jsonl", "fresh2.jsonl", *report.HELD_BACK]

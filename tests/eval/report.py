@@ -3,15 +3,15 @@
     python tests/eval/report.py [SET.jsonl ...] [--show-misses] [--cmd 'lideres ask --batch {file} --json']
 
 Without arguments the sets are ../shared/eval/faq_dev.jsonl and faq_dev2.jsonl (the shared ones),
-tests/eval/fresh.jsonl (calibration) and tests/eval/heldback.jsonl (read only for a final figure), each
-when present. Right and refused follow ../shared/eval/score_faq.py (read-only, so not extended): an
-in-scope question is right when the answer is matched and contains one of `expect_any` (case- and
-accent-insensitive), an out-of-scope one when nothing is matched. On top of it, "among suggestions" counts
-an in-scope question whose expected text is in the answer or in the answer of one of the suggested
-entries: the right entry was at least one tap away, which tells a threshold problem from a matcher that
-cannot find the entry at all.
+tests/eval/fresh.jsonl and fresh2.jsonl (calibration) and tests/eval/heldback.jsonl and heldback2.jsonl
+(read only for a final figure), each when present. Right and refused follow ../shared/eval/score_faq.py
+(read-only, so not extended): an in-scope question is right when the answer is matched and contains one of
+`expect_any` (case- and accent-insensitive), an out-of-scope one when nothing is matched. On top of it,
+"among suggestions" counts an in-scope question whose expected text is in the answer or in the answer of one
+of the suggested entries: the right entry was at least one tap away, which tells a threshold problem from a
+matcher that cannot find the entry at all.
 
-The held-back set's questions are never printed, not even with --show-misses: looking at them would make
+The held-back sets' questions are never printed, not even with --show-misses: looking at them would make
 it one more set the matcher is tuned on.
 """
 
@@ -28,9 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "eval"
-DEFAULT_SETS = (SHARED / "faq_dev.jsonl", SHARED / "faq_dev2.jsonl", ROOT / "tests" / "eval" / "fresh.jsonl",
-                ROOT / "tests" / "eval" / "heldback.jsonl")
-HELD_BACK = "heldback.jsonl"
+EVAL = ROOT / "tests" / "eval"
+HELD_BACK = ("heldback.jsonl", "heldback2.jsonl")
+DEFAULT_SETS = (SHARED / "faq_dev.jsonl", SHARED / "faq_dev2.jsonl", EVAL / "fresh.jsonl", EVAL / "fresh2.jsonl",
+                *(EVAL / name for name in HELD_BACK))
 
 
 def fold(text: str) -> str:
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line(), flush=True)
         status = status or (1 if result.error else 0)
         if args.show_misses and result.misses:
-            if path.name == HELD_BACK:
+            if path.name in HELD_BACK:
                 print(f"  (misses of the held-back set are not shown: {len(result.misses)})")
             else:
                 print("\n".join(result.misses))
