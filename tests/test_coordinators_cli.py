@@ -24,3 +24,6 @@ def test_grant_revoke_and_export_from_the_command_line(tmp_path, monkeypatch, ca
     sheet = load_workbook(tmp_path / "users.xlsx").active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][rows[0].index("role")] == "entrepreneur"
+    assert main(["export", "mentoring", "--format", "csv", "--out", str(tmp_path / "m.csv"), "--lang", "en"]) == 0
+    [header] = list(csv.reader(io.StringIO((tmp_path / "m.csv").read_text(encoding="utf-8-sig"))))
+    assert header[:2] == ["session", "mentor"] and "start (mentor's time)" in header  # no session yet: headers

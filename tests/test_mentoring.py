@@ -465,3 +465,52 @@ async def test_a_coordinator_cancels_a_booked_session_and_both_sides_are_told(bo
                                                          "/mentoring.")
     assert plain((await sent_to(bot, "laura"))[-2].text).endswith("is cancelled; cancelled by the coordinators.")
     assert [s.status for s in await slots_of(bot, mentor)] == ["open"]  # the mentor's time is free again
+
+
+# -- the coordinators' export ---------------------------------------------------------------------------------
+
+
+async def test_coordinators_export_the_sessions_with_times_status_and_feedback_in_their_language(bot):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.mentoring_support import set_clock
+
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID, count=2)
+    await book(bot)
+    await book(bot, who="luis", label="jue 10 dic · 12:00")
+    await bot.send("/mysessions", user="luis")
+    await bot.press("Cancelar jue 10 dic", user="luis")
+    await bot.press("Sí, cancelar", user="luis")
+    set_clock(bot.clock, THU_17_MADRID + timedelta(hours=1))
+    await bot.send(payload="mentoring:rate:1:4")
+    await bot.send("=Muy útil, gracias")  # a formula-like comment stays text in a spreadsheet
+    await bot.onboard(user="coord", lang="es")
+    await bot.send("/export", user="coord")
+    assert "📊 mentoring · XLSX" in labels(bot, "coord")
+    await bot.press("📄 mentoring · CSV", user="coord")
+    [reply] = bot.replies["coord"]
+    assert reply.document is not None and reply.document.filename.startswith("mentoring-")
+    header, ana, luis = list(csv.reader(io.StringIO(reply.document.data.decode("utf-8-sig"))))
+    row = dict(zip(header, ana, strict=True))
+    assert header[:3] == ["sesión", "mentor/a", "cuenta del mentor/a"] and "teléfono" not in " ".join(header)
+    assert row["mentor/a"] == "Laura Pérez" and row["cuenta del emprendedor/a"] == "test:ana"
+    assert row["tema"] == "Finanzas" and row["inicio (UTC)"] == "2026-12-03 16:00:00"
+    assert row["inicio (hora del mentor/a)"] == "2026-12-03 17:00:00" and row["zona del mentor/a"] == "Europe/Madrid"
+    assert row["estado"] == "reservada" and row["valoración (1-5)"] == "4"
+    assert row["comentario"] == "'=Muy útil, gracias"
+    assert dict(zip(header, luis, strict=True))["cancelada por"] == "emprendedor/a"
+
+    await bot.send("/lang en", user="coord")
+    await bot.send("/export mentoring xlsx", user="coord")
+    [reply] = bot.replies["coord"]
+    sheet = load_workbook(io.BytesIO(reply.document.data)).active
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert header[header.index("status")] == "status" and "start (mentor's time)" in header
+    assert [row[header.index("status")] for row in rows] == ["booked", "cancelled"]
+    assert rows[0][header.index("start (UTC)")] == datetime(2026, 12, 3, 16, 0)
+    await bot.send("/export mentoring csv", user="ana")  # the role is checked: nothing about anyone
+    assert "Laura" not in said(bot) and bot.replies["ana"][-1].document is None

@@ -2,8 +2,8 @@
 (/export) or written to a file (``lideres export WHAT --format csv|xlsx --out FILE``).
 
 Each table is an exporter registered by name (``@exporter("submissions")``); a feature adds its own the same
-way (mentoring sessions, when they exist), and both /export and the command line offer it with no other
-change. Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) are written as text.
+way, and both /export and the command line offer it with no other change. Cells that a spreadsheet would run
+as a formula (``=``, ``+``, ``-``, ``@`` first) are written as text.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Review, Submission, User
+from bot.db.models import Mentor, MentoringSession, Review, Submission, User
+from bot.i18n import translate
 from bot.services.submissions import IdeaForm, display_value
+from bot.services.timezones import zone
 
 FORMATS = ("csv", "xlsx")
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -168,3 +170,38 @@ async def export_users(session: AsyncSession, form: IdeaForm, lang: str) -> Tabl
         for user in await session.scalars(select(User).order_by(User.id))
     ]
     return Table("users", headers, rows)
+
+
+MENTORING_COLUMNS = ("session", "mentor", "mentor_member", "entrepreneur", "entrepreneur_member", "topic",
+                     "starts_at_utc", "ends_at_utc", "starts_at_mentor", "mentor_timezone", "status",
+                     "cancelled_by", "assigned_by", "rating", "comment", "rated_at_utc")
+
+
+@exporter("mentoring")
+async def export_mentoring(session: AsyncSession, form: IdeaForm, lang: str) -> Table:
+    """Every mentoring session: who with whom, the topic, the time in UTC and in the mentor's own zone (the one
+    the time was offered in), booked or cancelled (and by which side), and the entrepreneur's feedback. Headers
+    and statuses in ``lang``; the people as the other tables show them (name and channel:id)."""
+    assigner = User.__table__.alias("assigner")
+    found = (await session.execute(
+        select(MentoringSession, Mentor, User, assigner.c.display_name)
+        .join(Mentor, Mentor.id == MentoringSession.mentor_id)
+        .join(User, User.id == MentoringSession.entrepreneur_id)
+        .outerjoin(assigner, assigner.c.id == MentoringSession.assigned_by)
+        .order_by(MentoringSession.starts_at, MentoringSession.id)
+    )).all()
+    mentor_users = {user.id: user for user in await session.scalars(
+        select(User).where(User.id.in_({mentor.user_id for _, mentor, _, _ in found})))}
+
+    def said(kind: str, value: str | None) -> str | None:
+        return translate(f"export.mentoring.{kind}.{value}", lang) if value else None
+
+    rows: list[list[Any]] = [
+        [item.id, mentor.name, member(mentor_users.get(mentor.user_id)), entrepreneur.display_name,
+         member(entrepreneur), item.topic, item.starts_at, item.ends_at,
+         item.starts_at.astimezone(zone(mentor.timezone)), mentor.timezone, said("status", item.status),
+         said("by", item.cancelled_by), assigned_by, item.rating, item.comment, item.rated_at]
+        for item, mentor, entrepreneur, assigned_by in found
+    ]
+    headers = [translate(f"export.mentoring.{column}", lang) for column in MENTORING_COLUMNS]
+    return Table("mentoring", headers, rows)
