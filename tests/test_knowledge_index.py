@@ -498,6 +498,8 @@ def test_chat_spellings_are_read_as_the_words_they_stand_for(places, question, e
         "What time does the Comillas Hub open?",
         "cuantos habitantes tiene cantabria",  # the size of a place the entries mention
         "How many people live in Jalisco?",
+        "¿Qué se hizo en el Changemaker Day 2023?",  # another year's edition than the one an entry holds
+        "What happened at the 2025 Changemaker Day in Jalisco?",
     ],
 )
 def test_a_question_for_a_fact_no_entry_holds_is_not_answered(places, question):

@@ -495,7 +495,10 @@ class KnowledgeIndex:
                 unmatched += term.weight * (1.0 - found)
         lacks_fact = (any(intent not in doc.facts for intent in query.intents)
                       or any(not any(k in doc.strong or k in doc.weak for k in keys) for keys in query.counted)
-                      or self._names_conflict(doc, query))
+                      or self._names_conflict(doc, query)
+                      # A number the entry never states: another year's edition, another target.
+                      or any(term.surface.isdigit() and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)
+                             for term in query.terms))
         return Signals(top, top - second, unknown / query.total, unmatched / query.total, lacks_fact)
 
     def _terms(self, question: str) -> list[_Term]:
