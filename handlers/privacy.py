@@ -132,6 +132,8 @@ async def forget_confirmed(ctx: Context) -> None:
         ctx.reply(ctx.t("core.button_expired"))
         return
     done = await privacy.forget(ctx.session, ctx.user, ctx.settings, ctx.clock.now())
+    if done.sessions_cancelled:  # whoever had a session with them is told
+        ctx.queued_deliveries = True
     # The conversation row went with the rest; the state is left as loaded, so the engine writes none back.
     ctx.reply(ctx.t("privacy.forgotten_kept" if done.retained.get("submissions") else "privacy.forgotten"))
 

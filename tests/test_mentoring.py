@@ -398,11 +398,45 @@ async def test_forgetting_an_entrepreneur_removes_their_sessions_and_reminders_a
         done = await privacy.forget(session, ana, bot.app.settings, bot.clock.now())
     assert done.remaining == {} and done.deleted.get("mentoring_sessions") == 1
     assert await reminders_of(bot) == []  # the mentor's reminders of that session too
+    notice, calendar = (await sent_to(bot, "laura"))[-2:]  # told, in her language and zone, that the time is free
+    assert plain(notice.text) == ("❌ The session on Thursday, December 3, 5:00 PM–6:00 PM · Spain (Madrid) Time is "
+                                  "cancelled: the entrepreneur is no longer part of the network. That time is free "
+                                  "again.")
+    assert event_of(calendar)["method"] == "CANCEL" and "Ana" not in notice.text + event_of(calendar)["summary"]
     await bot.onboard(user="luis")
     await bot.send("/timezone America/La_Paz", user="luis")
     await bot.send("/mentoring", user="luis")
     await bot.press("Finanzas", user="luis")
     assert "jue 3 dic · 12:00 · Laura Pérez" in labels(bot, "luis")
+
+
+async def test_a_mentor_who_leaves_the_network_tells_each_entrepreneur_and_no_reminder_follows(bot):
+    from tests.mentoring_support import set_clock
+
+    mentor = await add_mentor(bot)
+    await add_slots(bot, mentor, THU_17_MADRID, count=2)
+    await book(bot)
+    await book(bot, who="luis", zone="Europe/Madrid", label="jue 10 dic · 17:00")
+    await bot.send("/lang en", user="luis")
+    told_before = {who: len(await sent_to(bot, who)) for who in ("ana", "luis")}
+    await bot.send("/forgetme", user="laura")
+    await bot.press("🗑️ Yes, delete my data", user="laura")
+    notice, calendar = (await sent_to(bot, "ana"))[told_before["ana"]:]
+    assert plain(notice.text) == ("❌ Tu mentoría del jueves 3 de diciembre, 12:00–13:00 · hora de Bolivia quedó "
+                                  "cancelada: la persona mentora ya no forma parte de la red. Puedes reservar otra "
+                                  "con /mentoring.")
+    event = event_of(calendar)  # removes the event the booking put in her phone's calendar
+    assert (event["method"], event["uid"], event["sequence"]) == ("CANCEL", "mentoring-1@lideres-bot", 1)
+    [notice, _] = (await sent_to(bot, "luis"))[told_before["luis"]:]
+    assert plain(notice.text).startswith("❌ Your mentoring session on Thursday, December 10, 5:00 PM–6:00 PM · "
+                                         "Spain (Madrid) Time is cancelled: the mentor is no longer part")
+    assert await reminders_of(bot) == []
+    set_clock(bot.clock, THU_17_MADRID + timedelta(days=8))  # past every reminder and feedback question
+    await bot.app.reminders.run_due()
+    for who in ("ana", "luis"):
+        assert len(await sent_to(bot, who)) == told_before[who] + 2, who
+    await bot.send("/mysessions")
+    assert "No tienes mentorías próximas" in said(bot)
 
 
 async def test_a_mentor_adding_an_overlapping_time_in_the_chat_is_told_why_and_the_rest_is_added(bot):

@@ -656,20 +656,66 @@ def calendar_file(seen: Booking, reader: User, *, now: datetime, cancelled: bool
     is_mentor = reader.id == seen.mentor_user.id
     someone = translate("mentoring.someone", lang)
     other = shown(seen.entrepreneur.display_name, someone) if is_mentor else seen.mentor.name
+    return _calendar(item.id, item.sequence, item.starts_at, item.ends_at, lang, reader_zone(reader, seen), now=now,
+                     title=translate("mentoring.calendar_title", lang, name=other, topic=item.topic),
+                     description=translate("mentoring.calendar_description", lang, name=other, topic=item.topic),
+                     cancelled=cancelled)
+
+
+def _calendar(session_id: int, sequence: int, starts: datetime, ends: datetime, lang: str, zone_name: str, *,
+              now: datetime, title: str, description: str, cancelled: bool) -> Attachment:
     calendar = Calendar()
     calendar.add("prodid", "-//lideres-bot//mentoring//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
-    event.add("uid", f"mentoring-{item.id}@lideres-bot")
+    event.add("uid", f"mentoring-{session_id}@lideres-bot")
     event.add("dtstamp", now.astimezone(UTC))
-    event.add("dtstart", item.starts_at.astimezone(UTC))
-    event.add("dtend", item.ends_at.astimezone(UTC))
-    event.add("sequence", item.sequence)
+    event.add("dtstart", starts.astimezone(UTC))
+    event.add("dtend", ends.astimezone(UTC))
+    event.add("sequence", sequence)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("summary", translate("mentoring.calendar_title", lang, name=other, topic=item.topic))
-    event.add("description", translate("mentoring.calendar_description", lang, name=other, topic=item.topic))
+    event.add("summary", title)
+    event.add("description", description)
     calendar.add_component(event)
-    day = item.starts_at.astimezone(zone(reader_zone(reader, seen))).date().isoformat()
+    day = starts.astimezone(zone(zone_name)).date().isoformat()
     return Attachment("document", filename=f"{translate('mentoring.calendar_file', lang)}-{day}.ics",
                       mime_type="text/calendar", data=calendar.to_ical())
+
+
+# -- someone leaving ----------------------------------------------------------------------------------------------
+
+
+async def withdraw(session: AsyncSession, user: User, *, now: datetime) -> int:
+    """``user`` leaves the network (forgotten: /forgetme, ``lideres privacy forget``): each booked session of theirs
+    that has not ended, on either side, is cancelled with its pending reminders, and the other side is told in
+    their language and zone with a calendar file that removes the event. The notice carries the session's time
+    and nothing of the person who left, whose rows go next. Returns how many sessions were cancelled."""
+    found = await upcoming(session, user.id, now)
+    for seen in found:
+        item = seen.session
+        other = seen.mentor_user if seen.role == ENTREPRENEUR else seen.entrepreneur
+        if item.slot_id is not None and seen.role == MENTOR:
+            await session.execute(update(MentorSlot).where(MentorSlot.id == item.slot_id).values(status=REMOVED))
+        item.status, item.cancelled_by, item.cancelled_at, item.updated_at = CANCELLED, seen.role, now, now
+        item.slot_id, item.sequence = None, item.sequence + 1
+        await reminders.cancel(session, item.id)
+        session.add(new_delivery(other.id, now=now, renderer="mentoring.withdrawn", values={
+            "session": item.id, "sequence": item.sequence, "left": seen.role, "zone": seen.mentor.timezone,
+            "starts": item.starts_at.astimezone(UTC).isoformat(), "ends": item.ends_at.astimezone(UTC).isoformat()}))
+    await session.flush()
+    return len(found)
+
+
+@renderer("mentoring.withdrawn")
+async def render_withdrawn(ctx: RenderContext) -> Rendered:
+    """The notice of ``withdraw`` in the recipient's language and zone now (the session's row may be gone)."""
+    values = ctx.delivery.render_values
+    lang, zone_name = ctx.user.language, ctx.user.timezone or str(values["zone"])
+    starts, ends = datetime.fromisoformat(str(values["starts"])), datetime.fromisoformat(str(values["ends"]))
+    side = MENTOR if values["left"] == ENTREPRENEUR else ENTREPRENEUR  # the reader's
+    text = translate(f"mentoring.notice_withdrawn_{side}", lang, when=format_when(starts, lang, zone_name, ends))
+    title = translate("mentoring.calendar_withdrawn", lang)
+    document = _calendar(int(values["session"]), int(values["sequence"]), starts, ends, lang, zone_name,
+                         now=ctx.delivery.due_at, title=title, description=title, cancelled=True)
+    return Rendered((Reply(text=text), Reply(text=translate("mentoring.calendar_caption", lang), document=document)))

@@ -50,7 +50,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import AuditLog, Base, Submission, User
 from bot.db.session import create_engine, session_factory
-from bot.services import submissions, users
+from bot.services import mentoring, submissions, users
 from bot.services.network import EMAIL_IN_TEXT
 
 log = logging.getLogger("bot.privacy")
@@ -425,15 +425,17 @@ class Forgotten:
     retained: dict[str, int] = field(default_factory=dict)
     redacted: dict[str, int] = field(default_factory=dict)
     remaining: dict[str, int] = field(default_factory=dict)
+    sessions_cancelled: int = 0  # coming mentoring sessions, the other side told
 
 
 async def forget(session: AsyncSession, user: User, settings: Settings, now: datetime, *,
                  reason: str = "request") -> Forgotten:
     """Forget ``user`` in the caller's transaction (see the module's docstring). The users row stays as an
-    anonymous record; nothing in it or anywhere else names them afterwards."""
+    anonymous record; nothing in it or anywhere else names them afterwards. Whoever had a mentoring session
+    with them still to come is told first (the rows that would tell them go with the rest)."""
+    done = Forgotten(user.id, sessions_cancelled=await mentoring.withdraw(session, user, now=now))
     data = await collect(session, user, mentions=False)
     values = personal_values(user, data)
-    done = Forgotten(user.id)
     for name, rule in RETAINED.items():
         if name in Base.metadata.tables:
             kept = await rule(session, user, settings)
@@ -610,6 +612,8 @@ async def forget_by_id(settings: Settings, who: str, *, reason: str) -> Forgotte
 
 def report(done: Forgotten) -> str:
     lines = [f"forgotten: user {done.user_id} is now an anonymous record"]
+    if done.sessions_cancelled:
+        lines.append(f"  mentoring sessions cancelled, the other side told: {done.sessions_cancelled}")
     for title, counts in (("deleted", done.deleted), ("kept anonymised", done.retained),
                           ("unlinked", done.unlinked), ("redacted", done.redacted)):
         if counts:
