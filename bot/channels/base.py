@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from bot.messages import Reply
+
+if TYPE_CHECKING:
+    from bot.channels.pacing import ChatKey, RateLimiter
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
+
+MAX_FLOOD_RETRIES = 10
+MAX_NETWORK_RETRIES = 4
 
 
 class RecipientBlocked(Exception):
@@ -37,6 +48,90 @@ class Template:
 
 
 Attempt = Callable[[], Awaitable[None]]
+
+
+class Flood(NamedTuple):
+    """The platform said "too many requests": wait ``wait(floods)`` seconds (``floods`` counts this send's
+    limited answers, this one included) and try again. ``everyone``: a limit on the whole bot or number, so
+    every send pauses; otherwise a limit on one recipient, and only this send waits. ``reason`` is kept when
+    the send gives up."""
+
+    wait: Callable[[int], float]
+    reason: str
+    everyone: bool = True
+
+
+class Retry(NamedTuple):
+    """A failure that may pass (network errors, timeouts, 5xx): try again after a backoff, a bounded number of
+    times; ``reason`` is kept when the send gives up."""
+
+    reason: str
+
+
+# What a platform's error means for a send: try again (Flood, Retry), or the exception that ends it.
+Outcome = Flood | Retry | RecipientBlocked | DeliverySkipped | DeliveryFailed
+
+
+async def send_with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    chat: ChatKey,
+    limiter: RateLimiter,
+    in_flight: asyncio.Semaphore,
+    errors: tuple[type[E], ...],
+    outcome: Callable[[E], Outcome],
+    mark_blocked: Callable[[str], Awaitable[None]],
+    bulk: bool = False,
+    on_attempt: Attempt | None = None,
+) -> T:
+    """``call()`` under the platform's limits, tried again while it may still work: the one loop of every
+    channel that pushes through a rate-limited API (Telegram, WhatsApp). Each try waits its turn in
+    ``limiter`` and for one of ``in_flight``; an error of ``errors`` is judged by the platform's ``outcome``:
+
+    - ``Flood``: up to ``MAX_FLOOD_RETRIES`` times; a limit on everyone pauses the limiter (even on giving up,
+      so the other sends respect it), a limit on this recipient only waits here;
+    - ``Retry``: up to ``MAX_NETWORK_RETRIES`` times, after ``backoff``;
+    - ``RecipientBlocked``: ``mark_blocked(chat)`` first, so live replies stop too, then raised;
+    - ``DeliverySkipped`` or ``DeliveryFailed``: raised as it is.
+
+    Giving up raises ``DeliveryFailed(retryable=True)``: the outbox tries again later."""
+    floods = failures = 0
+    while True:
+        granted = await limiter.acquire(chat, bulk=bulk)
+        try:
+            async with in_flight:
+                if on_attempt is not None:  # as late as possible: a crash after it leaves the message in doubt
+                    await on_attempt()
+                    on_attempt = None
+                try:
+                    return await call()
+                finally:
+                    limiter.done(granted)  # counted in the limiter's window until its answer
+        except errors as error:
+            verdict = outcome(error)
+        if isinstance(verdict, Flood):
+            floods += 1
+            seconds = verdict.wait(floods)
+            if verdict.everyone:
+                limiter.pause(seconds)
+            if floods > MAX_FLOOD_RETRIES:
+                raise DeliveryFailed(verdict.reason, retryable=True)
+            if not verdict.everyone:
+                await limiter.timer.sleep(seconds)
+        elif isinstance(verdict, Retry):
+            failures += 1
+            if failures > MAX_NETWORK_RETRIES:
+                raise DeliveryFailed(verdict.reason, retryable=True)
+            await limiter.timer.sleep(backoff(failures))
+        else:
+            if isinstance(verdict, RecipientBlocked):
+                await mark_blocked(str(chat))
+            raise verdict
+
+
+def backoff(failures: int) -> float:
+    """0.5 s, 1 s, 2 s, 4 s (capped at 8 s), with a little jitter so retries of many chats spread out."""
+    return min(8.0, 0.5 * 2.0 ** (failures - 1)) * (1 + random.random() / 4)
 
 
 class OutputChannel(Protocol):

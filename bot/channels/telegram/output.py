@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -25,7 +24,16 @@ from sqlalchemy import update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.base import Attempt, DeliveryFailed, RecipientBlocked, Template
+from bot.channels.base import (
+    Attempt,
+    DeliveryFailed,
+    Flood,
+    Outcome,
+    RecipientBlocked,
+    Retry,
+    Template,
+    send_with_retries,
+)
 from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter
 from bot.channels.telegram.convert import CHANNEL
@@ -40,8 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.telegram")
 T = TypeVar("T")
 
-MAX_FLOOD_RETRIES = 10
-MAX_NETWORK_RETRIES = 4
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # Reply.link_preview=False
 MAX_IN_FLIGHT = 8  # 8 requests at ~100 ms round trip is ~80/s, above Telegram's 30/s; more only costs CPU
 
@@ -182,37 +188,24 @@ class TelegramOutput:
 
     async def _call(self, chat_id: int, call: Callable[[], Awaitable[T]], *, bulk: bool = False,
                     on_attempt: Attempt | None = None) -> T:
-        floods = failures = 0
-        while True:
-            granted = await self.limiter.acquire(chat_id, bulk=bulk)
-            try:
-                async with self.in_flight:
-                    if on_attempt is not None:  # as late as possible: a crash after it leaves the message in doubt
-                        await on_attempt()
-                        on_attempt = None
-                    try:
-                        return await call()
-                    finally:
-                        self.limiter.done(granted)
-            except RetryAfter as exc:
-                floods += 1
-                seconds = retry_after_seconds(exc)
-                self.limiter.pause(seconds)
-                log.warning("telegram flood control", extra={"chat": chat_id, "retry_after": seconds})
-                if floods > MAX_FLOOD_RETRIES:
-                    raise DeliveryFailed("flood control: too many 429 answers", retryable=True) from None
-            except Forbidden:
-                await self.mark_blocked(str(chat_id))
-                raise RecipientBlocked(str(chat_id)) from None
-            except BadRequest as exc:
-                raise DeliveryFailed(self._reason(exc), retryable=False) from None
-            except NetworkError as exc:  # connection errors, timeouts, 5xx (BadRequest is handled above)
-                failures += 1
-                if failures > MAX_NETWORK_RETRIES:
-                    raise DeliveryFailed(self._reason(exc), retryable=True) from None
-                await self.limiter.timer.sleep(backoff(failures))
-            except TelegramError as exc:  # invalid token, conflict, group migrated: trying again will not help
-                raise DeliveryFailed(self._reason(exc), retryable=False) from None
+        return await send_with_retries(
+            call, chat=chat_id, limiter=self.limiter, in_flight=self.in_flight, errors=(TelegramError,),
+            outcome=lambda error: self._outcome(chat_id, error), mark_blocked=self.mark_blocked, bulk=bulk,
+            on_attempt=on_attempt,
+        )
+
+    def _outcome(self, chat_id: int, error: TelegramError) -> Outcome:
+        """What a Telegram error means for a send (see ``send_with_retries``)."""
+        if isinstance(error, RetryAfter):
+            seconds = retry_after_seconds(error)
+            log.warning("telegram flood control", extra={"chat": chat_id, "retry_after": seconds})
+            return Flood(lambda _floods: seconds, "flood control: too many 429 answers")
+        if isinstance(error, Forbidden):
+            return RecipientBlocked(str(chat_id))
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            return Retry(self._reason(error))  # connection errors, timeouts, 5xx
+        # a bad request, an invalid token, a conflict, a group migrated: trying again will not help
+        return DeliveryFailed(self._reason(error), retryable=False)
 
     def _reason(self, exc: TelegramError) -> str:
         text = f"{type(exc).__name__}: {exc.message}"
@@ -225,11 +218,6 @@ def retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def backoff(failures: int) -> float:
-    """0.5 s, 1 s, 2 s, 4 s (capped at 8 s), with a little jitter so retries of many chats spread out."""
-    return min(8.0, 0.5 * 2.0 ** (failures - 1)) * (1 + random.random() / 4)
 
 
 def _file_input(attachment: Attachment) -> bytes | Path | str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,18 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Attempt, DeliveryFailed, DeliverySkipped, RecipientBlocked, Template
+from bot.channels.base import (
+    Attempt,
+    DeliveryFailed,
+    DeliverySkipped,
+    Flood,
+    Outcome,
+    RecipientBlocked,
+    Retry,
+    Template,
+    backoff,
+    send_with_retries,
+)
 from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import RateLimiter
 from bot.channels.whatsapp import choices
@@ -46,8 +56,6 @@ from bot.services import users
 log = logging.getLogger("bot.whatsapp")
 
 WINDOW = timedelta(hours=24)
-MAX_FLOOD_RETRIES = 10
-MAX_NETWORK_RETRIES = 4
 MAX_IN_FLIGHT = 16  # requests at once: 16 at ~150 ms round trip is ~100/s, above the 80/s throughput
 PAIR_RATE = 1 / 6  # messages a second to one user over time
 PAIR_BURST = 45
@@ -273,52 +281,35 @@ class WhatsAppOutput:
     async def _request(
         self, wa_id: str, call: Callable[[], Any], *, bulk: bool, on_attempt: Attempt | None = None
     ) -> dict[str, Any]:
-        floods = failures = 0
-        while True:
-            granted = await self.limiter.acquire(wa_id, bulk=bulk)
-            try:
-                async with self.in_flight:
-                    if on_attempt is not None:  # as late as possible: a crash after it leaves the message in doubt
-                        await on_attempt()
-                        on_attempt = None
-                    try:
-                        async with call() as response:
-                            answer = await _json(response)
-                    finally:
-                        self.limiter.done(granted)  # counted in the window until its answer, as Telegram's
-                    if response.status == 200 and "error" not in answer:
-                        return answer
-                    raise _graph_error(response.status, answer)
-            except GraphError as error:
-                if error.status == 429 or error.code in RATE_LIMITED or error.code == PAIR_LIMITED:
-                    floods += 1
-                    if floods > MAX_FLOOD_RETRIES:
-                        raise DeliveryFailed(f"{error} (still limited)", retryable=True) from None
-                    seconds = backoff(floods)
-                    log.warning("whatsapp rate limit", extra={"user": self.who(wa_id), "code": error.code,
-                                                             "wait": seconds})
-                    if error.code == PAIR_LIMITED:
-                        await self.limiter.timer.sleep(4.0 ** (floods - 1))  # 1, 4, 16, ... for this user only
-                    else:
-                        self.limiter.pause(seconds)
-                    continue
-                if error.status >= 500 or error.code in TRY_AGAIN:
-                    failures += 1
-                    if failures > MAX_NETWORK_RETRIES:
-                        raise DeliveryFailed(self._masked(error), retryable=True) from None
-                    await self.limiter.timer.sleep(backoff(failures))
-                    continue
-                if error.code == UNDELIVERABLE:
-                    await self._mark_blocked(wa_id)
-                    raise RecipientBlocked(wa_id) from None
-                if error.code == OUTSIDE_WINDOW:
-                    raise DeliverySkipped("outside WhatsApp's 24-hour window") from None
-                raise DeliveryFailed(self._masked(error), retryable=False) from None
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                failures += 1
-                if failures > MAX_NETWORK_RETRIES:
-                    raise DeliveryFailed(f"whatsapp: {type(exc).__name__}", retryable=True) from None
-                await self.limiter.timer.sleep(backoff(failures))
+        async def attempt() -> dict[str, Any]:
+            async with call() as response:
+                answer = await _json(response)
+            if response.status == 200 and "error" not in answer:
+                return answer
+            raise _graph_error(response.status, answer)
+
+        return await send_with_retries(
+            attempt, chat=wa_id, limiter=self.limiter, in_flight=self.in_flight,
+            errors=(GraphError, aiohttp.ClientError, TimeoutError), outcome=lambda error: self._outcome(wa_id, error),
+            mark_blocked=self._mark_blocked, bulk=bulk, on_attempt=on_attempt,
+        )
+
+    def _outcome(self, wa_id: str, error: Exception) -> Outcome:
+        """What a Graph API or network error means for a send (see the module's docstring)."""
+        if not isinstance(error, GraphError):  # aiohttp.ClientError, TimeoutError
+            return Retry(f"whatsapp: {type(error).__name__}")
+        if error.status == 429 or error.code in RATE_LIMITED or error.code == PAIR_LIMITED:
+            log.warning("whatsapp rate limit", extra={"user": self.who(wa_id), "code": error.code})
+            if error.code == PAIR_LIMITED:  # 1, 4, 16, ... seconds, for this user only
+                return Flood(lambda floods: 4.0 ** (floods - 1), f"{error} (still limited)", everyone=False)
+            return Flood(backoff, f"{error} (still limited)")
+        if error.status >= 500 or error.code in TRY_AGAIN:
+            return Retry(self._masked(error))
+        if error.code == UNDELIVERABLE:
+            return RecipientBlocked(wa_id)
+        if error.code == OUTSIDE_WINDOW:
+            return DeliverySkipped("outside WhatsApp's 24-hour window")
+        return DeliveryFailed(self._masked(error), retryable=False)
 
     def _masked(self, error: GraphError) -> str:
         return str(error).replace(self.token, "***") if self.token else str(error)
@@ -346,11 +337,6 @@ def template_message(template: Template, language: str) -> dict[str, Any]:
 def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= PARAM_LIMIT else flat[: PARAM_LIMIT - 1] + "…"
-
-
-def backoff(failures: int) -> float:
-    """0.5 s, 1 s, 2 s, 4 s (capped at 8 s), with a little jitter so retries of many users spread out."""
-    return min(8.0, 0.5 * 2.0 ** (failures - 1)) * (1 + random.random() / 4)
 
 
 async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:
