@@ -164,14 +164,11 @@ class EditableOutput(Protocol):
         ...
 
 
-class CollectingOutput:
-    """An output that keeps what it was asked to send: the test double of a real channel, and the
-    output of channels that have no push (the console)."""
+class DirectOutput:
+    """An output with no platform between it and the user (a list kept in memory, an open web page or its
+    mailbox): no limits to wait for and nothing to retry, and no conversation window, so no template."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.sent: list[tuple[str, Reply]] = []
-        self.edits: list[tuple[str, str, Reply]] = []  # (user, reference, new content)
+    name: str
 
     async def send(
         self,
@@ -184,6 +181,23 @@ class CollectingOutput:
     ) -> list[str]:
         if on_attempt is not None:
             await on_attempt()
+        return await self.hand_over(external_id, replies)
+
+    async def hand_over(self, external_id: str, replies: Sequence[Reply]) -> list[str]:
+        """Deliver ``replies`` and return their references."""
+        raise NotImplementedError
+
+
+class CollectingOutput(DirectOutput):
+    """An output that keeps what it was asked to send: the test double of a real channel, and the
+    output of channels that have no push (the console)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[tuple[str, Reply]] = []
+        self.edits: list[tuple[str, str, Reply]] = []  # (user, reference, new content)
+
+    async def hand_over(self, external_id: str, replies: Sequence[Reply]) -> list[str]:
         references = []
         for reply in replies:
             self.sent.append((external_id, reply))

@@ -32,11 +32,12 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from bot.channels.base import DirectOutput
 from bot.channels.buttons import ButtonCodec
 from bot.channels.pacing import MonotonicTimer, Timer, TokenBucket
 from bot.channels.web import store
@@ -46,9 +47,6 @@ from bot.config import LANGUAGES
 from bot.i18n import catalog, normalize_language, translate
 from bot.messages import Attachment, Incoming, Reply
 from bot.services import users
-
-if TYPE_CHECKING:
-    from bot.channels.base import Attempt, Template
 
 log = logging.getLogger("bot.web")
 
@@ -376,7 +374,7 @@ class WebChat:
                 await store.post(self.app.sessions, user_id, waiting[user_id], self.app.clock.now())
 
 
-class WebOutput:
+class WebOutput(DirectOutput):
     """``app.outputs["web"]``: the outbox's way to a visitor: their open page, or the mailbox."""
 
     name = CHANNEL
@@ -384,17 +382,7 @@ class WebOutput:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
 
-    async def send(
-        self,
-        external_id: str,
-        replies: Sequence[Reply],
-        *,
-        template: Template | None = None,
-        bulk: bool = False,
-        on_attempt: Attempt | None = None,
-    ) -> list[str]:
-        if on_attempt is not None:
-            await on_attempt()
+    async def hand_over(self, external_id: str, replies: Sequence[Reply]) -> list[str]:
         return await self.chat.deliver(external_id, replies)
 
 
