@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.channels import Channel, enabled_plugins
 from bot.channels.base import OutputChannel
 from bot.clock import Clock
 from bot.config import PROJECT_ROOT, Settings
+from bot.db.content_version import ContentVersions
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
 from bot.engine import Engine
@@ -40,6 +42,12 @@ class App:
         self.outbox = OutboxSender(self.sessions, self.outputs, clock)
         self.engine.on_outbox = self.outbox.poke
         self.reminders = ReminderClock(self.sessions, clock, settings.reminder_grace_period, on_queued=self.outbox.poke)
+        # a reload asked of one worker process reaches the others (they poll the version row)
+        self.content_versions = ContentVersions(
+            self.sessions, clock, partial(self.engine.reload_content, announce=False),
+            every=settings.content_check_seconds,
+        )
+        self.engine.on_reloaded = self.content_versions.announce
         self.draining = False
         self.engine.load_content()
 
@@ -165,11 +173,8 @@ async def serve(settings: Settings) -> None:
     outbox_task = asyncio.create_task(app.outbox.run(), name="outbox")
     housekeeping_task = asyncio.create_task(privacy.housekeeping(app.sessions, settings, app.clock),
                                             name="privacy-housekeeping")
+    content_task = asyncio.create_task(app.content_versions.run(), name="content-versions")
     await app.reminders.start()  # what fell due while the bot was down, then a job per pending reminder
-    log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
-                                   "channels": [plugin.name for plugin in plugins]})
-    if settings.web_chat:
-        print(f"Web chat: {chat_url(settings, runner.addresses)}", flush=True)  # what `make run` shows a person
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -180,20 +185,29 @@ async def serve(settings: Settings) -> None:
             os._exit(1)
         stop.set()
 
+    # Before "bot started": a supervisor (or a test) that signals as soon as it reads the line must get a clean
+    # stop, not the default handler's abrupt exit.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
+    log.info("bot started", extra={"web": f"{settings.web_host}:{settings.web_port}",
+                                   "channels": [plugin.name for plugin in plugins]})
+    if settings.web_chat:
+        print(f"Web chat: {chat_url(settings, runner.addresses)}", flush=True)  # what `make run` shows a person
     await stop.wait()
     log.info("stopping: no new messages, finishing those in flight")
     app.draining = True
     for channel in channels:
         await channel.stop()
     await app.engine.drain()
-    for channel in channels:
-        await channel.close()
     await app.reminders.stop()
+    # The outbox stops while the channels can still send: the sends in flight finish and their results are
+    # written. Closed first, a channel would fail them half-way and leave rows in doubt ("sending").
     outbox_task.cancel()
     housekeeping_task.cancel()
-    await asyncio.gather(outbox_task, housekeeping_task, return_exceptions=True)
+    content_task.cancel()
+    await asyncio.gather(outbox_task, housekeeping_task, content_task, return_exceptions=True)
+    for channel in channels:
+        await channel.close()
     await runner.cleanup()
     await app.close()
     remove_control_token(settings)

@@ -75,9 +75,6 @@ def reminders(fake: FakeTelegram, chat: int) -> list[str]:
     return [call.text for call in fake.sent(chat_id=chat) if call.text.startswith("⏰")]
 
 
-@pytest.mark.xfail(strict=False, reason="open defect: after a SIGTERM right after the reminders arrive, one "
-                   "reminder delivery can stay 'sending' (its result not flushed before the stop); the reminders "
-                   "themselves arrive once. Seen failing in 2 of 3 runs under load; to fix in the outbox's shutdown")
 async def test_cli_mentor_booked_in_telegram_reminded_once_across_a_kill_and_restarts(fake, database_url):
     env = environment(fake, database_url)
     bot = await start_bot(env, BOOKED_AT)

@@ -236,6 +236,7 @@ class OutboxSender:
         self._marks: list[tuple[int, asyncio.Future[None]]] = []
         self._results: list[Result] = []
         self._dirty = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None
         self._last_tick = float("-inf")
         self._last_upkeep: datetime | None = None
@@ -420,7 +421,13 @@ class OutboxSender:
             await self._flush()
 
     async def _flush(self) -> None:
-        """Write every mark and result gathered since the last flush in one transaction."""
+        """Write every mark and result gathered since the last flush in one transaction. One flush at a time: a
+        caller that must know everything is written (``send_due``, ``close``) waits for the writer's flush in
+        progress instead of finding nothing left to write and returning before it commits."""
+        async with self._flush_lock:
+            await self._flush_now()
+
+    async def _flush_now(self) -> None:
         marks, self._marks = self._marks, []
         results, self._results = self._results, []
         if not marks and not results:
