@@ -34,6 +34,7 @@ Visible = Callable[["Context"], bool]
 
 COORDINATOR = "coordinator"  # the engine's built-in guard: the caller's role, checked on every call
 CONSENT = "consent"  # provided by the feature that asks for consent (handlers/start.py)
+ADMIN = "admin"  # provided by the feature that manages roles (handlers/admin/roles.py): admins only
 
 
 class Content(Protocol):
@@ -64,7 +65,13 @@ class Route:
 class Command:
     name: str
     route: Route
-    description_key: str | None  # catalog key of the line in the platform's command menu and /help
+    describe: str | None  # catalog key of the command's line in /help
+
+    @property
+    def description_key(self) -> str | None:
+        """The line in the platform's command menu, which every user sees: none for a coordinator command,
+        whose line is in the coordinators' /help only."""
+        return None if self.route.coordinator_only else self.describe
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,8 @@ class Router:
         consent: bool = False,
         guards: Iterable[str] = (),
     ) -> Callable[[Handler], Handler]:
-        """``describe`` is the catalog key of the command's line in the platform's command list and /help."""
+        """``describe`` is the catalog key of the command's line in /help and, unless it is a coordinator
+        command, in the platform's command list; a coordinator command's line is shown to coordinators only."""
 
         def register(handler: Handler) -> Handler:
             route = self._route(handler, _guards(coordinator, consent, guards))

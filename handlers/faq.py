@@ -143,7 +143,7 @@ async def forward_to_coordinators(ctx: Context, question: str) -> None:
     ctx.reply(ctx.t("faq.forwarded", number=pending.id), ctx.menu())
 
 
-@router.command("kb_reload", coordinator=True)
+@router.command("kb_reload", describe="cmd.kb_reload", coordinator=True)
 async def reload_knowledge(ctx: Context) -> None:
     await ctx.engine.reload_content()
     ctx.session.add(AuditLog(actor_id=ctx.user.id, action="kb.reload", created_at=ctx.clock.now()))

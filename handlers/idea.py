@@ -550,7 +550,7 @@ def submission_line(ctx: Context, submission: Submission) -> str:
 # -- /status (coordinators) -----------------------------------------------------------------------------
 
 
-@router.command("status", coordinator=True)
+@router.command("status", describe="cmd.status", coordinator=True)
 async def set_status(ctx: Context) -> None:
     """``/status LID-2026-0007 finalist``: the engine checks the role on every call; this checks the rest."""
     reference, _, wanted = ctx.incoming.command_args.partition(" ")

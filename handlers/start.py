@@ -13,7 +13,7 @@ import re
 
 from bot.engine import Context
 from bot.messages import Button
-from bot.router import CONSENT, Router
+from bot.router import ADMIN, CONSENT, Router
 from bot.services import broadcasts, users
 
 router = Router("start")
@@ -80,8 +80,17 @@ async def help_command(ctx: Context) -> None:
     lines = [ctx.t("help.intro")]
     lines += [f"/{name} — {ctx.t(key)}" for name, key in ctx.engine.menu_commands()]
     if ctx.user.is_coordinator:
-        lines.append(ctx.t("help.coordinator"))
+        lines += ["", ctx.t("help.coordinator"), *coordinator_lines(ctx)]
     ctx.reply("\n".join(lines), ctx.menu())
+
+
+def coordinator_lines(ctx: Context) -> list[str]:
+    """The coordinators' part of /help, from the routes registered with ``coordinator=True`` and ``describe=``
+    (so a new command is listed without a text to update), by feature; the admins' own (/grant) last, to admins."""
+    listed = [command for command in ctx.engine.commands.values() if command.route.coordinator_only
+              and command.describe and (ADMIN not in command.route.guards or ctx.user.role == ADMIN)]
+    listed.sort(key=lambda command: ADMIN in command.route.guards)
+    return [f"/{command.name} — {ctx.t(command.describe)}" for command in listed if command.describe]
 
 
 @router.command("menu", describe="cmd.menu")

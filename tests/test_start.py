@@ -96,3 +96,26 @@ async def test_a_file_or_sticker_outside_any_flow_is_answered_politely(bot):
     assert "no esperaba ninguno" in bot.last_text
     await bot.send("/menu")
     assert "Menú principal" in bot.last_text
+
+
+async def test_help_lists_the_coordinators_commands_only_to_them_each_as_far_as_their_role_goes(bot):
+    await bot.onboard(user="ana")
+    await bot.send("/help", user="ana")
+    member = bot.last_text
+    assert "/mentoring — Reservar una mentoría" in member
+    assert not {"/broadcast", "/mentors", "/assign", "/export", "/grant", "coordinación"} & set(member.split())
+    await bot.onboard(user="coord", lang="en")  # an admin (LIDERES_ADMINS)
+    await bot.send("/help", user="coord")
+    admin = bot.text_of("coord")
+    assert "As a coordinator you also have:" in admin
+    for line in ("/mentors — Mentoring: figures", "/assign — Book a session for someone", "/export — Export ideas",
+                 "/status — Change an idea's status", "/grant — Give a role", "/kb_reload — Reload"):
+        assert line in admin, line
+    await bot.onboard(user="maria")
+    await bot.send("/grant test:maria coordinator", user="coord")
+    await bot.send("/help", user="maria")
+    coordinator = bot.text_of("maria")
+    assert "/assign — Reservar una mentoría para alguien" in coordinator and "/grant" not in coordinator
+    engine = bot.app.engine
+    assert {c.name for c in engine.commands.values() if c.route.coordinator_only and not c.describe} == set()
+    assert "broadcast" not in dict(engine.menu_commands())  # the platform's command menu is everyone's

@@ -29,7 +29,7 @@ router = Router("admin.answers")
 LIST_LIMIT = 10
 
 
-@router.command("unanswered", coordinator=True)
+@router.command("unanswered", describe="cmd.unanswered", coordinator=True)
 async def list_unanswered(ctx: Context) -> None:
     rows = (await ctx.session.execute(
         select(Unanswered, User.display_name).join(User, User.id == Unanswered.user_id)
@@ -52,7 +52,7 @@ async def list_unanswered(ctx: Context) -> None:
     ctx.reply("\n".join(lines), link_preview=False)  # what members typed: no bidi controls, no link previews
 
 
-@router.command("answer", coordinator=True)
+@router.command("answer", describe="cmd.answer", coordinator=True)
 async def answer_unanswered(ctx: Context) -> None:
     number, _, text = ctx.incoming.command_args.partition(" ")
     text = text.strip()

@@ -52,7 +52,7 @@ TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 # -- writing --------------------------------------------------------------------------------------------
 
 
-@router.command("broadcast", coordinator=True)
+@router.command("broadcast", describe="cmd.broadcast", coordinator=True)
 async def broadcast_command(ctx: Context) -> None:
     ctx.start_flow(FLOW, "text", {"texts": {}, "attachment": None, "audience": {}})
     ctx.reply(ctx.t("bc.ask_text", limit=broadcasts.MAX_TEXT))
@@ -421,7 +421,7 @@ WRITING: dict[str, Action] = {
 # -- /broadcasts: recent ones, pause, resume, cancel ----------------------------------------------------
 
 
-@router.command("broadcasts", coordinator=True)
+@router.command("broadcasts", describe="cmd.broadcasts", coordinator=True)
 async def list_broadcasts(ctx: Context) -> None:
     recent = list(await ctx.session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(LIST_LIMIT)))
     if not recent:

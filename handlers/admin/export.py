@@ -15,7 +15,7 @@ from bot.services.submissions import LoadedForm
 router = Router("admin.export")
 
 
-@router.command("export", coordinator=True)
+@router.command("export", describe="cmd.export", coordinator=True)
 async def export_command(ctx: Context) -> None:
     words = ctx.incoming.command_args.lower().split()
     if not words:

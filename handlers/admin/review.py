@@ -100,7 +100,7 @@ def filtered(filters: Filters) -> Any:
     return query
 
 
-@router.command("submissions", coordinator=True)
+@router.command("submissions", describe="cmd.submissions", coordinator=True)
 async def list_submissions(ctx: Context) -> None:
     parsed = parse_filters(ctx.incoming.command_args, form_of(ctx))
     if isinstance(parsed, str):
@@ -182,7 +182,7 @@ async def by_code(ctx: Context, usage_key: str) -> Submission | None:
     return found
 
 
-@router.command("submission", coordinator=True)
+@router.command("submission", describe="cmd.submission", coordinator=True)
 async def show_submission(ctx: Context) -> None:
     found = await by_code(ctx, "review.show_usage")
     if found is None:
@@ -231,7 +231,7 @@ async def reviews_text(ctx: Context, submission: Submission, form: IdeaForm) -> 
 # -- /review CODE ---------------------------------------------------------------------------------------
 
 
-@router.command("review", coordinator=True)
+@router.command("review", describe="cmd.review", coordinator=True)
 async def review_command(ctx: Context) -> None:
     found = await by_code(ctx, "review.review_usage")
     if found is not None:

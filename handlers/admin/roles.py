@@ -14,12 +14,10 @@ from bot.db.models import ROLES
 from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Reply
-from bot.router import Router
+from bot.router import ADMIN, Router
 from bot.services import roles
 
 router = Router("admin.roles")
-
-ADMIN = "admin"
 
 
 @router.guard(ADMIN)
@@ -31,14 +29,14 @@ async def require_admin(ctx: Context) -> bool:
     return False
 
 
-@router.command("grant", coordinator=True, guards=(ADMIN,))
+@router.command("grant", describe="cmd.grant", coordinator=True, guards=(ADMIN,))
 async def grant(ctx: Context) -> None:
     member, _, role = ctx.incoming.command_args.partition(" ")
     role = role.strip().lower()
     await change(ctx, member, role)
 
 
-@router.command("revoke", coordinator=True, guards=(ADMIN,))
+@router.command("revoke", describe="cmd.revoke", coordinator=True, guards=(ADMIN,))
 async def revoke(ctx: Context) -> None:
     await change(ctx, ctx.incoming.command_args.split(" ")[0], roles.DEFAULT_ROLE)
 

@@ -18,7 +18,7 @@ router = Router("admin.sources")
 LIMIT = 30
 
 
-@router.command("sources", coordinator=True)
+@router.command("sources", describe="cmd.sources", coordinator=True)
 async def sources(ctx: Context) -> None:
     applied = select(Submission.user_id).where(Submission.submitted_at.is_not(None)).distinct().subquery()
     rows = (

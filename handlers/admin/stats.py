@@ -17,7 +17,7 @@ from bot.services.submissions import LoadedForm
 router = Router("admin.stats")
 
 
-@router.command("stats", coordinator=True)
+@router.command("stats", describe="cmd.stats", coordinator=True)
 async def stats_command(ctx: Context) -> None:
     now = ctx.clock.now()
     context = stats.StatsContext(ctx.session, ctx.content(LoadedForm).form, ctx.lang, now)

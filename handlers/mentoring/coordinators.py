@@ -43,7 +43,7 @@ LANGUAGE_CHOICES = {"es": ["es"], "en": ["en"], "both": ["es", "en"]}
 
 
 @router.menu_item("mentors", label="menu.mentors", order=75)
-@router.command("mentors", coordinator=True)  # not in everyone's command list: the coordinators' menu has it
+@router.command("mentors", describe="cmd.mentors", coordinator=True)  # /help: coordinators only
 async def mentors_command(ctx: Context) -> None:
     await show_mentors(ctx)
 
@@ -226,7 +226,7 @@ async def save(ctx: Context, zone: str) -> None:
 # -- /assign ------------------------------------------------------------------------------------------------------
 
 
-@router.command("assign", coordinator=True)
+@router.command("assign", describe="cmd.assign", coordinator=True)
 async def assign_command(ctx: Context) -> None:
     """``/assign telegram:12345`` or ``/assign 7`` (a mentoring request's number): a session for that person."""
     target = ctx.incoming.command_args.strip().lstrip("#")
