@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         default="INFO", description="Log level; message texts are only logged at DEBUG"
     )
     workers: int = Field(default=8, ge=1, le=256, description="Messages handled at once (different users)")
+    worker_id: str | None = Field(
+        default=None, max_length=60,
+        description="This process's name among several on one PostgreSQL (unique, stable across restarts); "
+        "unset: host name and LIDERES_WEB_PORT",
+    )
+    journal_lease_seconds: float = Field(
+        default=30, ge=1, le=3600,
+        description="An update taken by a worker process that stops renewing it (it died) is taken over by "
+        "another after this long",
+    )
+    content_check_seconds: float = Field(
+        default=5, gt=0, le=3600,
+        description="How often each process checks whether another reloaded the knowledge base",
+    )
     queue_limit: int = Field(
         default=10_000, ge=1, description="Messages waiting for a worker before channels wait to hand over more"
     )

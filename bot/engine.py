@@ -169,6 +169,7 @@ class Engine:
             self.include(router)
         self._check_guards()
         self.on_outbox: Callable[[], None] | None = None  # wakes the outbox sender after a commit
+        self.on_reloaded: Callable[[], Awaitable[object]] | None = None  # tells the other worker processes
         self._queue: KeyedQueue[tuple[str, str], tuple[Incoming, Respond]] = KeyedQueue(
             self._run_queued, workers=settings.workers, limit=settings.queue_limit, name="engine-worker"
         )
@@ -210,11 +211,18 @@ class Engine:
         built = self._build_content()
         return self._install_content(built)
 
-    async def reload_content(self) -> dict[str, object]:
+    async def reload_content(self, *, announce: bool = True) -> dict[str, object]:
         """Rebuild the content off the event loop (a large knowledge base takes seconds) and swap it in at
-        once: users are answered from the old content meanwhile, and never from a half-built one."""
+        once: users are answered from the old content meanwhile, and never from a half-built one. With
+        ``announce``, ``on_reloaded`` then tells the other worker processes to reload too."""
         built = await asyncio.to_thread(self._build_content)
-        return self._install_content(built)
+        summary = self._install_content(built)
+        if announce and self.on_reloaded is not None:
+            try:
+                await self.on_reloaded()
+            except Exception:  # this process has reloaded; the others keep their content until the next one
+                log.exception("content reload not announced to the other processes")
+        return summary
 
     def _build_content(self) -> dict[ContentLoader, Content]:
         return {loader: loader(self.settings, self._content.get(loader)) for loader in self.content_loaders}

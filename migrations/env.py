@@ -6,6 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.db.models import Base
@@ -13,6 +14,9 @@ from bot.db.session import create_engine
 
 config = context.config
 target_metadata = Base.metadata
+# PostgreSQL advisory lock key: worker processes starting at once migrate one after the
+# other; the second finds the revisions applied and does nothing.
+MIGRATION_LOCK = int.from_bytes(b"lideres", "big")
 
 
 def run_migrations_offline() -> None:
@@ -29,6 +33,9 @@ def run_migrations_offline() -> None:
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # held until the migration's transaction ends; taken before Alembic reads the applied revisions
+            connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

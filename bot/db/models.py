@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -207,12 +208,20 @@ class ProcessedUpdate(Base):
     handled (the process died in between) is handled on the next start."""
 
     __tablename__ = "processed_updates"
+    __table_args__ = (
+        Index("ix_processed_updates_lease", "channel", "lease_until"),  # expired leases, to take over
+        Index("ix_processed_updates_owner", "lease_owner"),  # a worker's leases, to renew
+    )
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # Telegram's number, WhatsApp's wamid
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     incoming: Mapped[dict[str, Any] | None]
     handled_at: Mapped[datetime | None]
+    # While taken and not handled: which worker process has it, until when (renewed while it lives). Both are
+    # cleared when it is handled; a row whose lease expired is taken over by exactly one other worker.
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
 
 
 class FailedMessage(Base):
@@ -409,3 +418,38 @@ class Reminder(Base):
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     queued_at: Mapped[datetime | None]
+
+
+class ButtonPayload(Base):
+    """A button payload too long for the platform's button data (Telegram's 64 bytes), under the key the button
+    carries: any worker process can read it back when the button is pressed, also after a restart."""
+
+    __tablename__ = "button_payloads"
+
+    purpose: Mapped[str] = mapped_column(String(20), primary_key=True)  # the codec's channel
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)  # last encoded: rows unused for long are pruned
+
+
+class SendBudget(Base):
+    """The send budget shared by every worker process of a channel (``bot/channels/pacing.py``): for the whole
+    channel (``chat`` empty) and for each chat, the earliest moment the next send may leave, in seconds of the
+    database's clock. A send books its moment in one transaction that locks the channel's row first."""
+
+    __tablename__ = "send_budget"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+
+
+class ContentVersion(Base):
+    """Bumped by a knowledge-base reload: every worker process polls it and reloads its own content when it
+    changed, so a reload asked of one process reaches them all."""
+
+    __tablename__ = "content_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
