@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.db.models import AuditLog, Mentor, Unanswered, User
 from bot.engine import Context
 from bot.i18n import translate
@@ -144,37 +146,36 @@ async def mentor_typed(ctx: Context) -> None:
         ctx.end_flow()
         ctx.reply(ctx.t("core.not_allowed"))
         return
-    step, data, text = ctx.state.step, ctx.state.data, ctx.text
-    if ctx.incoming.attachment is not None or not text or step in (LANGUAGES,):
-        ask(ctx, step or WHO, ctx.t("mentoring.use_buttons") if step == LANGUAGES else "")
+    step, text = ctx.state.step or WHO, ctx.text
+    if ctx.incoming.attachment is not None or not text or step not in STEPS:
+        ask(ctx, step, ctx.t("mentoring.use_buttons") if step == LANGUAGES else "")
         return
-    if step == WHO:
-        key = mentoring.parse_user_key(text)
-        if key is None:
-            ask(ctx, WHO, "⚠️ " + ctx.t("mentoring.cli.bad_user", user=text[:40]))
-            return
-        data["user"] = f"{key[0]}:{key[1]}"
-        ask(ctx, NAME)
-    elif step == NAME:
-        name = mentoring.clean_name(text)
-        if isinstance(name, mentoring.Problem):
-            ask(ctx, NAME, problem(ctx, name))
-            return
-        data["name"] = name
-        ask(ctx, TOPICS)
-    elif step == TOPICS:
-        topics = mentoring.clean_topics(text)
-        if isinstance(topics, mentoring.Problem):
-            ask(ctx, TOPICS, problem(ctx, topics))
-            return
-        data["topics"] = topics
-        ask(ctx, LANGUAGES)
-    elif step == ZONE:
-        zone = mentoring.clean_zone(text)
-        if isinstance(zone, mentoring.Problem):
-            ask(ctx, ZONE, problem(ctx, zone))
-            return
-        await save(ctx, zone)
+    check, kept_as, following = STEPS[step]
+    answer = check(text)
+    if isinstance(answer, mentoring.Problem):
+        ask(ctx, step, problem(ctx, answer))
+        return
+    if step == ZONE and isinstance(answer, str):
+        await save(ctx, answer)
+        return
+    ctx.state.data[kept_as] = answer
+    ask(ctx, following)
+
+
+def member_key(text: str) -> str | mentoring.Problem:
+    """The mentor's chat user as typed, ``channel:id``."""
+    key = mentoring.parse_user_key(text)
+    return f"{key[0]}:{key[1]}" if key else mentoring.Problem("mentoring.cli.bad_user", {"user": text[:40]})
+
+
+# The typed steps: how the answer is checked, where it is kept in the flow's data, the next question (the zone,
+# last, saves the mentor). The languages are buttons.
+STEPS: dict[str, tuple[Callable[[str], object], str, str]] = {
+    WHO: (member_key, "user", NAME),
+    NAME: (mentoring.clean_name, "name", TOPICS),
+    TOPICS: (mentoring.clean_topics, "topics", LANGUAGES),
+    ZONE: (mentoring.clean_zone, "zone", ""),
+}
 
 
 @router.button("mentoring:mlang", coordinator=True)
