@@ -25,8 +25,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +35,7 @@ from bot.db.models import Introduction, Profile, User
 from bot.services.knowledge.lexicon import STOPWORDS
 from bot.services.knowledge.text import words
 from bot.services.submissions import Choice, Texts, pick
+from bot.services.yaml_files import load_model
 
 INTRODUCTION_WINDOW = timedelta(hours=24)  # the per-member limit counts requests in the last 24 hours
 TEXT_HIT = 82  # rapidfuzz ratio at which two words are taken as the same ("diseno" / "disenos" / "diseño")
@@ -117,25 +117,8 @@ class NetworkVocabulary(_Strict):
 
 def load_vocabulary(path: Path) -> NetworkVocabulary:
     """The vocabulary at ``path``, or a ``NetworkFileError`` naming every problem with where it is."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise NetworkFileError(f"{path}: cannot read the network file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise NetworkFileError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise NetworkFileError(f"{path}: the network file must be a mapping with name, kinds, regions and tags")
-    try:
-        return NetworkVocabulary.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(step) for step in error["loc"]) or "file"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown setting (a typo?)"
-            problems.append(f"{where}: {message}")
-        raise NetworkFileError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)) from None
+    return load_model(path, NetworkVocabulary, NetworkFileError, what="network file",
+                      shape="name, kinds, regions and tags")
 
 
 # -- what a profile may say -----------------------------------------------------------------------------

@@ -18,8 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from bot.db.models import AuditLog, Counter, Submission, User
 from bot.db.session import upsert_insert
 from bot.i18n import translate
 from bot.messages import Attachment, Button, Reply
+from bot.services.yaml_files import load_model, problem_text
 
 Status = Literal["draft", "submitted", "in_review", "finalist", "accepted", "declined"]
 STATUSES: tuple[Status, ...] = ("draft", "submitted", "in_review", "finalist", "accepted", "declined")
@@ -258,19 +258,8 @@ def load_form_content(settings: Settings, previous: object | None) -> LoadedForm
 
 def load_form(path: Path) -> IdeaForm:
     """The form at ``path``, or a ``FormError`` that lists every problem with where it is."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FormError(f"{path}: cannot read the form file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise FormError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise FormError(f"{path}: the form file must be a mapping with 'competition' and 'fields'")
-    try:
-        return IdeaForm.model_validate(raw)
-    except ValidationError as exc:
-        problems = [_describe(error, raw) for error in exc.errors()]
-        raise FormError(f"{path}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)) from None
+    return load_model(path, IdeaForm, FormError, what="form file", shape="'competition' and 'fields'",
+                      describe=_describe)
 
 
 def _describe(error: Any, raw: dict[str, Any]) -> str:
@@ -286,10 +275,7 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         else:
             parts.append(str(step))
             node = node.get(step) if isinstance(node, dict) else None
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown setting (a typo?)"
-    return f"{'.'.join(parts) or 'form'}: {message}"
+    return f"{'.'.join(parts) or 'form'}: {problem_text(error)}"
 
 
 # -- checking answers ---------------------------------------------------------------------------------
