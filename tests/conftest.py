@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url, text
@@ -20,6 +21,8 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.migrate import upgrade_sync
 from bot.db.models import Base
+from bot.messages import Incoming
+from tests.fake_telegram import VirtualTimer
 from tests.harness import ChatHarness
 
 PG_URL = os.environ.get("LIDERES_TEST_DATABASE_URL")
@@ -108,6 +111,26 @@ async def app(database_url: str, clock: ManualClock, settings_overrides: dict[st
     app = await App.create(settings, clock=clock, migrate=False)
     yield app
     await app.close()
+
+
+@pytest.fixture
+def timer() -> VirtualTimer:
+    """A virtual clock for a channel's rate limiter: its waits pass at once, and are recorded."""
+    return VirtualTimer()
+
+
+@pytest.fixture
+def seen(app: Any) -> list[Incoming]:
+    """Every Incoming the engine handled (a spy on Engine.handle)."""
+    incomings: list[Incoming] = []
+    handle = app.engine.handle
+
+    async def spy(incoming: Incoming) -> Any:
+        incomings.append(incoming)
+        return await handle(incoming)
+
+    app.engine.handle = spy
+    return incomings
 
 
 @pytest.fixture

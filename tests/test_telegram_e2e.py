@@ -54,11 +54,6 @@ async def _big(ctx: Context) -> None:
 
 
 @pytest.fixture
-def timer() -> VirtualTimer:
-    return VirtualTimer()
-
-
-@pytest.fixture
 async def fake(timer: VirtualTimer) -> AsyncIterator[FakeTelegram]:
     server = await FakeTelegram(clock=timer.monotonic).start()
     yield server
@@ -68,20 +63,6 @@ async def fake(timer: VirtualTimer) -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
     return {"telegram_token": TOKEN, "telegram_api_url": fake.api_url}
-
-
-@pytest.fixture
-def seen(app: Any) -> list[Incoming]:
-    """Every Incoming the engine handled (a spy on Engine.handle)."""
-    incomings: list[Incoming] = []
-    handle = app.engine.handle
-
-    async def spy(incoming: Incoming) -> Any:
-        incomings.append(incoming)
-        return await handle(incoming)
-
-    app.engine.handle = spy
-    return incomings
 
 
 class RecordingLimiter(RateLimiter):

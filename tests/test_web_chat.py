@@ -20,11 +20,6 @@ from tests.web_support import Visitor, running_web_chat
 
 
 @pytest.fixture
-def timer() -> VirtualTimer:
-    return VirtualTimer()
-
-
-@pytest.fixture
 async def chat(app: Any, timer: VirtualTimer) -> AsyncIterator[Any]:
     async with running_web_chat(app, timer) as running:
         yield running
@@ -100,16 +95,8 @@ async def test_no_cookie_a_forged_one_or_another_origin_is_refused(chat, ana):
     assert refused.value.status == 403
 
 
-async def test_bad_frames_are_refused_with_a_notice_and_a_log_line(chat, ana, app, caplog):
+async def test_bad_frames_are_refused_with_a_notice_and_a_log_line(chat, ana, app, caplog, seen):
     caplog.set_level(logging.INFO, logger="bot.web")
-    seen: list[Any] = []
-    handle = app.engine.handle
-
-    async def spy(incoming: Any) -> Any:
-        seen.append(incoming)
-        return await handle(incoming)
-
-    app.engine.handle = spy
     await ana.connect(fresh=False)
     await ana.send("{not json")
     await ana.send(json.dumps(["a", "list"]))

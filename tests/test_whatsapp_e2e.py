@@ -25,11 +25,6 @@ ANA, LUIS, COORD = "59170012345", "5213312345678", "34600111222"
 
 
 @pytest.fixture
-def timer() -> VirtualTimer:
-    return VirtualTimer()
-
-
-@pytest.fixture
 async def fake(clock: Any) -> AsyncIterator[FakeWhatsApp]:
     server = await FakeWhatsApp(clock=clock.now).start()
     yield server
@@ -39,20 +34,6 @@ async def fake(clock: Any) -> AsyncIterator[FakeWhatsApp]:
 @pytest.fixture
 def settings_overrides(fake: FakeWhatsApp) -> dict[str, object]:
     return whatsapp_settings(fake)
-
-
-@pytest.fixture
-def seen(app: Any) -> list[Incoming]:
-    """Every Incoming the engine handled (a spy on Engine.handle)."""
-    incomings: list[Incoming] = []
-    handle = app.engine.handle
-
-    async def spy(incoming: Incoming) -> Any:
-        incomings.append(incoming)
-        return await handle(incoming)
-
-    app.engine.handle = spy
-    return incomings
 
 
 @pytest.fixture
