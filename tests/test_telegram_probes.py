@@ -21,24 +21,22 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import event, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import logs as bot_logs
 from bot.app import App
 from bot.channels.journal import Intake, Journal
-from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.db.models import Base, ProcessedUpdate
-from bot.server import build_server
-from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer, running_channel
+from tests.fake_telegram import FakeTelegram, running_channel
+from tests.telegram_support import SECRET, running_webhook, take, webhook_settings
 
 ANA, LUIS = 1001, 1002
 NEWCOMERS = (2001, 2002, 2003)
 PHONE, EMAIL = "+34 612 345 678", "ana.garcia@example.org"
 PERSONAL = (PHONE, "612 345 678", EMAIL, "ana.garcia")
-SECRET = "s3cret-Webhook_token"
 GOOD = {SECRET_HEADER: SECRET}
 TOO_BIG = 2**63  # one past a signed 64-bit integer (the journal's column was a BIGINT when this was found)
 UNSTORABLE = "\ud800"  # a lone surrogate (JSON may carry one): no database can encode it, as id or as value
@@ -54,8 +52,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
-    return {"telegram_token": TOKEN, "telegram_api_url": fake.api_url,
-            "telegram_webhook_url": "https://bot.example.org/telegram/webhook", "telegram_webhook_secret": SECRET}
+    return webhook_settings(fake)
 
 
 class LogWatch(logging.Handler):
@@ -148,27 +145,6 @@ async def write_lock(database_url: str) -> AsyncIterator[None]:
     await engine.dispose()
 
 
-@asynccontextmanager
-async def webhook_bot(app: App) -> AsyncIterator[tuple[TelegramChannel, TestClient]]:
-    """The app's Telegram channel in webhook mode on its own web server, stopped as ``lideres run`` stops."""
-    web_app = build_server(app)
-    channel = TelegramChannel(app, web_app, timer=VirtualTimer())
-    await channel.start()
-    client = TestClient(TestServer(web_app))
-    await client.start_server()
-    try:
-        yield channel, client
-    finally:
-        await channel.stop()
-        await app.engine.drain()
-        await client.close()  # the web server's cleanup sends what is queued and closes PTB
-
-
-def take(fake: FakeTelegram) -> dict[str, Any]:
-    """The update the fake just made (in webhook mode nobody polls it)."""
-    return fake.updates.pop()
-
-
 async def deliver(client: TestClient, update: dict[str, Any]) -> int:
     """POST ``update`` to the webhook as Telegram would; the HTTP status."""
     response = await client.post(WEBHOOK_PATH, json=update, headers=GOOD)
@@ -186,7 +162,7 @@ def assert_no_personal_data(output: str) -> None:
 async def test_a_locked_database_logs_tracebacks_without_what_the_user_typed_and_the_message_is_answered(
         fake, app, database_url, logs):
     wait_for_locks_at_most(app.db, 1.0)  # the engine's write waits this long for the lock to go
-    async with webhook_bot(app) as (_channel, client):
+    async with running_webhook(app) as (_channel, client):
         async with write_lock(database_url):
             fake.message(ANA, f"Hola, mi teléfono es {PHONE} y mi correo {EMAIL}, ¿me llaman?")
             assert await deliver(client, take(fake)) == 200
@@ -204,7 +180,7 @@ async def test_every_write_that_fails_under_a_lock_logs_no_values(fake, app, dat
     the user gets the apology with a reference; the log has the three tracebacks, the reference and no
     value."""
     wait_for_locks_at_most(app.db, 0.3)
-    async with webhook_bot(app) as (_channel, client):
+    async with running_webhook(app) as (_channel, client):
         async with write_lock(database_url):
             fake.message(ANA, f"Mi teléfono es {PHONE} y mi correo {EMAIL}")
             assert await deliver(client, take(fake)) == 200
@@ -225,7 +201,7 @@ async def test_every_write_that_fails_under_a_lock_logs_no_values(fake, app, dat
 @pytest.mark.parametrize("bad_id", [TOO_BIG, UNSTORABLE], ids=["2**63", "lone-surrogate"])
 async def test_an_unstorable_update_id_is_refused_and_nothing_is_answered_twice_after_a_restart(
         fake, app, clock, logs, bad_id):
-    async with webhook_bot(app) as (channel, client):
+    async with running_webhook(app) as (channel, client):
         fake.message(ANA, "/menu")
         menu = take(fake)
         assert await deliver(client, menu) == 200
@@ -242,7 +218,7 @@ async def test_an_unstorable_update_id_is_refused_and_nothing_is_answered_twice_
 
     restarted = await App.create(app.settings, clock=clock, migrate=False)
     try:
-        async with webhook_bot(restarted):
+        async with running_webhook(restarted):
             pass  # start-up handles what the previous run took and did not mark handled
     finally:
         await restarted.close()
@@ -255,7 +231,7 @@ async def test_an_unstorable_update_id_is_refused_and_nothing_is_answered_twice_
 
 @pytest.mark.parametrize("update_id", ["1", 1.0, True, None, -(2**63) - 1, TOO_BIG, 10**30, UNSTORABLE])
 async def test_the_webhook_refuses_update_ids_that_are_not_64_bit_integers(fake, app, update_id):
-    async with webhook_bot(app) as (_channel, client):
+    async with running_webhook(app) as (_channel, client):
         fake.message(ANA, "/menu")
         update = take(fake)
         update["update_id"] = update_id
@@ -318,7 +294,7 @@ async def test_one_unstorable_id_does_not_keep_the_others_from_being_marked_hand
 
 
 async def test_a_body_over_the_limit_answers_413(fake, app):
-    async with webhook_bot(app) as (_channel, client):
+    async with running_webhook(app) as (_channel, client):
         huge = b'{"update_id": 1, "padding": "' + b"x" * (3 * 1024 * 1024) + b'"}'
         response = await client.post(WEBHOOK_PATH, data=huge, headers={**GOOD, "Content-Type": "application/json"})
         assert response.status == 413

@@ -7,18 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, derived_secret
 from bot.db.models import ProcessedUpdate, User
-from bot.server import build_server
-from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer
+from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.telegram_support import PUBLIC_URL, SECRET, running_webhook, take, webhook_settings
 
 ANA = 1001
-SECRET = "s3cret-Webhook_token"
-PUBLIC_URL = "https://bot.example.org/telegram/webhook"
 
 
 @pytest.fixture
@@ -30,29 +28,14 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
-    return {"telegram_token": TOKEN, "telegram_api_url": fake.api_url, "telegram_webhook_url": PUBLIC_URL,
-            "telegram_webhook_secret": SECRET}
+    return webhook_settings(fake)
 
 
 @pytest.fixture
 async def webhook(app: Any) -> AsyncIterator[tuple[TelegramChannel, TestClient]]:
-    web_app = build_server(app)
-    channel = TelegramChannel(app, web_app, timer=VirtualTimer())
-    await channel.start()
-    client = TestClient(TestServer(web_app))
-    await client.start_server()
-    try:
+    async with running_webhook(app) as (channel, client):
         yield channel, client
-    finally:
-        await channel.stop()
-        await app.engine.drain()
-        await client.close()  # the web server's cleanup sends what is queued and closes PTB (as in serve())
-        assert channel.closed
-
-
-def take(fake: FakeTelegram) -> dict[str, Any]:
-    """The update the fake would have delivered (in webhook mode nobody polls it)."""
-    return fake.updates.pop()
+    assert channel.closed
 
 
 async def processed(app: Any) -> int:
