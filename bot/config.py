@@ -246,7 +246,7 @@ def is_zone(name: str) -> bool:
     """An IANA time zone this machine knows (from the system or the tzdata package)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return False
     return "/" in name or name == "UTC"
 
