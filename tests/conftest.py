@@ -4,6 +4,7 @@ unreachable PostgreSQL fails the run instead of skipping."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -45,17 +46,16 @@ def _run_async(coroutine) -> None:  # noqa: ANN001
         pool.submit(asyncio.run, coroutine).result()
 
 
-@pytest.fixture(scope="session")
-def postgres_migrated() -> Iterator[str]:
-    """A database of this test run's own, created beside LIDERES_TEST_DATABASE_URL's and dropped at the end,
-    so two runs on one machine (a developer's and CI's) never share tables."""
+@contextlib.contextmanager
+def empty_postgres(label: str) -> Iterator[str]:
+    """The URL of a new, empty database beside LIDERES_TEST_DATABASE_URL's, dropped afterwards (skipped, or
+    failed under LIDERES_REQUIRE_POSTGRES_TESTS=1, without PostgreSQL)."""
     if not PG_URL:
         if REQUIRE_PG:
             pytest.fail("LIDERES_REQUIRE_POSTGRES_TESTS=1 but LIDERES_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests need LIDERES_TEST_DATABASE_URL")
     admin_url = make_url(PG_URL)
-    name = f"{admin_url.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    run_url = admin_url.set(database=name).render_as_string(hide_password=False)
+    name = f"{admin_url.database}_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     async def create_or_drop(statement: str) -> None:
         engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -70,10 +70,18 @@ def postgres_migrated() -> Iterator[str]:
             pytest.fail(f"PostgreSQL at LIDERES_TEST_DATABASE_URL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     try:
-        upgrade_sync(run_url)
-        yield run_url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         _run_async(create_or_drop(f'drop database if exists "{name}" with (force)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> Iterator[str]:
+    """A database of this test run's own, so two runs on one machine (a developer's and CI's) never share
+    tables."""
+    with empty_postgres("run") as run_url:
+        upgrade_sync(run_url)
+        yield run_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

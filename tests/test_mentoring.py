@@ -524,9 +524,10 @@ async def test_coordinators_export_the_sessions_with_times_status_and_feedback_i
     await bot.send("=Muy útil, gracias")  # a formula-like comment stays text in a spreadsheet
     await bot.onboard(user="coord", lang="es")
     await bot.send("/export", user="coord")
-    assert "📊 mentoring · XLSX" in labels(bot, "coord")
-    await bot.press("📄 mentoring · CSV", user="coord")
+    assert "📊 Mentorías · XLSX" in labels(bot, "coord")
+    await bot.press("📄 Mentorías · CSV", user="coord")
     [reply] = bot.replies["coord"]
+    assert reply.text.startswith("📎 Mentorías: 2 filas")
     assert reply.document is not None and reply.document.filename.startswith("mentoring-")
     header, ana, luis = list(csv.reader(io.StringIO(reply.document.data.decode("utf-8-sig"))))
     row = dict(zip(header, ana, strict=True))

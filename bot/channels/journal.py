@@ -22,19 +22,27 @@ when a batch fails for a reason of its rows, the rows are written one by one and
 is dropped with a log line (its update is not handled: nothing of it could be kept). When the database
 itself is unavailable (locked, gone, timed out), nothing is dropped: the batch counts as new (better
 twice than never) and marks wait for the next write.
-Not covered yet: a second webhook worker starting while another runs would also take the other's
-updates in flight (nothing claims a row for one process).
+Several worker processes (webhook mode on PostgreSQL, behind one URL) share the journal through leases: a
+row taken and not yet handled carries its worker (``lease_owner``: the worker's stable name and a token of
+this run) and a ``lease_until``, renewed every third of the lease while the process lives (``keep``) and
+cleared with the handled mark. ``unhandled`` takes over, in one statement, the rows whose lease expired (their
+worker died or hung) and those a previous run of this same worker left (at once: it is not running them):
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so of two workers looking at once each row goes to exactly one; a
+row whose lease was renewed meanwhile no longer matches. SQLite stays one process (one writer at a time),
+where the same statement runs without the lock clause. A clean stop releases what it still holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Any, Generic, TypeVar, cast
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, func, null, select, update
+from sqlalchemy import CursorResult, delete, func, null, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,12 +51,17 @@ from bot.db.models import ProcessedUpdate
 from bot.db.session import upsert_insert
 from bot.workqueue import KeyedQueue
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 log = logging.getLogger("bot.journal")
 KEEP = timedelta(days=7)
 PRUNE_EVERY = 10_000
 REPLAY_WITHIN = timedelta(hours=24)  # the platforms' own redelivery window
 MARK_BATCH = 1000
 MARK_LINGER = 0.1  # seconds a mark waits for others; a crash in it means handled twice, not lost
+LEASE = timedelta(seconds=30)
+TAKE_BATCH = 1000
 Record = dict[str, Any]
 Item = TypeVar("Item")
 UpdateId = int | str  # a platform's id of what it delivered: Telegram's update number, WhatsApp's "wamid..."
@@ -72,17 +85,34 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def worker_name(port: int) -> str:
+    """A worker's default name: unique among the processes sharing a database (one web port per process on a
+    host) and the same after a restart, so a restarted worker takes back its leftovers at once."""
+    return f"{socket.gethostname()}:{port}"
+
+
 class Journal:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, channel: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, channel: str, *,
+                 worker: str | None = None, lease: timedelta = LEASE) -> None:
         self.sessions = sessions
         self.clock = clock
         self.channel = channel
+        self.worker = worker or worker_name(0)
+        self.owner = f"{self.worker}#{uuid.uuid4().hex[:8]}"  # this run of the worker
+        self.lease = lease
+        self.keeper: asyncio.Task[None] | None = None
         self.since_prune = 0
         self.to_mark: list[str] = []
         self.marking = asyncio.Event()  # marks are waiting
         self.marked = asyncio.Event()  # none waiting and none being written
         self.marked.set()
         self.flusher: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_app(cls, app: App, channel: str) -> Journal:
+        settings = app.settings
+        return cls(app.sessions, app.clock, channel, worker=settings.worker_id or worker_name(settings.web_port),
+                   lease=timedelta(seconds=settings.journal_lease_seconds))
 
     async def record(self, entries: Sequence[tuple[UpdateId, Record | None]]) -> set[str]:
         """Record ``(update_id, what to handle again)`` pairs; returns the ids (as text) that were not recorded
@@ -93,7 +123,9 @@ class Journal:
         now = self.clock.now()
         rows = [
             {"channel": self.channel, "update_id": update_id, "created_at": now,
-             "incoming": null() if item is None else item, "handled_at": now if item is None else None}
+             "incoming": null() if item is None else item, "handled_at": now if item is None else None,
+             "lease_owner": None if item is None else self.owner,
+             "lease_until": None if item is None else now + self.lease}
             for update_id, item in sorted(unique.items(), key=lambda pair: _order(pair[0]))
         ]
         try:
@@ -188,7 +220,7 @@ class Journal:
             await session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id.in_(update_ids))
-                .values(handled_at=self.clock.now())
+                .values(handled_at=self.clock.now(), lease_owner=None, lease_until=None)
             )
 
     async def flush(self) -> None:
@@ -196,6 +228,10 @@ class Journal:
         await self.marked.wait()
 
     async def close(self) -> None:
+        if self.keeper is not None:
+            self.keeper.cancel()
+            await asyncio.gather(self.keeper, return_exceptions=True)
+            self.keeper = None
         await self.flush()
         if self.flusher is not None:
             self.flusher.cancel()
@@ -203,19 +239,70 @@ class Journal:
             self.flusher = None
         if self.to_mark:  # a write failed earlier: one last try
             await self._write_marks()
+        try:  # what this run took and did not handle (the engine stopped first) is for another worker now
+            await self._lease_own(until=self.clock.now())
+        except Exception:
+            log.exception("journal: could not release leases", extra={"channel": self.channel})
 
-    async def unhandled(self) -> list[tuple[str, Record]]:
-        """Updates taken in the last 24 hours but never handled, in update order; older ones are marked handled
-        (Telegram would not have redelivered them either) with a warning."""
+    # -- leases --------------------------------------------------------------------------------------
+
+    def keep(self, take_over: Callable[[], Awaitable[object]], every: float | None = None) -> None:
+        """Until ``close``: every third of the lease (or ``every`` seconds), renew this run's leases, then call
+        ``take_over`` (the channel's replay, which takes the expired rows with ``unhandled``)."""
+        if self.keeper is None:
+            period = every if every is not None else self.lease.total_seconds() / 3
+            self.keeper = asyncio.create_task(self._keep(take_over, period), name=f"{self.channel}-leases")
+
+    async def _keep(self, take_over: Callable[[], Awaitable[object]], every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.renew()
+            except Exception:  # tried again next time; if it keeps failing, another worker takes them
+                log.exception("journal: could not renew leases", extra={"channel": self.channel})
+            try:
+                await take_over()
+            except Exception:
+                log.exception("journal: taking over expired leases failed", extra={"channel": self.channel})
+
+    async def renew(self) -> int:
+        """Extend the lease of every row this run took and has not handled; returns how many."""
+        return await self._lease_own(until=self.clock.now() + self.lease)
+
+    async def _lease_own(self, until: datetime) -> int:
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.lease_owner == self.owner, ProcessedUpdate.channel == self.channel,
+                       ProcessedUpdate.handled_at.is_(None))
+                .values(lease_until=until)
+            )
+            return cast(CursorResult[Any], result).rowcount
+
+    async def unhandled(self, limit: int = TAKE_BATCH) -> list[tuple[str, Record]]:
+        """Take over (lease to this run) the rows taken in the last 24 hours but never handled whose lease
+        expired or whose worker is this one's previous run, and return them in update order; older ones are
+        marked handled (Telegram would not have redelivered them either) with a warning."""
         now = self.clock.now()
-        async with self.sessions() as session:
-            rows = (await session.execute(
-                select(ProcessedUpdate.update_id, ProcessedUpdate.incoming, ProcessedUpdate.created_at)
-                .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.handled_at.is_(None),
-                       ProcessedUpdate.incoming.is_not(None))
-                .order_by(ProcessedUpdate.created_at, func.length(ProcessedUpdate.update_id),
-                          ProcessedUpdate.update_id)
+        table = ProcessedUpdate
+        takeable = (
+            select(table.update_id)
+            .where(table.channel == self.channel, table.handled_at.is_(None), table.incoming.is_not(None),
+                   or_(table.lease_until.is_(None), table.lease_until <= now,
+                       table.lease_owner.startswith(f"{self.worker}#", autoescape=True)),
+                   or_(table.lease_owner.is_(None), table.lease_owner != self.owner))  # not what this run holds
+            .order_by(table.created_at, func.length(table.update_id), table.update_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL: rows another worker is taking are skipped
+        )
+        async with self.sessions() as session, session.begin():
+            taken = (await session.execute(
+                update(table)
+                .where(table.channel == self.channel, table.update_id.in_(takeable))
+                .values(lease_owner=self.owner, lease_until=now + self.lease)
+                .returning(table.update_id, table.incoming, table.created_at)
             )).all()
+        rows = sorted(taken, key=lambda row: (row.created_at, _order(row.update_id)))
         pending = [(row.update_id, row.incoming) for row in rows
                    if row.created_at >= now - REPLAY_WITHIN and row.incoming is not None]
         stale = [row.update_id for row in rows if row.created_at < now - REPLAY_WITHIN or row.incoming is None]
@@ -223,6 +310,8 @@ class Journal:
             log.warning("journal: unhandled updates too old to handle, skipped",
                         extra={"channel": self.channel, "update_ids": stale})
             await self._set_handled(stale)
+        if pending:
+            log.info("journal: updates taken over", extra={"channel": self.channel, "count": len(pending)})
         return pending
 
     async def first_time(self, update_id: UpdateId, item: Record | None = None) -> bool:

@@ -17,17 +17,41 @@ cannot push the platform's count over the limit.
 PTB's ``AIORateLimiter`` has no per-private-chat limit and cannot be driven by a test clock, so this small
 limiter is ours, shared by every channel. Time comes from a ``Timer`` (``monotonic`` + ``sleep``) so tests
 replace waiting with a virtual clock instead of sleeping.
+
+Several worker processes on one PostgreSQL share one budget (``SharedBudget``): after this process's own
+limiter lets a send go, the send books its moment in the table ``send_budget``, in one transaction that locks
+the channel's row first (so bookings of all processes are made one at a time) and then the chat's row. The
+booking is GCRA, a token bucket written as "the earliest moment the next send may leave": the moment is
+``max(now, channel's next, chat's next - (burst - 1) / per_chat, end of a 429 pause)``; the channel's next
+becomes the moment plus ``1 / (SHARED_MARGIN * overall)`` and the chat's its next plus ``1 / per_chat``. So
+booked moments of all processes are at least that far apart (at most ``overall`` in any second, with room for
+a send reaching the platform a little after its moment), and a chat gets ``burst`` at once then one a second.
+Time is the database's clock (``clock_timestamp()``), the same for every process whatever their hosts'.
+Bulk sends book only while the channel is not booked ahead (``BULK_AHEAD``), so a reply in any process never
+waits behind a broadcast's bookings. If the database cannot book, the send goes on this process's own limits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import SendBudget
+from bot.db.session import upsert_insert
+
+log = logging.getLogger("bot.pacing")
 ChatKey = int | str
 FORGET_AFTER = 10_000  # chats remembered before full (idle) buckets are forgotten
+SHARED_MARGIN = 0.9  # of the overall rate booked by the shared budget: room for sends that arrive late
+BULK_AHEAD = 0.2  # seconds the shared budget may be booked ahead for a bulk send to book too
+PRUNE_EVERY = 10_000  # bookings between deletions of idle chats' rows
 
 
 class Timer(Protocol):
@@ -92,8 +116,10 @@ class RateLimiter:
         per_chat: float = 1.0,
         burst: int = 3,
         bulk_reserve: int = 0,
+        shared: SharedBudget | None = None,
     ) -> None:
         self.timer = timer or MonotonicTimer()
+        self.shared = shared
         self.overall = overall
         self.per_chat = per_chat
         self.burst = burst
@@ -137,6 +163,9 @@ class RateLimiter:
                     if wait <= 0:
                         break
                     await self.timer.sleep(wait)
+                if self.shared is not None:
+                    await self._book_shared(chat, bulk)
+                    now = self.timer.monotonic()
                 self._record(chat, now)
                 if bulk and self.bulk_pace is not None:
                     self.bulk_pace.take(now)
@@ -144,6 +173,21 @@ class RateLimiter:
             if contending:
                 self.waiting -= 1
         return now
+
+    async def _book_shared(self, chat: ChatKey, bulk: bool) -> None:
+        """Wait for the moment booked in the budget all worker processes share."""
+        assert self.shared is not None
+        while True:
+            try:
+                booking = await self.shared.book(
+                    chat, bulk=bulk, pause=max(0.0, self.paused_until - self.timer.monotonic()))
+            except Exception as exc:  # this process's own limits still hold
+                log.warning("shared send budget unavailable", extra={"error": type(exc).__name__})
+                return
+            if booking.wait > 0:
+                await self.timer.sleep(booking.wait)
+            if booking.booked:
+                return
 
     def done(self, granted: float) -> None:
         """The request granted at ``granted`` has its answer: count it in the window from now on.
@@ -189,3 +233,83 @@ class RateLimiter:
         if len(self.chats) > FORGET_AFTER:  # a full bucket is a fresh one: forgetting it changes nothing
             self.chats = {c: b for c, b in self.chats.items() if not b.full(now)}
             self.chat_locks = {c: lock for c, lock in self.chat_locks.items() if lock.locked()}
+
+
+@dataclass(frozen=True)
+class Booking:
+    """``booked``: the send leaves after ``wait`` seconds, at ``moment`` (the database's clock, in seconds);
+    not booked (a bulk send while the budget is booked ahead): ask again after ``wait``."""
+
+    wait: float
+    booked: bool
+    moment: float
+
+
+class SharedBudget:
+    """The send budget of one channel shared by every worker process on one PostgreSQL (see the module's
+    docstring)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], channel: str, *, overall: float,
+                 per_chat: float = 1.0, burst: int = 3) -> None:
+        self.sessions = sessions
+        self.channel = channel
+        self.interval = 1 / (overall * SHARED_MARGIN) if overall > 0 else 0.0
+        self.chat_interval = 1 / per_chat if per_chat > 0 else 0.0
+        self.tolerance = (burst - 1) * self.chat_interval
+        self.booked = 0
+
+    async def book(self, chat: ChatKey, *, bulk: bool = False, pause: float = 0.0) -> Booking:
+        table = SendBudget
+        keys = ["", str(chat)] if self.chat_interval else [""]
+        async with self.sessions() as session, session.begin():
+            rows = await self._lock(session, keys)
+            if len(rows) < len(keys):
+                insert = upsert_insert(session)
+                await session.execute(insert(table).values([{"channel": self.channel, "chat": key, "next_at": 0.0}
+                                                            for key in keys if key not in rows])
+                                      .on_conflict_do_nothing(index_elements=["channel", "chat"]))
+                rows = await self._lock(session, keys)
+            # read after the locks: a booking that waited for them starts from the moment it got them
+            now = float(await session.scalar(select(func.extract("epoch", func.clock_timestamp()))) or 0.0)
+            channel_next = rows[""]
+            if bulk and channel_next - now > BULK_AHEAD:
+                return Booking(channel_next - now - BULK_AHEAD / 2, False, now)
+            moment = max(now, channel_next, now + pause)
+            if self.chat_interval:
+                moment = max(moment, rows[str(chat)] - self.tolerance)
+            news = {"": moment + self.interval}
+            if self.chat_interval:
+                news[str(chat)] = max(rows[str(chat)], moment) + self.chat_interval
+            for key, next_at in news.items():
+                await session.execute(update(table).where(table.channel == self.channel, table.chat == key)
+                                      .values(next_at=next_at))
+        self.booked += 1
+        if self.booked % PRUNE_EVERY == 0:
+            await self.prune()
+        return Booking(moment - now, True, moment)
+
+    async def _lock(self, session: AsyncSession, keys: list[str]) -> dict[str, float]:
+        """The rows of ``keys``, locked in key order (the channel's row, "", first: no deadlocks)."""
+        result = await session.execute(
+            select(SendBudget.chat, SendBudget.next_at)
+            .where(SendBudget.channel == self.channel, SendBudget.chat.in_(keys))
+            .order_by(SendBudget.chat)
+            .with_for_update()
+        )
+        return {chat: next_at for chat, next_at in result.all()}
+
+    async def prune(self, older_than: float = 3600.0) -> None:
+        """Forget chats whose next moment is long past (a fresh row is the same as a full bucket)."""
+        async with self.sessions() as session, session.begin():
+            now = float(await session.scalar(select(func.extract("epoch", func.clock_timestamp()))) or 0.0)
+            await session.execute(delete(SendBudget).where(
+                SendBudget.channel == self.channel, SendBudget.chat != "", SendBudget.next_at < now - older_than))
+
+
+def shared_budget(sessions: async_sessionmaker[AsyncSession], channel: str, *, overall: float,
+                  per_chat: float = 1.0, burst: int = 3) -> SharedBudget | None:
+    """A shared budget on PostgreSQL, where several worker processes may run; None on SQLite (one process)."""
+    dialect = sessions.kw["bind"].dialect.name if sessions.kw.get("bind") is not None else ""
+    if dialect != "postgresql" or (overall <= 0 and per_chat <= 0):
+        return None
+    return SharedBudget(sessions, channel, overall=overall, per_chat=per_chat, burst=burst)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from bot.engine import Context
+from bot.i18n import catalog
 from bot.messages import Attachment, Button
 from bot.router import Router
 from bot.services import exports
@@ -19,8 +20,8 @@ router = Router("admin.export")
 async def export_command(ctx: Context) -> None:
     words = ctx.incoming.command_args.lower().split()
     if not words:
-        buttons = [(Button(f"📄 {name} · CSV", f"ex:{name}:csv"), Button(f"📊 {name} · XLSX", f"ex:{name}:xlsx"))
-                   for name in exports.EXPORTS]
+        buttons = [(Button(f"📄 {label(ctx, name)} · CSV", f"ex:{name}:csv"),
+                    Button(f"📊 {label(ctx, name)} · XLSX", f"ex:{name}:xlsx")) for name in exports.EXPORTS]
         ctx.reply(ctx.t("export.choose"), buttons)
         return
     what, fmt = words[0], (words[1] if len(words) > 1 else "xlsx")
@@ -36,6 +37,12 @@ async def export_pressed(ctx: Context) -> None:
     await send_export(ctx, parts[1], parts[2])
 
 
+def label(ctx: Context, name: str) -> str:
+    """A table's name in the coordinator's language (``export.table.NAME``); a table without one, its name."""
+    key = f"export.table.{name}"
+    return ctx.t(key) if key in catalog(ctx.lang) else name
+
+
 async def send_export(ctx: Context, what: str, fmt: str) -> None:
     if what not in exports.EXPORTS or fmt not in exports.FORMATS:
         ctx.reply(ctx.t("export.usage", tables=", ".join(exports.EXPORTS), formats=", ".join(exports.FORMATS)))
@@ -44,5 +51,5 @@ async def send_export(ctx: Context, what: str, fmt: str) -> None:
     data = exports.render(table, fmt)
     name = exports.filename(table, fmt, ctx.clock.now())
     ctx.audit("export", what, format=fmt, rows=len(table.rows))
-    ctx.reply(ctx.t("export.ready", table=what, rows=len(table.rows)),
+    ctx.reply(ctx.t("export.ready", table=label(ctx, what), rows=len(table.rows)),
               document=Attachment("document", filename=name, mime_type=exports.MIME[fmt], size=len(data), data=data))

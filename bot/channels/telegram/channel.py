@@ -32,7 +32,7 @@ from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
 from bot.channels.journal import Intake, Journal
-from bot.channels.pacing import RateLimiter, Timer
+from bot.channels.pacing import RateLimiter, Timer, shared_budget
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
 from bot.config import LANGUAGES, ConfigError
@@ -98,13 +98,16 @@ class TelegramChannel:
         self.secret = configured.get_secret_value() if configured else derived_secret(token)
         self.poll_timeout = poll_timeout
         self.application = self._build(token, settings.telegram_api_url, read_timeout)
-        self.codec = ButtonCodec(token)
+        self.codec = ButtonCodec(token, sessions=app.sessions)  # long payloads shared by the workers
         self.limiter = limiter or RateLimiter(timer, overall=settings.telegram_max_rate)
+        if limiter is None:  # on PostgreSQL, one budget for all the worker processes
+            self.limiter.shared = shared_budget(app.sessions, CHANNEL, overall=self.limiter.overall,
+                                                per_chat=self.limiter.per_chat, burst=self.limiter.burst)
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and
         # goes on to the next message instead of waiting for Telegram; one chat's replies keep their order.
         self.sender: KeyedQueue[int, Outgoing] = KeyedQueue(self._send_all, workers=64, name="telegram-sender")
-        self.updates = Journal(app.sessions, app.clock, CHANNEL)
+        self.updates = Journal.for_app(app, CHANNEL)
         self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
         self.accepting = False
         self.closed = False
@@ -143,6 +146,7 @@ class TelegramChannel:
         await self.updates.prune()
         await self.publish_commands()
         await self.replay()
+        self.updates.keep(self.replay)  # renew this worker's leases; take over those of a worker that died
         self.accepting = True
         if self.webhook_url:
             await self.application.bot.set_webhook(self.webhook_url, secret_token=self.secret,
@@ -230,6 +234,8 @@ class TelegramChannel:
             if update.my_chat_member is not None:
                 await self._membership(update)
                 return
+            if update.callback_query is not None:
+                await self.codec.load(update.callback_query.data)  # a long payload another worker stored
             inbound = to_inbound(update, self.codec)
             if inbound is None:
                 log.debug("telegram update ignored", extra={"update_id": update.update_id})

@@ -104,6 +104,7 @@ class TelegramOutput:
         """EditableOutput: replace the text and buttons of a message the bot sent."""
         chat_id, message_id = int(external_id), int(reference)
         markup = self._keyboard(reply.buttons)
+        await self.codec.save()  # long payloads in the database before any worker could see a press
         bot = self.bot
 
         async def edit() -> Message | bool | None:
@@ -149,6 +150,7 @@ class TelegramOutput:
     async def _step(self, chat_id: int, step: Step, edit_message_id: str | None, bulk: bool = False,
                     on_attempt: Attempt | None = None) -> str | None:
         markup = self._keyboard(step.buttons)
+        await self.codec.save()  # long payloads in the database before any worker could see a press
         preview = None if step.link_preview else NO_PREVIEW
         bot = self.bot
         call: Callable[[], Awaitable[Message | bool | None]]

@@ -100,7 +100,7 @@ class WhatsAppChannel:
             log_key=self.app_secret,
         )
         self.mark_read = mark_read
-        self.journal = Journal(app.sessions, app.clock, CHANNEL)
+        self.journal = Journal.for_app(app, CHANNEL)
         self.intake: Intake[Inbound] = Intake(self.journal, self._take, serialize=to_record)
         # Per user, in order: preparing a message may ask the database or the Graph API, which the intake (one
         # task for everyone) must not wait for; sending waits for the limiter, which an engine worker must not.
@@ -133,6 +133,7 @@ class WhatsAppChannel:
             raise WhatsAppStartError(f"the Graph API is unreachable ({type(exc).__name__})") from None
         await self.journal.prune()
         await self.replay()
+        self.journal.keep(self.replay)  # renew this worker's leases; take over those of a worker that died
         self.accepting = True
         log.info("whatsapp webhook ready", extra={"path": WEBHOOK_PATH})
 
