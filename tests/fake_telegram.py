@@ -7,6 +7,7 @@ the bot did, so end-to-end tests run the real application over real HTTP.
     await fake.wait_sent(2, chat_id=1001)   # wait on an event, never sleep; the timeout only guards failure
     fake.fail("sendMessage", 429, retry_after=3, times=5)   # or 403, 500, or fake.stall(...)
     FakeTelegram(limits=Limits())           # Telegram's flood control: 429 past 30 messages/s or ~1/s per chat
+    fake.deliver_to([url1, url2, url3])     # webhook mode: POST each update to the workers in turn
 
 It validates what Telegram validates and the bot could get wrong (4096-character texts, 64-byte callback
 data, 1024-character captions, editing a message that exists). Requests are recorded with ``clock()``,
@@ -34,6 +35,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 TOKEN = "123456:TEST-token_for-the-fake-api"
@@ -123,6 +125,10 @@ class FakeTelegram:
         self.on_sent: Callable[[Call], None] | None = None
         self.meter: LoadMeter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.webhook_urls: list[str] = []
+        self.delivered: dict[int, str] = {}  # update id → the webhook URL that answered 200
+        self._turn = itertools.count()
+        self._http: aiohttp.ClientSession | None = None
 
     # -- server ----------------------------------------------------------------------------------------
 
@@ -152,6 +158,11 @@ class FakeTelegram:
 
     async def close(self) -> None:
         self.closing.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
         async with self.changed:
             self.changed.notify_all()
         if self._runner is not None:
@@ -212,8 +223,40 @@ class FakeTelegram:
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
         self.updates.append(update)
+        if self.webhook_urls:
+            task = asyncio.get_running_loop().create_task(self._post_update(update))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         self._notify_soon()
         return update["update_id"]
+
+    # -- webhook delivery -------------------------------------------------------------------------------
+
+    def deliver_to(self, urls: list[str]) -> None:
+        """Webhook mode behind a load balancer: every update injected from now on is POSTed, with the secret
+        the bot gave setWebhook, to the next of ``urls`` in turn (several at once, as Telegram opens several
+        connections). A call refused or not answered 200 (a worker killed, or stopping) goes to the next URL,
+        as Telegram delivers again; ``delivered`` records which URL took each update."""
+        self.webhook_urls = list(urls)
+
+    async def _post_update(self, update: dict[str, Any]) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        secret = (self.webhook or {}).get("secret_token", "")
+        start = next(self._turn)
+        for attempt in range(3 * len(self.webhook_urls)):
+            url = self.webhook_urls[(start + attempt) % len(self.webhook_urls)]
+            try:
+                async with self._http.post(url, json=update,
+                                           headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as response:
+                    if response.status == 200:
+                        self.delivered[update["update_id"]] = url
+                        async with self.changed:
+                            self.changed.notify_all()
+                        return
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                continue  # refused or reset: the next worker
+        raise AssertionError(f"update {update['update_id']} reached no webhook worker")
 
     @staticmethod
     def user(user_id: int, first_name: str = "Ana", language_code: str | None = "es") -> dict[str, Any]:

@@ -1,0 +1,295 @@
+"""Several worker processes on one PostgreSQL (webhook mode, N workers behind one URL): three ``lideres run``
+processes migrate an empty database at once, share the fake Bot API's webhook calls, one is killed with
+SIGKILL while it holds updates it took: every message is answered exactly once, within one send budget.
+Also the pieces on their own: shared button payloads, the content version, the shared send budget.
+SQLite stays one process by design: the process tests need LIDERES_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.channels.buttons import ButtonCodec
+from bot.channels.pacing import SharedBudget
+from bot.db.content_version import ContentVersions
+from bot.db.models import ProcessedUpdate, User
+from bot.db.session import create_engine, session_factory
+from tests.conftest import empty_postgres
+from tests.fake_telegram import TOKEN, FakeTelegram, Limits
+from tests.test_run import free_port
+
+SECRET = "multi-worker-webhook-secret"
+PUBLIC_URL = "https://bot.example.org/telegram/webhook"
+USERS = [7_000 + n for n in range(60)]  # 60 chats: a round of replies is twice what one second may carry
+HELP = "Puedo ayudarte"
+LEASE = 5  # seconds: LIDERES_JOURNAL_LEASE_SECONDS of the workers (renewed every third of it)
+
+
+# -- pieces, on both databases --------------------------------------------------------------------------
+
+
+async def test_a_long_button_payload_encoded_by_one_worker_is_read_by_another(database_url):
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    one, other = ButtonCodec("123:abc", sessions=sessions), ButtonCodec("123:abc", sessions=sessions)
+    payload = "idea:field:" + "x" * 120
+    data = one.encode(payload)
+    assert len(data.encode()) <= 64
+    await other.load(data)
+    assert other.decode(data) is None  # not saved yet: only the process that encoded it knows it
+    await one.save()
+    await other.load(data)
+    assert other.decode(data) == payload
+    forged = data[:-1] + ("A" if data[-1] != "A" else "B")
+    await other.load(forged)
+    assert other.decode(forged) is None
+    assert ButtonCodec("999:zz", sessions=sessions).decode(data) is None  # another bot's signature
+    await engine.dispose()
+
+
+async def test_a_reload_announced_by_one_process_reloads_the_others(database_url, clock):
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    reloads: dict[str, int] = Counter()
+
+    def reloader(name: str) -> Any:
+        async def reload() -> None:
+            reloads[name] += 1
+        return reload
+
+    first = ContentVersions(sessions, clock, reloader("first"))
+    second = ContentVersions(sessions, clock, reloader("second"))
+    assert not await first.check() and not await second.check()  # at start: the files were just read
+    await first.announce()
+    assert not await first.check()  # its own announcement: reloaded already
+    assert await second.check() and not await second.check()
+    assert reloads == {"second": 1}
+    await engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite is one process by design")
+    return database_url
+
+
+async def test_the_shared_budget_books_sends_of_all_processes_apart(postgres_url):
+    """Three "processes" (each its own engine) book 40 sends each over 20 chats at once: the booked moments
+    are at least 1/27 s apart overall and each chat gets its burst of 3, then one a second."""
+    engines = [create_engine(postgres_url) for _ in range(3)]
+    budgets = [SharedBudget(session_factory(engine), "telegram", overall=30) for engine in engines]
+    booked: list[tuple[float, int]] = []
+
+    async def process(budget: SharedBudget, offset: int) -> None:
+        for n in range(40):
+            chat = 500 + (n + offset) % 20
+            booking = await budget.book(chat)
+            assert booking.booked
+            booked.append((booking.moment, chat))  # on the database's clock
+
+    await asyncio.gather(*(process(budget, n * 7) for n, budget in enumerate(budgets)))
+    moments = sorted(moment for moment, _chat in booked)
+    gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]
+    assert len(moments) == 120 and min(gaps) >= 1 / 27 - 1e-9
+    assert max(sum(1 for m in moments if start <= m < start + 1) for start in moments) <= 28
+    for chat in {chat for _moment, chat in booked}:
+        times = sorted(moment for moment, c in booked if c == chat)
+        assert all(later - earlier >= 1 - 0.05 for earlier, later in zip(times, times[3:], strict=False))
+    for engine in engines:
+        await engine.dispose()
+
+
+# -- three worker processes -----------------------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    port: int
+    process: asyncio.subprocess.Process
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram/webhook"
+
+    @property
+    def name(self) -> str:
+        return f"worker-{self.port}"
+
+    def saw(self, event: str) -> bool:
+        return any(entry.get("event") == event for entry in self.events)
+
+
+@pytest.fixture
+def empty_database() -> Iterator[str]:
+    """A database of its own, empty (not migrated): the workers migrate it, all at once."""
+    with empty_postgres("workers") as url:
+        yield url
+
+
+async def start_worker(env: dict[str, str], cwd: Path) -> Worker:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=cwd, stderr=asyncio.subprocess.PIPE,
+        env={**env, "LIDERES_WEB_PORT": str(port), "LIDERES_WORKER_ID": f"worker-{port}"},
+    )
+    worker = Worker(port, process)
+
+    async def read() -> None:  # keep reading, or a full pipe would stop the worker's logging
+        assert process.stderr is not None
+        async for line in process.stderr:
+            try:
+                worker.events.append(json.loads(line))
+            except ValueError:
+                worker.events.append({"event": line.decode(errors="replace").strip()})
+
+    worker.reader = asyncio.create_task(read())
+    return worker
+
+
+async def until(predicate: Any, guard: float = 30.0) -> None:
+    """Until ``predicate()`` (a coroutine function) holds: the database and the workers' logs have no event
+    to wait on here, so it looks again every 50 ms; ``guard`` only stops a test that would otherwise hang."""
+    async def poll() -> None:
+        while not await predicate():  # noqa: ASYNC110 - nothing to wait on
+            await asyncio.sleep(0.05)
+    await asyncio.wait_for(poll(), guard)
+
+
+async def test_three_workers_share_the_webhook_and_lose_nothing_when_one_is_killed(empty_database, tmp_path):
+    fake = await FakeTelegram(limits=Limits()).start()  # 429 past 30 messages in a second, or ~1/s per chat
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIDERES_")}
+    env.update(
+        LIDERES_DATABASE_URL=empty_database, LIDERES_TELEGRAM_TOKEN=TOKEN, LIDERES_TELEGRAM_API_URL=fake.api_url,
+        LIDERES_TELEGRAM_WEBHOOK_URL=PUBLIC_URL, LIDERES_TELEGRAM_WEBHOOK_SECRET=SECRET, LIDERES_WEB_CHAT="false",
+        LIDERES_JOURNAL_LEASE_SECONDS=str(LEASE), LIDERES_CONTENT_CHECK_SECONDS="0.2",
+    )
+    engine = create_async_engine(empty_database)
+    sent_per_chat: Counter[int] = Counter()
+    workers = [await start_worker(env, tmp_path) for _ in range(3)]  # started at once: they migrate at once
+    try:
+        async def all_started() -> bool:
+            for worker in workers:
+                if worker.process.returncode is not None:
+                    raise AssertionError(f"{worker.name} exited: {worker.events[-5:]}")
+            return all(worker.saw("bot started") for worker in workers)
+
+        await until(all_started, guard=60)
+        started = time.monotonic()
+        async with engine.connect() as connection:
+            versions = (await connection.execute(text("select version_num from alembic_version"))).scalars().all()
+        assert versions == ["0006_workers"]  # migrated once, by whichever got the lock first
+        fake.deliver_to([worker.url for worker in workers])
+
+        # a first message: what the help text is; then one from each other user, spread over the workers
+        fake.message(USERS[0], "/help")
+        sent_per_chat[USERS[0]] += 1
+        help_text = (await fake.wait_sent(1, chat_id=USERS[0], guard=30))[0].text
+        assert help_text.startswith(HELP)
+
+        def answered(users: list[int]) -> bool:
+            return all(fake.texts(user).count(help_text) >= sent_per_chat[user] for user in users)
+
+        async def say(users: list[int]) -> None:
+            for user in users:
+                fake.message(user, "/help")
+                sent_per_chat[user] += 1
+            await fake.wait_for(lambda: answered(users), guard=40)
+
+        await say(USERS[1:])
+        assert {url for url in fake.delivered.values()} == {worker.url for worker in workers}  # spread over all
+
+        # a reload asked of one worker reaches the others
+        reload = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "kb", "reload", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+            env={**env, "LIDERES_WEB_PORT": str(workers[1].port)})
+        output, _ = await reload.communicate()
+        assert reload.returncode == 0 and output.startswith(b"reloaded in the running bot")
+
+        async def others_reloaded() -> bool:
+            return all(w.saw("content reloaded: another process announced it") for w in (workers[0], workers[2]))
+
+        await until(others_reloaded)
+        assert not workers[1].saw("content reloaded: another process announced it")
+
+        # hold ten users' rows: their messages stop, taken, in the engine of whichever worker got them
+        victim = workers[0]
+        held = USERS[:10]
+        async with engine.connect() as lock:
+            transaction = await lock.begin()
+            await lock.execute(select(User.id).where(User.external_id.in_([str(u) for u in held]))
+                               .with_for_update())
+            before = set(fake.delivered)
+            for user in held:
+                fake.message(user, "/help")
+                sent_per_chat[user] += 1
+            await fake.wait_for(lambda: len(set(fake.delivered) - before) == len(held), guard=20)
+            on_victim = {u for u in set(fake.delivered) - before if fake.delivered[u] == victim.url}
+            assert on_victim, "round-robin gave the victim none of the held messages"
+
+            async def victim_holds_them() -> bool:
+                async with engine.connect() as connection:
+                    leased = (await connection.execute(
+                        select(func.count()).select_from(ProcessedUpdate)
+                        .where(ProcessedUpdate.update_id.in_([str(u) for u in on_victim]),
+                               ProcessedUpdate.lease_owner.startswith(f"{victim.name}#"),
+                               ProcessedUpdate.handled_at.is_(None)))).scalar_one()
+                return leased == len(on_victim)
+
+            await until(victim_holds_them)
+            victim.process.send_signal(signal.SIGKILL)  # taken, leased, not handled: only a lease saves them
+            await victim.process.wait()
+            await transaction.rollback()
+
+        # the others go on (the fake skips the dead worker's URL), and one of them takes the victim's over
+        await say(USERS[10:])
+        await fake.wait_for(lambda: answered(held), guard=40)
+        survivors = workers[1:]
+
+        async def journal_settled() -> bool:
+            async with engine.connect() as connection:
+                open_rows = (await connection.execute(select(func.count()).select_from(ProcessedUpdate)
+                                                      .where(ProcessedUpdate.handled_at.is_(None)))).scalar_one()
+            return open_rows == 0
+
+        await until(journal_settled)
+        takers = [w for w in survivors if w.saw("journal: updates taken over")]
+        assert len(takers) >= 1
+        wrong = {user: (fake.texts(user).count(help_text), sent_per_chat[user]) for user in USERS
+                 if fake.texts(user).count(help_text) != sent_per_chat[user]}
+        assert wrong == {}  # nothing lost, nothing sent twice: user → (answers, messages)
+        assert fake.too_many == 0  # three processes, one send budget: Telegram's flood control never answered
+        times = sorted(call.at for call in fake.sent())
+        busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+        print(f"\nmultiprocess: {time.monotonic() - started:.1f} s after start, {len(times)} messages, "
+              f"busiest second {busiest}, {sum(sent_per_chat.values())} updates, {len(on_victim)} taken over")
+        assert busiest <= 30
+    finally:
+        for worker in workers:
+            if worker.process.returncode is None:
+                worker.process.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                await asyncio.wait_for(worker.process.wait(), 30)
+            except TimeoutError:
+                worker.process.kill()
+                await worker.process.wait()
+            if worker.reader is not None:
+                await asyncio.gather(worker.reader, return_exceptions=True)
+        await engine.dispose()
+        await fake.close()
