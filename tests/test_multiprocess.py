@@ -7,6 +7,7 @@ SQLite stays one process by design: the process tests need LIDERES_TEST_DATABASE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -15,19 +16,22 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.buttons import ButtonCodec
+from bot.channels.journal import Journal
 from bot.channels.pacing import SharedBudget
 from bot.db.content_version import ContentVersions
+from bot.db.migrate import upgrade
 from bot.db.models import ProcessedUpdate, User
 from bot.db.session import create_engine, session_factory
-from tests.conftest import empty_postgres
+from tests.conftest import PG_URL, empty_postgres
 from tests.fake_telegram import TOKEN, FakeTelegram, Limits
 from tests.test_run import free_port
 
@@ -78,6 +82,78 @@ async def test_a_reload_announced_by_one_process_reloads_the_others(database_url
     assert await second.check() and not await second.check()
     assert reloads == {"second": 1}
     await engine.dispose()
+
+
+async def test_a_lease_keeps_an_update_with_its_worker_until_it_expires_then_one_other_takes_it(app, clock):
+    one = Journal(app.sessions, clock, "telegram", worker="one", lease=timedelta(seconds=30))
+    two = Journal(app.sessions, clock, "telegram", worker="two", lease=timedelta(seconds=30))
+    three = Journal(app.sessions, clock, "telegram", worker="three", lease=timedelta(seconds=30))
+    assert await one.record([(1, {"n": 1}), (2, {"n": 2}), (3, None)]) == {"1", "2", "3"}
+    assert await two.record([(1, {"n": 1})]) == set()  # delivered twice: the first worker's
+    assert await two.unhandled() == [] and await one.unhandled() == []  # leased, and one's own are running
+    clock.advance(seconds=20)
+    assert await one.renew() == 2  # the notice (3) was handled when recorded: nothing to renew
+    clock.advance(seconds=20)
+    assert await two.unhandled() == []  # renewed: still one's
+    clock.advance(seconds=31)  # one stopped renewing (it died)
+    taken = await asyncio.gather(two.unhandled(), three.unhandled())
+    assert sorted(len(t) for t in taken) == [0, 2]  # all to exactly one of the two
+    winner = two if taken[0] else three
+    assert [update_id for update_id, _ in taken[0] or taken[1]] == ["1", "2"]
+    loser = three if winner is two else two
+    clock.advance(seconds=20)
+    assert await loser.unhandled() == []
+    await winner.renew()
+    winner.mark_handled(1)
+    await winner.flush()
+    clock.advance(seconds=20)
+    assert await loser.unhandled() == []  # renewed
+    clock.advance(seconds=31)
+    assert [update_id for update_id, _ in await loser.unhandled()] == ["2"]  # the winner stopped renewing too
+    for journal in (one, two, three):
+        await journal.close()
+
+
+async def test_a_restarted_worker_takes_its_own_back_at_once_and_a_clean_stop_releases(app, clock):
+    before = Journal(app.sessions, clock, "telegram", worker="host:8081")
+    other = Journal(app.sessions, clock, "telegram", worker="host:8082")
+    await before.record([(10, {"n": 10})])
+    restarted = Journal(app.sessions, clock, "telegram", worker="host:8081")  # the same name, a new run
+    assert await other.unhandled() == []  # the lease is still on
+    assert [update_id for update_id, _ in await restarted.unhandled()] == ["10"]
+    await other.record([(11, {"n": 11})])
+    await other.close()  # stopped cleanly without handling 11: released
+    assert [update_id for update_id, _ in await restarted.unhandled()] == ["11"]
+    await restarted.close()
+    await before.close()
+
+
+async def test_the_schema_upgrades_from_the_previous_heads_with_updates_in_flight(tmp_path):
+    """0006 on a database at the four heads it joins: a journal row taken and never handled is free to take."""
+    for url_context in _databases(tmp_path):
+        with url_context as url:
+            await upgrade(url, "0002_coordinators")
+            for head in ("0003_mentoring", "0004_whatsapp", "0005_network_privacy"):
+                await upgrade(url, head)
+            engine = create_engine(url)
+            async with engine.begin() as connection:  # the columns of that revision only
+                await connection.execute(insert(ProcessedUpdate).values(
+                    channel="telegram", update_id="5", created_at=datetime(2026, 1, 1, tzinfo=UTC), incoming={"n": 5}))
+            await upgrade(url)
+            async with engine.connect() as connection:
+                row = (await connection.execute(select(ProcessedUpdate.lease_owner, ProcessedUpdate.lease_until)
+                                                )).one()
+                heads = (await connection.execute(text("select version_num from alembic_version"))).scalars().all()
+            await engine.dispose()
+            assert row.lease_owner is None and row.lease_until == datetime(2026, 1, 1, tzinfo=UTC)
+            assert heads == ["0006_workers"]
+
+
+def _databases(tmp_path: Path) -> list[Any]:
+    found: list[Any] = [contextlib.nullcontext(f"sqlite+aiosqlite:///{tmp_path / 'heads.db'}")]
+    if PG_URL:
+        found.append(empty_postgres("heads"))
+    return found
 
 
 @pytest.fixture
