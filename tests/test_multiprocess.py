@@ -189,6 +189,20 @@ async def test_the_shared_budget_books_sends_of_all_processes_apart(postgres_url
         await engine.dispose()
 
 
+async def test_a_pause_in_one_process_holds_the_others_and_bulk_sends_wait_for_free_room(postgres_url):
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    one, other = (SharedBudget(session_factory(engine), "telegram", overall=30) for engine in engines)
+    first = await one.book(1)
+    paused = await one.book(2, pause=3.0)  # a 429 with retry_after=3 in this process
+    assert paused.booked and paused.moment >= first.moment + 3.0 - 0.01
+    after = await other.book(3)  # another process, another chat: after the pause too
+    assert after.moment >= paused.moment + 1 / 27 - 1e-9 and after.wait > 2.5
+    bulk = await other.book(4, bulk=True)  # booked 3 s ahead: a broadcast's send does not join the queue
+    assert not bulk.booked and bulk.wait > 2.5
+    for engine in engines:
+        await engine.dispose()
+
+
 # -- three worker processes -----------------------------------------------------------------------------
 
 
