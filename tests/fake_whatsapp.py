@@ -14,7 +14,8 @@ It refuses what the real API refuses and a bot could get wrong: more than 3 repl
 characters or repeated, lists over 10 rows, row titles over 24, bodies over 1024 (4096 for text), ids over
 256 (200 for rows), empty texts, unknown templates or a wrong number of parameters, and free-form messages to
 a user whose last message is more than 24 hours old (131047). With ``auto_status`` it sends the "sent" and
-"delivered" status callbacks for every message it accepts, as Meta does.
+"delivered" status callbacks for every message it accepts, as Meta does (with ``status_first``, before it
+answers the send, as Meta sometimes does).
 
 Standalone, to try ``lideres run`` by hand: ``python -m tests.fake_whatsapp --bot http://127.0.0.1:8080``.
 """
@@ -102,6 +103,7 @@ class FakeWhatsApp:
     app_secret: str = APP_SECRET
     phone_number_id: str = PHONE_NUMBER_ID
     auto_status: bool = False
+    status_first: bool = False  # with auto_status: the callbacks are posted before the send is answered
     webhook_url: str | None = None
     templates: dict[str, int] = field(default_factory=lambda: {"lideres_aviso": 1, "lideres_novedades": 1})
     sent: list[Sent] = field(default_factory=list)
@@ -237,7 +239,10 @@ class FakeWhatsApp:
             self.on_sent(sent)
         await self._notify()
         if self.auto_status and self.webhook_url:
-            asyncio.get_running_loop().create_task(self._statuses(sent))
+            if self.status_first:  # Meta's callback can overtake its own answer
+                await self._statuses(sent)
+            else:
+                asyncio.get_running_loop().create_task(self._statuses(sent))
         return web.json_response({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                                   "messages": [{"id": wamid}]})
 

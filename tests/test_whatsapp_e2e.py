@@ -4,6 +4,7 @@ Tests wait on the fake's events; the limiter runs on a virtual clock and the 24-
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -334,6 +335,17 @@ async def test_statuses_sent_by_the_platform_by_itself(fake, whatsapp, app, cloc
     await app.outbox.send_due()
     await fake.wait_for(lambda: fake.webhook_statuses.count(200) >= 2)
     await whatsapp.receipts.join()
+    assert (await _delivery(app, delivery)).status == "delivered"
+
+
+async def test_a_receipt_that_overtakes_the_send_answer_still_moves_its_row(fake, whatsapp, app, clock):
+    fake.auto_status = fake.status_first = True  # the callbacks come before the outbox knows the message id
+    ana = await _make_user(app, ANA, last_seen=clock.now())
+    fake.last_inbound[ANA] = clock.now()
+    delivery = await _queue(app, ana, "Recordatorio: mentoría mañana", clock=clock)
+    await app.outbox.send_due()
+    await whatsapp.receipts.join()
+    await asyncio.gather(*whatsapp._early)  # applied again once the row holds the message id
     assert (await _delivery(app, delivery)).status == "delivered"
 
 

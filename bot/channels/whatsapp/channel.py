@@ -16,6 +16,7 @@ finishes what was taken, and the server's cleanup sends what is queued and close
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -53,6 +54,8 @@ WEBHOOK_PATH = "/webhooks/whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 1024 * 1024  # bytes; Meta's bodies are a few KB
 BUTTON_ID_LIMIT = 200  # a list row's id (a reply button's may be 256)
+EARLY_RECEIPT_TRIES = 10
+EARLY_RECEIPT_WAIT = 1.0  # seconds
 
 
 class WhatsAppStartError(ConfigError):
@@ -109,6 +112,7 @@ class WhatsAppChannel:
         self.sender: KeyedQueue[str, Outgoing] = KeyedQueue(self._send_all, workers=64, name="whatsapp-sender")
         self.receipts: KeyedQueue[str, Receipt] = KeyedQueue(
             self._apply_receipts, workers=1, batch=500, name="whatsapp-receipts")
+        self._early: set[asyncio.Task[None]] = set()
         self.accepting = False
         self.closed = False
         app.outputs[CHANNEL] = self.output
@@ -154,6 +158,8 @@ class WhatsAppChannel:
         await self.prepare.close()
         await self.journal.close()
         await self.receipts.close()
+        for task in list(self._early):  # receipts still waiting for their rows are given up: status only
+            task.cancel()
         await self.sender.close()
         await self.output.close()
 
@@ -252,7 +258,21 @@ class WhatsAppChannel:
     async def _apply_receipts(self, _key: str, batch: Sequence[Receipt]) -> None:
         found = [receipts.Receipt(r.message_id, r.recipient, r.status, r.error, outcome=_outcome(r.code))
                  for r in batch if r.recipient]
-        await receipts.apply(self.app.sessions, CHANNEL, found, self.app.clock.now())
+        applied = await receipts.apply(self.app.sessions, CHANNEL, found, self.app.clock.now())
+        if applied.early:
+            task = asyncio.create_task(self._apply_early(applied.early), name="whatsapp-early-receipts")
+            self._early.add(task)
+            task.add_done_callback(self._early.discard)
+
+    async def _apply_early(self, early: list[receipts.Receipt]) -> None:
+        """Receipts that came before the outbox wrote their message's references: tried again a few times,
+        a second apart (the outbox writes within one), then dropped with a log line."""
+        for _attempt in range(EARLY_RECEIPT_TRIES):
+            await asyncio.sleep(EARLY_RECEIPT_WAIT)
+            early = (await receipts.apply(self.app.sessions, CHANNEL, early, self.app.clock.now())).early
+            if not early:
+                return
+        log.warning("whatsapp receipts dropped: their messages were never recorded", extra={"receipts": len(early)})
 
     # -- replies out ---------------------------------------------------------------------------------
 
