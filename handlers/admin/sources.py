@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.db.models import AuditLog, Submission, User
+from bot.db.models import Submission, User
 from bot.engine import Context
 from bot.router import Router
 from bot.services.display import shown
@@ -35,7 +35,7 @@ async def sources(ctx: Context) -> None:
             .limit(LIMIT)
         )
     ).all()
-    ctx.session.add(AuditLog(actor_id=ctx.user.id, action="stats.sources", created_at=ctx.clock.now()))
+    ctx.audit("stats.sources")
     lines = [ctx.t("sources.title")]
     for source, people, consented, submitted in rows:
         name = shown(source) or ctx.t("sources.direct")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.db.models import AuditLog, Mentor, Unanswered, User
+from bot.db.models import Mentor, Unanswered, User
 from bot.engine import Context
 from bot.i18n import translate
 from bot.messages import Button, rows
@@ -114,8 +114,7 @@ async def toggle_pressed(ctx: Context) -> None:
         return
     mentor.active, mentor.updated_at = not mentor.active, ctx.clock.now()
     action = "mentoring.mentor_" + ("resume" if mentor.active else "pause")
-    ctx.session.add(AuditLog(actor_id=ctx.user.id, action=action, target=f"mentor:{mentor.id}",
-                             created_at=ctx.clock.now()))
+    ctx.audit(action, f"mentor:{mentor.id}")
     await show_mentors(ctx, ctx.t("mentoring.resumed" if mentor.active else "mentoring.paused", name=mentor.name))
 
 
@@ -210,8 +209,7 @@ async def save(ctx: Context, zone: str) -> None:
                                                   languages=[str(lang) for lang in languages], timezone=zone,
                                                   now=ctx.clock.now())
     ctx.end_flow()
-    ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.mentor_" + ("add" if created else "update"),
-                             target=f"mentor:{mentor.id}", created_at=ctx.clock.now()))
+    ctx.audit("mentoring.mentor_" + ("add" if created else "update"), f"mentor:{mentor.id}")
     text = ctx.t("mentoring.mentor_saved" if created else "mentoring.mentor_updated", name=mentor.name)
     if user.last_seen_at is None:  # never wrote to the bot: no platform lets it write first
         text += "\n\n" + ctx.t("mentoring.mentor_unreachable")
@@ -320,8 +318,7 @@ async def assign_topic_pressed(ctx: Context) -> None:
     if request is not None and request.status == "open":
         request.status, request.answered_by, request.answered_at = "answered", ctx.user.id, ctx.clock.now()
         request.reply = translate("mentoring.request_closed", ctx.lang, mentor=mentor.name)
-    ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.assign", target=f"session:{booked.id}",
-                             created_at=ctx.clock.now()))
+    ctx.audit("mentoring.assign", f"session:{booked.id}")
     ctx.reply(shown(ctx.t("mentoring.assigned", name=person.display_name or f"{person.channel}:{person.external_id}",
                           mentor=mentor.name, when=when(ctx, booked.starts_at, booked.ends_at, mentor))), ctx.menu(),
               link_preview=False)

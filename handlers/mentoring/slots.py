@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.db.models import AuditLog, Mentor, MentorSlot
+from bot.db.models import Mentor, MentorSlot
 from bot.engine import Context
 from bot.messages import Button, rows
 from bot.services import mentoring
@@ -100,8 +100,7 @@ async def withdraw_pressed(ctx: Context) -> None:
         return
     refused = await mentoring.remove_slot(ctx.session, mentor.id, slot.id)
     if refused is None:
-        ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.slot_remove", target=f"slot:{slot.id}",
-                                 created_at=ctx.clock.now()))
+        ctx.audit("mentoring.slot_remove", f"slot:{slot.id}")
     await show_slots(ctx, mentor, note=problem(ctx, refused) if refused else
                      ctx.t("mentoring.withdrawn", when=when(ctx, slot.starts_at, slot.ends_at, mentor)))
 
@@ -230,8 +229,7 @@ async def repeat_pressed(ctx: Context) -> None:
     lines = []
     if added.created:
         lines.append(ctx.t("mentoring.slots_added", count=len(added.created)))
-        ctx.session.add(AuditLog(actor_id=ctx.user.id, action="mentoring.slots_add", target=f"mentor:{mentor.id}",
-                                 details={"slots": [slot.id for slot in added.created]}, created_at=ctx.clock.now()))
+        ctx.audit("mentoring.slots_add", f"mentor:{mentor.id}", slots=[slot.id for slot in added.created])
     for at, refused in added.refused:
         lines.append(ctx.t("mentoring.slot_refused", when=format_when(at, ctx.lang, mentor.timezone),
                            reason=refused.text(ctx.lang)))
