@@ -590,3 +590,14 @@ def test_a_name_no_entry_knows_makes_a_question_about_something_else(places):
     assert not places.search("¿Quiénes son los socios de LÍDERES en Perú?", "es").matched
     assert not places.search("¿Qué es el Hub de Comillas de Madrid?", "es").matched
     assert answer_id(places, "¿Quiénes son los socios de LÍDERES?") == "partners"
+
+
+
+def test_signals_measure_in_amount_what_a_question_shares_with_its_entry(places):
+    """Besides shares, the decision sees amounts: the weight of the words the closest entry has, and the
+    question's length. A paraphrase padded with words no entry uses keeps what it shares."""
+    _, short = places.assess("presupuesto de LÍDERES")
+    _, padded = places.assess("por pura curiosidad, ¿cuál fue el presupuesto total de LÍDERES al final?")
+    assert 0 < short.matched < padded.matched and short.length < padded.length
+    assert padded.unknown > short.unknown  # its share of unknown words grows, its matched amount stays
+    assert len(padded.features) == len(CALIBRATION.weights)
