@@ -44,7 +44,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import SendBudget
-from bot.db.session import upsert_insert
+from bot.db.session import several_processes, upsert_insert
 
 log = logging.getLogger("bot.pacing")
 ChatKey = int | str
@@ -309,7 +309,6 @@ class SharedBudget:
 def shared_budget(sessions: async_sessionmaker[AsyncSession], channel: str, *, overall: float,
                   per_chat: float = 1.0, burst: int = 3) -> SharedBudget | None:
     """A shared budget on PostgreSQL, where several worker processes may run; None on SQLite (one process)."""
-    dialect = sessions.kw["bind"].dialect.name if sessions.kw.get("bind") is not None else ""
-    if dialect != "postgresql" or (overall <= 0 and per_chat <= 0):
+    if not several_processes(sessions) or (overall <= 0 and per_chat <= 0):
         return None
     return SharedBudget(sessions, channel, overall=overall, per_chat=per_chat, burst=burst)

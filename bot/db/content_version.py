@@ -1,7 +1,9 @@
 """A knowledge-base reload reaches every worker process: the process asked to reload (``lideres kb reload``,
 ``/kb_reload``, a published answer) bumps the row ``content_versions["content"]``; every process reads it every
 ``LIDERES_CONTENT_CHECK_SECONDS`` (one primary-key read) and reloads its own content when it changed. A
-process's own bump is not reloaded twice; a process started later reads the files anyway.
+process's own bump is not reloaded twice; a process started later reads the files anyway. On SQLite (one
+process by design) there is nobody to tell: nothing is written or read (a reload asked inside a handler's
+transaction would otherwise wait for that transaction's own write lock).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.db.models import ContentVersion
-from bot.db.session import upsert_insert
+from bot.db.session import several_processes, upsert_insert
 
 log = logging.getLogger("bot.content")
 NAME = "content"
@@ -32,9 +34,12 @@ class ContentVersions:
         self.reload = reload
         self.every = every
         self.seen: int | None = None  # the version this process's content is at (None: not read yet)
+        self.shared = several_processes(sessions)
 
     async def announce(self) -> int:
-        """This process reloaded: the others should too. Returns the new version."""
+        """This process reloaded: the others should too. Returns the new version (0 on SQLite)."""
+        if not self.shared:
+            return 0
         async with self.sessions() as session, session.begin():
             insert = upsert_insert(session)
             await session.execute(insert(ContentVersion).values(name=NAME, version=0, updated_at=self.clock.now())
@@ -55,6 +60,8 @@ class ContentVersions:
     async def check(self) -> bool:
         """Reload when another process announced a reload since this one last looked; True if it did. The
         first call only notes the version (the content was read from the files at start)."""
+        if not self.shared:
+            return False
         version = await self.current()
         if self.seen is None or version <= self.seen:
             self.seen = version if self.seen is None else self.seen
@@ -65,7 +72,9 @@ class ContentVersions:
         return True
 
     async def run(self) -> None:
-        """Until cancelled."""
+        """Until cancelled (returns at once on SQLite)."""
+        if not self.shared:
+            return
         while True:
             try:
                 await self.check()

@@ -39,3 +39,10 @@ def upsert_insert(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's ``insert`` (with ``on_conflict_do_nothing`` / ``on_conflict_do_update``) for this session:
     both databases we run on support ON CONFLICT, but SQLAlchemy spells it per dialect."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def several_processes(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether worker processes other than this one may share the database: PostgreSQL. SQLite is one process
+    by design (one writer at a time), so what they coordinate through the database is skipped there."""
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "postgresql"
