@@ -303,6 +303,8 @@ async def on_button(ctx: Context) -> None:
         ctx.reply(ctx.t("core.button_expired"))
         return
     await handler(ctx, name, value)
+    if not ctx.replies:  # it named no question or choice of the form (forged, or from an older form): no silence
+        ctx.reply(ctx.t("core.button_expired"))
 
 
 @router.button("idea:new", consent=True)
