@@ -138,6 +138,11 @@ class RateLimiter:
         bulk_rate = (self.window_count - self.bulk_reserve) / self.window if self.window_count else 0.0
         self.bulk_pace = TokenBucket(bulk_rate, 2, self.timer.monotonic()) if bulk_rate else None
 
+    def share(self, sessions: async_sessionmaker[AsyncSession], channel: str) -> None:
+        """On PostgreSQL, keep these limits together with every other worker process of ``channel``."""
+        self.shared = shared_budget(sessions, channel, overall=self.overall, per_chat=self.per_chat,
+                                    burst=self.burst)
+
     def pause(self, seconds: float) -> None:
         """Flood control (429): nobody sends before ``seconds`` from now."""
         self.paused_until = max(self.paused_until, self.timer.monotonic() + seconds)

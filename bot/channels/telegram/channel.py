@@ -32,7 +32,7 @@ from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
 from bot.channels.journal import Intake, Journal
-from bot.channels.pacing import RateLimiter, Timer, shared_budget
+from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
 from bot.channels.telegram.output import TelegramOutput, blocked_marker
 from bot.config import LANGUAGES, ConfigError
@@ -100,9 +100,8 @@ class TelegramChannel:
         self.application = self._build(token, settings.telegram_api_url, read_timeout)
         self.codec = ButtonCodec(token, sessions=app.sessions)  # long payloads shared by the workers
         self.limiter = limiter or RateLimiter(timer, overall=settings.telegram_max_rate)
-        if limiter is None:  # on PostgreSQL, one budget for all the worker processes
-            self.limiter.shared = shared_budget(app.sessions, CHANNEL, overall=self.limiter.overall,
-                                                per_chat=self.limiter.per_chat, burst=self.limiter.burst)
+        if limiter is None:
+            self.limiter.share(app.sessions, CHANNEL)  # on PostgreSQL, one budget for all the worker processes
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and
         # goes on to the next message instead of waiting for Telegram; one chat's replies keep their order.

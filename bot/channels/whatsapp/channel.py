@@ -96,6 +96,8 @@ class WhatsAppChannel:
                                  limit=BUTTON_ID_LIMIT)
         self.limiter = limiter or RateLimiter(timer, overall=settings.whatsapp_max_rate, per_chat=PAIR_RATE,
                                               burst=PAIR_BURST)
+        if limiter is None:
+            self.limiter.share(app.sessions, CHANNEL)  # on PostgreSQL, one budget for all the worker processes
         self.output = WhatsAppOutput(
             api_url=settings.whatsapp_api_url, phone_number_id=self.phone_number_id, token=token,
             codec=self.codec, limiter=self.limiter, sessions=app.sessions, clock=app.clock,
