@@ -139,9 +139,11 @@ class RateLimiter:
         self.bulk_pace = TokenBucket(bulk_rate, 2, self.timer.monotonic()) if bulk_rate else None
 
     def share(self, sessions: async_sessionmaker[AsyncSession], channel: str) -> None:
-        """On PostgreSQL, keep these limits together with every other worker process of ``channel``."""
-        self.shared = shared_budget(sessions, channel, overall=self.overall, per_chat=self.per_chat,
-                                    burst=self.burst)
+        """On PostgreSQL, keep these limits together with every other worker process of ``channel``. Not with a
+        test's virtual timer: the shared budget runs on the database's real clock."""
+        if isinstance(self.timer, MonotonicTimer):
+            self.shared = shared_budget(sessions, channel, overall=self.overall, per_chat=self.per_chat,
+                                        burst=self.burst)
 
     def pause(self, seconds: float) -> None:
         """Flood control (429): nobody sends before ``seconds`` from now."""
