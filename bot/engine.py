@@ -283,8 +283,7 @@ class Engine:
 
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Reply], int, bool]:
         async with self.sessions() as session, session.begin():
-            user = await users.get_or_create(session, incoming, self.settings, self.clock.now())
-            conversation = await session.get(Conversation, user.id)
+            user, conversation = await users.sender(session, incoming, self.settings, self.clock.now())
             saved = (
                 FlowState(conversation.flow, conversation.step, dict(conversation.data or {}))
                 if conversation is not None

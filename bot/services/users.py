@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.db.models import COORDINATOR_ROLES, User
+from bot.db.models import COORDINATOR_ROLES, Conversation, User
 from bot.db.session import upsert_insert
 from bot.i18n import normalize_language
 from bot.messages import Incoming
@@ -30,13 +30,34 @@ async def find(session: AsyncSession, channel: str, external_id: str) -> User | 
     return await session.scalar(select(User).where(*key_is(channel, external_id)))
 
 
+# The sender with their conversation, in one round trip: built once (a statement costs more to build than
+# SQLite takes to run it), locked on PostgreSQL (FOR UPDATE OF users: the conversation side may be missing).
+_SENDER = (
+    select(User, Conversation)
+    .outerjoin(Conversation, Conversation.user_id == User.id)
+    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
+    .with_for_update(of=User)
+)
+
+
 async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Settings, now: datetime) -> User:
     """The sender's row, created on first contact and locked for the transaction on PostgreSQL, so two
     workers never handle one user's messages at once. An insert that loses a race with another worker is
     a no-op (ON CONFLICT DO NOTHING), so two first messages never create two users."""
-    by_key = select(User).where(*key_is(incoming.channel, incoming.user_id)).with_for_update()
-    user = await session.scalar(by_key)
-    if user is None:
+    user, _conversation = await sender(session, incoming, settings, now)
+    return user
+
+
+async def sender(
+    session: AsyncSession, incoming: Incoming, settings: Settings, now: datetime
+) -> tuple[User, Conversation | None]:
+    """``get_or_create`` and the user's saved conversation (None when they have none yet), read together."""
+    key = {"channel": incoming.channel, "external_id": incoming.user_id}
+    row = (await session.execute(_SENDER, key)).first()
+    conversation: Conversation | None = None
+    if row is not None:
+        user, conversation = row
+    else:
         insert = upsert_insert(session)
         await session.execute(
             insert(User)
@@ -49,7 +70,8 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
             )
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         )
-        user = (await session.scalars(by_key)).one()
+        user = (await session.scalars(select(User).where(*key_is(incoming.channel, incoming.user_id))
+                                      .with_for_update())).one()
     if (user.channel, user.external_id) in settings.admin_ids and user.role not in COORDINATOR_ROLES:
         user.role = "admin"
     if user.consent_at is not None:
@@ -60,7 +82,7 @@ async def get_or_create(session: AsyncSession, incoming: Incoming, settings: Set
         user.language = normalize_language(incoming.language, settings.default_language)  # added them): theirs
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
         user.last_seen_at = now
-    return user
+    return user, conversation
 
 
 def name_to_greet(user: User, incoming: Incoming) -> str:
