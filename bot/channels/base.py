@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar, runtime_checkable
 
@@ -77,7 +77,7 @@ async def send_with_retries(
     *,
     chat: ChatKey,
     limiter: RateLimiter,
-    in_flight: asyncio.Semaphore,
+    in_flight: AbstractAsyncContextManager[object],
     errors: tuple[type[E], ...],
     outcome: Callable[[E], Outcome],
     mark_blocked: Callable[[str], Awaitable[None]],
