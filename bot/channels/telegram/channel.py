@@ -99,7 +99,7 @@ class TelegramChannel:
         self.poll_timeout = poll_timeout
         self.application = self._build(token, settings.telegram_api_url, read_timeout)
         self.codec = ButtonCodec(token, sessions=app.sessions)  # long payloads shared by the workers
-        self.limiter = limiter or RateLimiter(timer, overall=settings.telegram_max_rate)
+        self.limiter = limiter or limiter_for(settings.telegram_max_rate, timer)
         if limiter is None:
             self.limiter.share(app.sessions, CHANNEL)  # on PostgreSQL, one budget for all the worker processes
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
@@ -319,6 +319,14 @@ class TelegramChannel:
                 select(User.language).where(*users.key_is(CHANNEL, str(chat_id)))
             )
         return saved or normalize_language(platform_language, self.app.settings.default_language)
+
+
+def limiter_for(max_rate: float, timer: Timer | None = None) -> RateLimiter:
+    """Telegram's pacing: ``max_rate`` a second overall and about one a second per chat; 0 (a local Bot API
+    server, benchmarks) is no limit at all, the per-chat one included."""
+    if max_rate <= 0:
+        return RateLimiter(timer, overall=0, per_chat=0)
+    return RateLimiter(timer, overall=max_rate)
 
 
 def valid_update_id(value: object) -> bool:
