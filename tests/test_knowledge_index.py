@@ -601,3 +601,45 @@ def test_signals_measure_in_amount_what_a_question_shares_with_its_entry(places)
     assert 0 < short.matched < padded.matched and short.length < padded.length
     assert padded.unknown > short.unknown  # its share of unknown words grows, its matched amount stays
     assert len(padded.features) == len(CALIBRATION.weights)
+
+
+def test_two_letters_swapped_are_recovered_even_when_the_swap_changes_the_sound(tmp_path):
+    """"Mexcio" sounds "meksio", "México" sounds "mexiko": two edits apart by sound, one swap apart as
+    typed. Uncorrected, the capitalised unknown word would read as a name no entry knows."""
+    index = _write_entries(tmp_path, {
+        "mexico": (["¿Qué se hizo en México?", "Visita a México", "¿Por qué fueron a México?"],
+                   ["What happened in Mexico?", "Visit to Mexico", "Why did they go to Mexico?"],
+                   "En México visitaron Jalisco y el Tecnológico de Monterrey."),
+        "spain": (["¿Qué se hizo en España?", "Visita a España", "¿Por qué fueron a España?"],
+                  ["What happened in Spain?", "Visit to Spain", "Why did they go to Spain?"],
+                  "En España visitaron Cantabria y el Hub de Comillas."),
+    })
+    assert index._correct("mexcio")[0] == "mexico"
+    assert answer_id(index, "what happened in Mexcio", "en") == "mexico"
+
+
+def test_the_fitted_thresholds_count_a_vetoed_question_as_refused(index):
+    """An out-of-scope question whose closest entry lacks the fact asked for is refused by `decide`
+    whatever its probability, so the best-guess threshold need not climb above it (and lose the in-scope
+    questions below it) to refuse it."""
+    import sys
+
+    from bot.services.knowledge.index import Signals
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    try:
+        import faq_calibration
+    finally:
+        sys.path.pop(0)
+    entry = index.rank("presupuesto")[0][0]
+
+    def case(i: int, closeness: float, out: bool, vetoed: bool = False) -> faq_calibration.Case:
+        signals = Signals(closeness, closeness / 2, 0.0, 1 - closeness, vetoed, closeness, 1.0)
+        return faq_calibration.Case("s", str(i), "es", "q", out, [(entry, closeness)], signals,
+                                    frozenset() if out else frozenset({entry.id}))
+
+    cases = [case(i, 0.3 + 0.6 * (i % 10) / 10, False) for i in range(40)]
+    cases += [case(100, 0.1, True), case(200, 0.5, True, True), case(201, 0.5, True, True)]
+    calibration = faq_calibration.fit(cases)
+    assert faq_calibration.score(cases, calibration).refused == 3
+    assert faq_calibration.score(cases, calibration).right >= 36  # 20 when the threshold had to pass 0.5
