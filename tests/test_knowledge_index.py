@@ -643,3 +643,23 @@ def test_the_fitted_thresholds_count_a_vetoed_question_as_refused(index):
     calibration = faq_calibration.fit(cases)
     assert faq_calibration.score(cases, calibration).refused == 3
     assert faq_calibration.score(cases, calibration).right >= 36  # 20 when the threshold had to pass 0.5
+
+
+def test_how_many_is_answered_only_by_a_figure_of_what_is_counted(tmp_path):
+    """"How many finalists": an entry about the finalists holding a figure of something else (the two
+    consultancies offered to them, in another sentence) has no figure of finalists."""
+    index = _write_entries(tmp_path, {
+        "consultancies": (["¿Qué recibieron los finalistas del concurso?", "Consultorías para finalistas",
+                           "¿Qué consultorías se hicieron?"],
+                          ["What did the competition finalists receive?", "Consultancies for finalists",
+                           "What consultancies were done?"],
+                          "Los finalistas del concurso recibieron mentoría especializada. Se hicieron dos "
+                          "consultorías sobre economía social."),
+        "members": (["¿Cuántos socios tiene Colmena?", "Socios de Colmena", "Miembros de Colmena"],
+                    ["How many members has Colmena?", "Colmena members", "Members of Colmena"],
+                    "Colmena tiene 42 socios."),
+    })
+    assert answer_id(index, "¿Cuántas consultorías se hicieron para los finalistas?") == "consultancies"
+    assert answer_id(index, "How many consultancies were there for the finalists?", "en") == "consultancies"
+    assert answer_id(index, "¿Cuántos finalistas hubo en el concurso?") is None
+    assert answer_id(index, "How many finalists were there in the competition?", "en") is None

@@ -13,7 +13,9 @@
    and how close the question is to its nearest question variant (key overlap plus rapidfuzz
    similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
    services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
-   what is asked: no number in its answer for "how many" (or "the budget of"), no date for "when", no
+   what is asked: no figure in its answer of what "how many" (or "the budget of") counts, in one sentence
+   with it or asked for by one of its questions; a number the question names that it never states; no
+   date for "when", no
    "how do I" among its questions for a procedure, no mention of a question word that other entries are
    about, or being about the contrary of what is asked (the opening seminar for the closing one).
 3. Decision: a logistic model over the closest entry's `Signals` (its closeness, its lead over the
@@ -36,6 +38,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -181,7 +184,7 @@ class Calibration:
 
 # Fitted by `bench/faq_calibration.py` on faq_dev, faq_dev2, tests/eval/fresh and fresh2 (654 questions, 254
 # entries); the figures on folds not used for fitting are in bench/README.md.
-CALIBRATION = Calibration(weights=(8.208, 1.002, -1.661, 0.851, 0.266, 1.879), bias=-8.235, answer=0.794,
+CALIBRATION = Calibration(weights=(8.208, 1.002, -1.661, 0.851, 0.266, 1.879), bias=-8.235, answer=0.781,
                           confirm=0.246, suggest=0.122)
 
 
@@ -235,6 +238,10 @@ class _Doc:
     weak: frozenset[str]  # keys found only in the answer text
     variants: list[_Variant]
     facts: frozenset[str] = frozenset()  # intents it can satisfy at all ("?qty", "?when", "?howto")
+    # Keys of what it gives an amount of: the words of an answer sentence holding a figure, and of a
+    # question variant asking "how many" ("how many consultancies"): not "finalists" when the figure is
+    # of the consultancies offered to them, in another sentence.
+    quantified: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +384,8 @@ class KnowledgeIndex:
                                     if tokens],
                                    answer_facts(entries[doc_id].answers.values())
                                    | {t.surface for ts in variant_tokens[doc_id] for t in ts
-                                      if t.surface in ASKED_INTENTS}))
+                                      if t.surface in ASKED_INTENTS},
+                                   _quantified(entries[doc_id], variant_tokens[doc_id])))
         strong_df = Counter(k for doc in self._docs for k in doc.strong)
         self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
         self._postings = dict(postings)
@@ -505,7 +513,7 @@ class KnowledgeIndex:
                 unmatched += term.weight * (1.0 - found)
                 matched += term.weight * found
         lacks_fact = (any(intent not in doc.facts for intent in query.intents)
-                      or any(not any(k in doc.strong or k in doc.weak for k in keys) for keys in query.counted)
+                      or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
                       or self._names_conflict(doc, query)
                       # A number the entry never states: another year's edition, another target.
                       or any(term.surface.isdigit() and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)
@@ -744,6 +752,23 @@ class KnowledgeIndex:
                 closeness *= ASPECT_MISMATCH
             best = max(best, closeness)
         return best
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+
+
+def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[str]:
+    """`_Doc.quantified`: the keys of the answer sentences that hold a figure, and of the question variants
+    that ask for one."""
+    keys: set[str] = set()
+    for lang, text in entry.answers.items():
+        for sentence in _SENTENCE_END_RE.split(text):
+            if "?qty" in answer_facts([sentence]):
+                keys.update(k for _, k in content_keys(sentence, lang))
+    for tokens in variants:
+        if any(t.surface == "?qty" for t in tokens):
+            keys.update(t.keys[0] for t in tokens if not t.intent)
+    return frozenset(keys)
 
 
 def _vowel_dropped(form: str, known: str) -> bool:
