@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/knowledge_lookup.py
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/telegram_throughput.py
+	$(BIN)/python bench/whole_bot.py --quick
 	$(BIN)/python bench/whatsapp_throughput.py
 
 clean:
