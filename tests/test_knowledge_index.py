@@ -663,3 +663,26 @@ def test_how_many_is_answered_only_by_a_figure_of_what_is_counted(tmp_path):
     assert answer_id(index, "How many consultancies were there for the finalists?", "en") == "consultancies"
     assert answer_id(index, "¿Cuántos finalistas hubo en el concurso?") is None
     assert answer_id(index, "How many finalists were there in the competition?", "en") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("¿Qué ventajas tiene ser socio de Colmena?", "es"),
+        ("what advantages do colmena members get", "en"),
+    ],
+)
+def test_a_paraphrase_in_other_words_meets_the_entry_through_a_concept(tmp_path, question, lang):
+    """"Ventajas" and "advantages" are in no entry; the concept they share with "beneficios" and "benefits"
+    (`lexicon.CONCEPTS`) brings the question to the entry that words it so."""
+    index = _write_entries(tmp_path, {
+        "member-benefits": (["¿Qué beneficios tienen los socios de Colmena?", "Beneficios de ser socio",
+                             "¿Qué recibe un socio de Colmena?"],
+                            ["What benefits do Colmena members get?", "Member benefits",
+                             "What does a Colmena member receive?"],
+                            "Los socios de Colmena reciben formación y asesoría gratuitas."),
+        "members": (["¿Cuántos socios tiene Colmena?", "Socios de Colmena", "Miembros de Colmena"],
+                    ["How many members has Colmena?", "Colmena members", "Members of Colmena"],
+                    "Colmena tiene 42 socios."),
+    })
+    assert answer_id(index, question, lang) == "member-benefits"

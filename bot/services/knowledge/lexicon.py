@@ -335,7 +335,7 @@ university: universidad universidades universitario universitaria universitarios
     universities college
 student: alumno alumnos alumna alumnas | student students pupil
 year: ano anos | year years
-date: fecha fechas dia | date dates day
+date: fecha fechas dia mes meses | date dates day month months
 schedule: horario horarios hora horas calendario | hours hour timetable calendar
 mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
 after: despues posterior posteriormente luego continuacion siguiente siguio siguieron | after afterwards later next
@@ -410,6 +410,9 @@ model: modelo modelos metodologia metodologias metodo | model models methodology
 see: ver veo ve ven vio vieron visto vista vistos mostrar mostro mostraron mostrado | see sees saw seen
     view views viewed show shows showed shown
 addiction: adiccion adicciones droga drogas | addiction addictions drug drugs
+benefit: beneficio beneficios ventaja ventajas provecho | benefit benefits advantage advantages
+region: region regiones territorio territorios zona zonas | region regions territory territories area areas
+external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 
 
