@@ -420,7 +420,7 @@ async def on_button(ctx: Context) -> None:
     elif action == "summary":
         if await at_step(ctx, step, profile) and profile is not None:
             show_summary(ctx, profile)
-    else:
+    if not ctx.replies:  # an unknown action, or a step or tag the profile does not have (forged, truncated)
         ctx.reply(ctx.t("core.button_expired"))
 
 

@@ -206,7 +206,8 @@ class Fuzzer:
                 await self.say(member, payload="idea:submit:", lang=language)
                 await self.say(coordinator, "/submissions", lang=language)
         elif flow == "booked":
-            start = datetime(2027, 2, 1, 15, 0, tzinfo=UTC) + timedelta(hours=self.runs)
+            soon = bot.clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)  # "time" moves it
+            start = soon + timedelta(hours=self.runs)  # a time of its own: earlier runs' slots are not in the way
             [slot] = await add_slots(bot, self.mentor, start)
             await self.say(member, payload=f"mentoring:book:{slot}", lang=language)
             await self.say(member, "/mysessions", lang=language)
@@ -309,3 +310,12 @@ async def test_an_idea_button_naming_no_question_or_choice_is_answered_as_expire
     for forged in ("idea:edit", "idea:edit:nothing", "idea:skip:summary", "idea:done:summary"):
         assert [r.text for r in await bot.send(payload=forged)][0] == expired, forged
     assert "idea:submit:" in [b.payload for r in await bot.send("/idea") for b in r.button_list]  # still there
+
+
+async def test_a_network_button_naming_no_step_of_the_profile_is_answered_as_expired(bot):
+    """Found by the fuzzer: "net:toggle:offe" (a tag button cut short) got no answer at all."""
+    await bot.onboard()
+    await bot.send("/profile")
+    expired = translate("core.button_expired", "es")
+    for forged in ("net:toggle:offe", "net:toggle:offe:x", "net:done:nothing", "net:summary:nothing", "net:nothing"):
+        assert [r.text for r in await bot.send(payload=forged)][0] == expired, forged
