@@ -228,7 +228,6 @@ def test_the_shipped_citations_point_into_the_seeds():
 
 
 @pytest.mark.skipif(not REAL_SEEDS.is_dir(), reason="the seed documents are not beside this checkout")
-@pytest.mark.xfail(strict=False, reason="entries being written")
 def test_every_paragraph_of_the_seeds_is_covered_or_explained():
     loaded = load_knowledge(PROJECT_ROOT / "knowledge")
     report = coverage(loaded.entries, Seeds(REAL_SEEDS), PROJECT_ROOT / "knowledge" / "coverage.yaml")
