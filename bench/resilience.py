@@ -4,12 +4,13 @@ is started again each time. Afterwards: what was answered, lost or sent twice.
 
     .venv/bin/python bench/resilience.py [--users 240] [--members 600] [--reminders 60] [--kills 6] [--late-kills 2]
                                          [--seed 14] [--database-url URL] [--skip-baseline] [--show N]
+                                         [--working-tree]
 
 The load (each person's script is drawn from ``--seed``): first contacts (``/start``, the privacy notice's
 button), FAQ questions, ``/menu`` and greetings, the idea form from ``/idea`` to the submit button (texts and
 button presses), drafts left half-way; meanwhile a broadcast to ``--members`` silent members (and everyone else
 who agreed to the notice) and ``--reminders`` reminders of booked mentoring sessions falling due one after the
-other. Each person waits for the answer before the next step (guard: 120 s), as a person would.
+other. Each person waits for the answer before the next step (guard: 60 s), as a person would.
 
 Two runs on fresh databases with the same scripts: a **baseline** with no kill, then the **killed** run, where
 the bot gets SIGKILL ``--kills`` times while people use it, then ``--late-kills`` times while the broadcast is
@@ -22,8 +23,10 @@ recipient (or "unconfirmed": the row the dead process marked as leaving, never s
 design), each reminder once.
 
 The fake Bot API runs in this process (its records are read directly) with Telegram's flood control on; the bot
-keeps its own limits (30 messages a second). The database is a SQLite file in a temporary folder unless
-``--database-url`` names a PostgreSQL database (its tables are emptied first).
+keeps its own limits (30 messages a second) and runs from a copy of HEAD (``git archive``), so edits made in the
+working tree meanwhile do not change it from one restart to the next (``--working-tree`` runs the tree as it is).
+The database is a SQLite file in a temporary folder unless ``--database-url`` names a PostgreSQL database (its
+tables are emptied first).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,7 +69,7 @@ MEMBER0 = 100_000  # silent members: the broadcast's audience
 LOAD0 = 200_000  # the people of the load
 ENTREPRENEUR0 = 300_000  # one booked session each, one reminder each
 MENTOR = 399_999
-GUARD = 120.0  # seconds a person waits for an answer before counting it unanswered
+GUARD = 60.0  # seconds a person waits for an answer before counting it unanswered
 
 FAQ = ["¿Qué es LÍDERES?", "¿Cómo me inscribo en el concurso?", "¿Quién puede participar?",
        "¿Qué son los ODS?", "¿Hay mentorías?", "¿Cuándo cierra la convocatoria?"]
@@ -219,18 +223,19 @@ class Tracker:
 class Bot:
     """``lideres run`` as a child process, started again after each kill."""
 
-    def __init__(self, url: str, fake: FakeTelegram, log: Path) -> None:
-        self.url, self.fake, self.log = url, fake, log
+    def __init__(self, url: str, fake: FakeTelegram, log: Path, code: Path) -> None:
+        self.url, self.fake, self.log, self.code = url, fake, log, code
         self.process: asyncio.subprocess.Process | None = None
         self.kills: list[dict[str, Any]] = []
 
     async def start(self) -> None:
         env = dict(os.environ, LIDERES_DATABASE_URL=self.url, LIDERES_TELEGRAM_TOKEN=TOKEN,
                    LIDERES_TELEGRAM_API_URL=self.fake.api_url, LIDERES_WEB_PORT=str(free_port()),
-                   LIDERES_LOG_LEVEL="WARNING", LIDERES_ADMINS=f"telegram:{COORDINATOR}")
+                   LIDERES_LOG_LEVEL="WARNING", LIDERES_ADMINS=f"telegram:{COORDINATOR}",
+                   PYTHONPATH=str(self.code))  # ``python -m bot`` of that copy (its bot, handlers, knowledge)
         with self.log.open("ab") as output:
             self.process = await asyncio.create_subprocess_exec(
-                str(PROJECT_ROOT / ".venv" / "bin" / "lideres"), "run", cwd=PROJECT_ROOT, env=env,
+                sys.executable, "-m", "bot", "run", cwd=self.code, env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output)
 
     async def kill_and_restart(self) -> None:
@@ -298,7 +303,7 @@ async def run(url: str, scripts: list[Script], args: argparse.Namespace, *, kill
     fake = FakeTelegram(TOKEN, first_update_id=int(time.time() * 1000) % 2**40, limits=Limits())
     fake.on_sent = tracker.on_sent
     await fake.start()
-    bot = Bot(url, fake, folder / "bot.log")
+    bot = Bot(url, fake, folder / "bot.log", args.code)
     result: dict[str, Any] = {"updates": 0, "unanswered": [], "no_button": []}
     rng = random.Random(args.seed + 1)
     began = time.monotonic()
@@ -462,6 +467,16 @@ def report(name: str, f: dict[str, Any], show: int = 0) -> None:
         print(f"  chat {chat}: more than the baseline {extra}; fewer {missing}")
 
 
+def copy_of_head(folder: Path) -> tuple[Path, str]:
+    """The committed tree (``git archive HEAD``) in ``folder``, and HEAD's short name."""
+    folder.mkdir()
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    return folder, head
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=240)
@@ -473,6 +488,8 @@ async def main() -> None:
     parser.add_argument("--spread", type=float, default=40.0, help="seconds over which people arrive")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--working-tree", action="store_true",
+                        help="run the bot from the working tree as it is (default: a copy of HEAD)")
     parser.add_argument("--show", type=int, default=0, help="print the first N chats that differ from the baseline")
     args = parser.parse_args()
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a killed bot's request cut off mid-body
@@ -480,6 +497,10 @@ async def main() -> None:
     kind = (args.database_url or "sqlite").split(":")[0].split("+")[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        args.code = PROJECT_ROOT
+        if not args.working_tree:  # the committed code, the same at every restart whatever is edited meanwhile
+            args.code, head = await asyncio.to_thread(copy_of_head, folder / "code")
+            print(f"the bot runs from a copy of HEAD ({head})")
         baseline = None
         if not args.skip_baseline:
             url = args.database_url or f"sqlite+aiosqlite:///{folder / 'baseline.db'}"
