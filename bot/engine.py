@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -261,7 +262,16 @@ class Engine:
         started = time.perf_counter()
         event = {"channel": incoming.channel, "message_id": incoming.message_id}
         try:
-            replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
+            try:
+                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # A pooled connection the database had closed (a restart; pooled connections are not pinged
+                # before each use, which cost a round trip per transaction): SQLAlchemy has dropped the pool's
+                # old connections and nothing was committed, so the message is handled again on a fresh one.
+                log.warning("database connection lost, message handled again", extra=event)
+                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
         except Exception:
             reference = uuid.uuid4().hex[:8].upper()
             log.exception("handler failed", extra={**event, "reference": reference})

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.db.models import AuditLog, Conversation, Delivery, FailedMessage, User
 from bot.engine import Context, Engine
@@ -163,3 +165,28 @@ async def test_notify_goes_through_the_outbox_after_commit(bot):
         statuses = (await session.scalars(select(Delivery.status))).all()
         assert statuses == ["sent"]
         assert await session.scalar(select(func.count()).select_from(User)) == 2
+
+
+async def test_a_message_on_a_connection_the_database_closed_is_handled_again(app):
+    """PostgreSQL restarted (here: every other backend terminated): pooled connections are not pinged before use,
+    so the first statement fails; the message is handled again on a fresh connection, not apologised for."""
+    if not app.settings.database_url.startswith("postgresql"):
+        return  # SQLite has no server to close a connection
+    router = Router("echo")
+
+    @router.command("echo")
+    async def echo(ctx: Context) -> None:
+        ctx.reply(ctx.incoming.command_args)
+
+    engine = make_engine(app, router)
+    assert [r.text for r in await engine.handle(message("/echo uno"))] == ["uno"]  # a connection in the pool
+    killer = create_async_engine(app.settings.database_url, poolclass=NullPool)
+    async with killer.connect() as connection:
+        killed = await connection.scalar(text(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity"
+            " where datname = current_database() and pid <> pg_backend_pid()"))
+    await killer.dispose()
+    assert killed >= 1
+    assert [r.text for r in await engine.handle(message("/echo dos"))] == ["dos"]
+    async with app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(FailedMessage)) == 0
