@@ -686,3 +686,67 @@ def test_a_paraphrase_in_other_words_meets_the_entry_through_a_concept(tmp_path,
                     "Colmena tiene 42 socios."),
     })
     assert answer_id(index, question, lang) == "member-benefits"
+
+
+@pytest.fixture
+def fair(tmp_path) -> KnowledgeIndex:
+    """A honey fair: what it is and where, who organises it, when it was, and the network's founding and
+    its fee: each entry shares most words with a question asking another attribute of it."""
+    return _write_entries(tmp_path, {
+        "fair": (["¿Qué es la feria de la miel?", "Feria de la miel", "¿Dónde se celebra la feria de la miel?"],
+                 ["What is the honey fair?", "Honey fair", "Where is the honey fair held?"],
+                 "La feria anual de la miel reúne a los apicultores de la comarca en la ciudad de Villaverde."),
+        "fair-organisers": (["¿Quién organiza la feria de la miel?", "Organizadores de la feria de la miel",
+                             "¿Qué entidades organizan la feria?"],
+                            ["Who organises the honey fair?", "Honey fair organisers",
+                             "Which bodies organise the fair?"],
+                            "La feria de la miel la organizan Colmena y la cooperativa Abejar."),
+        "fair-date": (["¿Cuándo fue la feria de la miel?", "Fecha de la feria de la miel",
+                       "¿Cuándo se celebró la feria?"],
+                      ["When was the honey fair?", "Honey fair date", "When was the fair held?"],
+                      "La feria de la miel se celebró en mayo de 2023, después de la cosecha."),
+        "plans": (["¿Qué planes tiene Colmena?", "Planes de Colmena", "¿Qué hará Colmena?"],
+                  ["What are Colmena's plans?", "Colmena plans", "What will Colmena do?"],
+                  "En los próximos años Colmena quiere abrir una tienda propia."),
+        "founding": (["¿Cuándo se fundó Colmena?", "Año de fundación de Colmena", "¿Cuándo nació Colmena?"],
+                     ["When was Colmena founded?", "Colmena founding year", "When did Colmena start?"],
+                     "Colmena se fundó en 2010, con doce cooperativas."),
+        "fee": (["¿Cuánto cuesta la cuota de Colmena?", "Cuota de Colmena", "¿Hay que pagar cuota?"],
+                ["How much is the Colmena fee?", "Colmena fee", "Do members pay a fee?"],
+                "Ser socio de Colmena es gratis."),
+    })
+
+
+def test_who_is_answered_only_by_an_entry_naming_someone_for_what_is_asked(fair):
+    """"Who founded Colmena?" shares every word with the entry saying when Colmena was founded, which
+    names nobody else; and a role the knowledge base never mentions (the president) is stated by no
+    entry, however much else the question shares with one."""
+    assert answer_id(fair, "¿Quién organiza la feria de la miel?") == "fair-organisers"
+    assert answer_id(fair, "Who organises the honey fair?", "en") == "fair-organisers"
+    assert answer_id(fair, "¿Cuándo se fundó Colmena?") == "founding"
+    assert answer_id(fair, "¿Quién fundó Colmena?") is None
+    assert answer_id(fair, "Who founded Colmena?", "en") is None
+    assert answer_id(fair, "¿Quién es el presidente de la feria de la miel?") is None
+    assert answer_id(fair, "Who is the president of the honey fair?", "en") is None
+
+
+def test_where_is_answered_only_by_an_entry_placing_what_is_asked(fair):
+    """"In which city was Colmena founded?" against the founding entry, which gives a year and no place;
+    the city of the fair is stated, so asked of the fair it is answered."""
+    assert answer_id(fair, "¿En qué ciudad se celebra la feria de la miel?") == "fair"
+    assert answer_id(fair, "¿En qué ciudad se fundó Colmena?") is None
+    assert answer_id(fair, "In which city was Colmena founded?", "en") is None
+
+
+def test_when_of_what_is_to_come_is_not_answered_by_the_date_of_what_was(fair):
+    assert answer_id(fair, "¿Cuándo fue la feria de la miel?") == "fair-date"
+    assert answer_id(fair, "When was the honey fair?", "en") == "fair-date"
+    assert answer_id(fair, "¿Cuándo se celebrará la próxima feria de la miel?") is None
+    assert answer_id(fair, "When will the next honey fair be held?", "en") is None
+
+
+def test_an_amount_per_period_needs_a_figure_for_that_period(fair):
+    """"Free" answers what joining costs, not what the annual fee is."""
+    assert answer_id(fair, "¿Cuánto cuesta la cuota de Colmena?") == "fee"
+    assert answer_id(fair, "¿Cuánto cuesta la cuota anual de Colmena?") is None
+    assert answer_id(fair, "How much is the annual fee of Colmena?", "en") is None

@@ -27,7 +27,10 @@
    "confirm" (the answer, asking "is this what you asked?" with the runner-ups as buttons); "suggest"
    (a few entries to choose from, no answer); "none". An entry that cannot hold the kind of fact asked
    for, or is about another name, is never answered, whatever its score: the bot never stretches an
-   entry to a question it does not cover.
+   entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
+   of something (or "in which city") is answered only by an entry with a question of its own asking it,
+   or with an answer sentence about it that names someone the question does not, places it somewhere
+   the question does not name, or dates it (a date to come for "when will the next one be").
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -50,8 +53,12 @@ from rapidfuzz.distance import OSA
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     CONTRASTS,
+    FUTURE_WORDS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
+    LOCATIVE_WORDS,
+    PERIOD_WORDS,
+    PLACE_CONCEPTS,
     QUANTITY_CONCEPTS,
     STOPWORDS,
     TIME_CONCEPTS,
@@ -184,8 +191,8 @@ class Calibration:
 
 # Fitted by `bench/faq_calibration.py` on faq_dev, faq_dev2, tests/eval/fresh and fresh2 (654 questions, 254
 # entries); the figures on folds not used for fitting are in bench/README.md.
-CALIBRATION = Calibration(weights=(8.271, 0.978, -1.641, 0.79, 0.25, 1.911), bias=-8.292, answer=0.779,
-                          confirm=0.247, suggest=0.115)
+CALIBRATION = Calibration(weights=(8.403, 0.948, -1.618, 0.879, 0.25, 1.931), bias=-8.417, answer=0.626,
+                          confirm=0.201, suggest=0.112)
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,21 @@ class _Doc:
     # question variant asking "how many" ("how many consultancies"): not "finalists" when the figure is
     # of the consultancies offered to them, in another sentence.
     quantified: frozenset[str] = frozenset()
+    # For "who", "where" and "when": per answer sentence, its keys, the names and places it states and
+    # whether it holds a date; and per such intent the keys of the question variants asking it
+    # (`_attributes`).
+    sentences: tuple[_Sentence, ...] = ()
+    asks: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class _Sentence(NamedTuple):
+    """One sentence of an entry's answer, as the asked-attribute check reads it."""
+
+    keys: frozenset[str]
+    names: frozenset[str]  # the names it writes capitalised, folded (who: an organisation, a person)
+    places: frozenset[str]  # the names it places something in, folded ("en Jalisco", "in Dakar")
+    dated: bool  # a year or a date word
+    future: bool  # about something to come (`lexicon.FUTURE_WORDS`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +285,8 @@ CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
-    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted")
+    __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
+                 "asked", "surfaces")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -283,7 +306,9 @@ class _Query:
             self.intents |= {"?qty"}
         if not TIME_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?when"}
-        self.counted = _counted(terms)
+        self.counted = _counted(terms, "?qty" in self.intents)
+        self.asked = _asked(terms)
+        self.surfaces = frozenset(t.surface for t in terms)
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
@@ -394,6 +419,8 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = frozenset(k for name in self._names for k in self._surfaces.get(name, ()))
+        for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
+            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
         self._build_speller(entries)
 
     def _build_speller(self, entries: list[Entry]) -> None:
@@ -514,6 +541,7 @@ class KnowledgeIndex:
                 matched += term.weight * found
         lacks_fact = (any(intent not in doc.facts for intent in query.intents)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
+                      or any(not _states(doc, query, intent, focus) for intent, focus in query.asked)
                       or self._names_conflict(doc, query)
                       # A number the entry never states: another year's edition, another target.
                       or any(term.surface.isdigit() and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)
@@ -771,17 +799,117 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[
     return frozenset(keys)
 
 
+# "en Jalisco", "in the Basque Country": a capitalised name after a locative word (and an article).
+_PLACE_RE = re.compile(r"\b(?:" + "|".join(sorted(LOCATIVE_WORDS)) + r")\s+(?:(?:el|la|los|las|the)\s+)?"
+                       r"([^\W\d_a-zß-ÿ][\w-]*)")
+# What "who", "where" and "when" ask for, and the concepts that ask it without the interrogative.
+ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when"})
+FUTURE = "?when-next"  # "when will the next one be": a date of something to come
+
+
+def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
+                names: frozenset[str]) -> tuple[tuple[_Sentence, ...], dict[str, frozenset[str]]]:
+    """`_Doc.sentences` and `_Doc.asks`: each answer sentence with the names, places and dates it states,
+    and per attribute intent the keys of the question variants that ask it ("who organised ...")."""
+    sentences = []
+    for lang, text in entry.answers.items():
+        for sentence in _SENTENCE_END_RE.split(text):
+            pairs = content_keys(sentence, lang)
+            named = capitalised_words(sentence) | {w for w, _ in pairs if w in names}
+            places = {w for m in _PLACE_RE.finditer(sentence) for w in words(m.group(1))[-1:]}
+            sentences.append(_Sentence(frozenset(k for _, k in pairs), frozenset(named), frozenset(places),
+                                       "?when" in answer_facts([sentence]),
+                                       not FUTURE_WORDS.isdisjoint(w for w, _ in pairs)))
+    asks: dict[str, set[str]] = defaultdict(set)
+    for tokens in variants:
+        intents = {t.surface for t in tokens if t.surface in ATTRIBUTE_INTENTS}
+        if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
+            intents.add(FUTURE)
+        if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
+            intents.add("?where")
+        for intent in intents:
+            asks[intent].update(t.keys[0] for t in tokens if not t.intent)
+    return tuple(sentences), {i: frozenset(ks) for i, ks in asks.items()}
+
+
+def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+    """What a question asks "who", "where" or "when" of: per such intent (or a place concept, "in which
+    city"), the keys of each word after it that is no name and that the knowledge base knows ("who
+    organised the workshop": "organised", "workshop"). No words at all when the first of them is unknown
+    ("who is the president of the fair", "quién es el rector del Tec"): a relation no entry speaks of.
+    "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent nothing follows is
+    left out ("y el AL-INVEST ese de quién es")."""
+    asked = []
+    for i, term in enumerate(terms):
+        if term.surface in ATTRIBUTE_INTENTS:
+            intent = term.surface
+        elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys):
+            intent = "?where"
+        else:
+            continue
+        following = []
+        for after in terms[i + 1:]:
+            if after.surface.startswith("?"):
+                break
+            if not after.name:
+                following.append(after)
+        if following:
+            if intent == "?when" and any(t.surface in FUTURE_WORDS for t in terms):
+                intent = FUTURE
+            # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
+            # base does not know is a relation no entry states, whatever the rest.
+            focus = tuple(tuple(k for k, _ in t.keys) for t in following if t.keys) if following[0].keys else ()
+            asked.append((intent, focus))
+    return tuple(asked)
+
+
+def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...], ...]) -> bool:
+    """The entry states the attribute asked of the `focus` words (`_asked`): one of its questions asks it
+    of one of them, or one sentence of its answer has one of them with a name the question does not
+    already use (who), a place it does not already name (where), or a date (when). Of the focus words
+    only those the entry has count; when it has none (the question says it in other words) any question
+    asking it or any sentence stating it will do. No focus word the knowledge base knows: not stated."""
+    if not focus:
+        return False
+    held = {k for keys in focus for k in keys if k in doc.strong or k in doc.weak}
+    asks = doc.asks.get(intent, frozenset())
+    if asks and (not held or not asks.isdisjoint(held)):
+        return True
+    if not held:
+        return False  # the question says it in words the entry never uses; only its questions could ask it
+    for sentence in doc.sentences:
+        if held and sentence.keys.isdisjoint(held):
+            continue
+        if intent == "?who" and any(_new_name(w, query) for w in sentence.names):
+            return True
+        if intent == "?where" and any(_new_name(w, query) for w in sentence.places):
+            return True
+        if intent == "?when" and sentence.dated:
+            return True
+        if intent == FUTURE and sentence.dated and sentence.future:
+            return True
+    return False
+
+
+def _new_name(word: str, query: _Query) -> bool:
+    """A name the question does not already use, in either language ("México" is in "Mexican city")."""
+    return word not in query.surfaces and all(k not in query.credit for k in keys_any(word))
+
+
 def _vowel_dropped(form: str, known: str) -> bool:
     """`form` is `known` less one vowel."""
     return len(known) == len(form) + 1 and any(
         known[i] in "aeiou" and known[:i] + known[i + 1:] == form for i in range(len(known)))
 
 
-def _counted(terms: Sequence[_Term]) -> tuple[tuple[str, ...], ...]:
+def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ...], ...]:
     """What a question asks the amount of, as the keys of each such word: the word after "how many"
-    ("how many participants") and an amount named ("the budget", "la cuota"). An answer that never
-    mentions it has no figure for it, whatever other figures it holds."""
+    ("how many participants") and an amount named ("the budget", "la cuota"), and the period an amount
+    is asked per ("la cuota anual": `lexicon.PERIOD_WORDS`). An answer that never mentions it has no
+    figure for it, whatever other figures it holds."""
     counted = [t.lexical for t in terms if not QUANTITY_CONCEPTS.isdisjoint(t.lexical)]
+    if amount:
+        counted.extend(t.lexical for t in terms if t.surface in PERIOD_WORDS)
     for before, after in itertools.pairwise(terms):
         if before.surface == "?qty" and after.lexical and not after.surface.startswith("?"):
             counted.append(after.lexical)

@@ -127,6 +127,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
+    # "en primer lugar", "in the first place": firstly, not a place.
+    ("primer", "lugar"): "",
+    ("first", "place"): "",
     # "¿de qué va?", "¿de qué trata?": what is it about.
     ("que", "va"): "",
     ("que", "trata"): "",
@@ -159,18 +162,35 @@ DATE_WORDS: frozenset[str] = frozenset(
     """
     enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
     lunes martes miercoles jueves viernes sabado domingo ayer hoy manana semana semanas mes meses
-    anual anualmente diario diaria semanal mensual siglo
+    anual anualmente diario diaria semanal mensual siglo semestral bianual trimestral quincenal bimestral
     january february march april june july august september october november december monday
     tuesday wednesday thursday friday saturday sunday yesterday today tomorrow week weeks month months
-    annual annually daily weekly monthly century
+    annual annually daily weekly monthly century biannual biannually quarterly fortnightly yearly biennial
     """.split()
 )
 
+# Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
+# period answers it ("free of charge" is no annual fee).
+PERIOD_WORDS: frozenset[str] = frozenset(
+    "anual mensual semanal diario diaria semestral trimestral bimestral annual monthly weekly daily yearly "
+    "biannual quarterly".split()
+)
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
 # words, and an entry with no number in its answer cannot answer it.
 QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
 # Likewise concepts that are dates or times: asking for one ("el horario", "the date of") asks "when".
 TIME_CONCEPTS: frozenset[str] = frozenset({"~date", "~schedule"})
+# A question about what is to come ("when will the next workshop be?", "¿cuándo será el próximo?"): only a
+# date of something to come answers "when" of it, not the date of the last one. (Content words only: "será"
+# is a stop word, gone before this is read.)
+FUTURE_WORDS: frozenset[str] = frozenset(
+    "will upcoming future next proximo proxima proximos proximas futuro futura futuros futuras".split()
+)
+# And concepts that are places: asking for one ("in which city", "¿en qué lugar?") asks "where".
+PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
+# Words after which a capitalised name is a place ("en Jalisco", "in Dakar", "desde Santander"): what an
+# answer to "where" must hold.
+LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across".split())
 
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".
@@ -294,8 +314,8 @@ person: persona personas gente | person people persons
 goal: objetivo objetivos meta metas proposito propositos | goal goals objective objectives aim aims
     purpose purposes target
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
-    empezo creacion fundaron crearon arrancar arranco arrancaron | create created creation found founded
-    establish established start started begin began born origin launched launch
+    empezo creacion fundaron crearon arrancar arranco arrancaron lanzar lanzo lanzaron | create created creation
+    found founded establish established start started begin began born origin launched launch
 service: servicio servicios prestacion prestaciones ofrece ofrecen ofrecer brinda brindan | service
     services offer offers offered
 competition: concurso concursos competencia certamen convocatoria | competition competitions contest
