@@ -750,3 +750,23 @@ def test_an_amount_per_period_needs_a_figure_for_that_period(fair):
     assert answer_id(fair, "¿Cuánto cuesta la cuota de Colmena?") == "fee"
     assert answer_id(fair, "¿Cuánto cuesta la cuota anual de Colmena?") is None
     assert answer_id(fair, "How much is the annual fee of Colmena?", "en") is None
+
+
+def test_hours_are_answered_only_by_a_time_of_day(tmp_path):
+    """"Office hours" or "what time does it open" is not answered by the year something opened, nor by
+    the hours of something else."""
+    index = _write_entries(tmp_path, {
+        "market": (["¿Qué es el mercado de Colmena?", "Mercado de Colmena", "¿Cuándo abrió el mercado?"],
+                   ["What is the Colmena market?", "Colmena market", "When did the market open?"],
+                   "El mercado de Colmena abrió en 2015 en la plaza mayor de Villaverde."),
+        "stalls": (["¿Cuántos puestos tiene el mercado?", "Puestos del mercado", "¿Quién tiene puesto?"],
+                   ["How many stalls has the market?", "Market stalls", "Who has a stall?"],
+                   "El mercado tiene cuarenta puestos de apicultores de la comarca."),
+        "shop": (["¿Qué es la tienda de Colmena?", "Tienda de Colmena", "Horario de la tienda"],
+                 ["What is the Colmena shop?", "Colmena shop", "Shop opening hours"],
+                 "La tienda de Colmena vende miel y abre de lunes a viernes de 9:00 a 14:00."),
+    })
+    assert answer_id(index, "¿Cuál es el horario de la tienda de Colmena?") == "shop"
+    assert answer_id(index, "What time does the Colmena shop open?", "en") == "shop"
+    assert answer_id(index, "¿Cuál es el horario del mercado de Colmena?") is None
+    assert answer_id(index, "What time does the Colmena market open?", "en") is None

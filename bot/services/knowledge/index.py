@@ -54,6 +54,7 @@ from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     CONTRASTS,
     FUTURE_WORDS,
+    HOUR_CONCEPTS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
@@ -191,8 +192,8 @@ class Calibration:
 
 # Fitted by `bench/faq_calibration.py` on faq_dev, faq_dev2, tests/eval/fresh and fresh2 (654 questions, 254
 # entries); the figures on folds not used for fitting are in bench/README.md.
-CALIBRATION = Calibration(weights=(8.403, 0.948, -1.618, 0.879, 0.25, 1.931), bias=-8.417, answer=0.626,
-                          confirm=0.201, suggest=0.112)
+CALIBRATION = Calibration(weights=(8.414, 0.949, -1.598, 0.928, 0.252, 1.923), bias=-8.421, answer=0.627,
+                          confirm=0.202, suggest=0.114)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ class _Sentence(NamedTuple):
     names: frozenset[str]  # the names it writes capitalised, folded (who: an organisation, a person)
     places: frozenset[str]  # the names it places something in, folded ("en Jalisco", "in Dakar")
     dated: bool  # a year or a date word
+    clock: bool  # a time of day ("9:30", "5 pm")
     future: bool  # about something to come (`lexicon.FUTURE_WORDS`)
 
 
@@ -306,6 +308,8 @@ class _Query:
             self.intents |= {"?qty"}
         if not TIME_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?when"}
+        if not HOUR_CONCEPTS.isdisjoint(concepts):
+            self.intents |= {"?hour"}
         self.counted = _counted(terms, "?qty" in self.intents)
         self.asked = _asked(terms)
         self.surfaces = frozenset(t.surface for t in terms)
@@ -409,7 +413,9 @@ class KnowledgeIndex:
                                     if tokens],
                                    answer_facts(entries[doc_id].answers.values())
                                    | {t.surface for ts in variant_tokens[doc_id] for t in ts
-                                      if t.surface in ASKED_INTENTS},
+                                      if t.surface in ASKED_INTENTS}
+                                   # An entry about the hours may give them in words ("mornings").
+                                   | ({"?hour"} if not HOUR_CONCEPTS.isdisjoint(strong) else set()),
                                    _quantified(entries[doc_id], variant_tokens[doc_id])))
         strong_df = Counter(k for doc in self._docs for k in doc.strong)
         self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
@@ -541,7 +547,7 @@ class KnowledgeIndex:
                 matched += term.weight * found
         lacks_fact = (any(intent not in doc.facts for intent in query.intents)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
-                      or any(not _states(doc, query, intent, focus) for intent, focus in query.asked)
+                      or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
                       # A number the entry never states: another year's edition, another target.
                       or any(term.surface.isdigit() and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)
@@ -803,7 +809,7 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[
 _PLACE_RE = re.compile(r"\b(?:" + "|".join(sorted(LOCATIVE_WORDS)) + r")\s+(?:(?:el|la|los|las|the)\s+)?"
                        r"([^\W\d_a-zß-ÿ][\w-]*)")
 # What "who", "where" and "when" ask for, and the concepts that ask it without the interrogative.
-ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when"})
+ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour"})
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
 
 
@@ -817,8 +823,9 @@ def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
             pairs = content_keys(sentence, lang)
             named = capitalised_words(sentence) | {w for w, _ in pairs if w in names}
             places = {w for m in _PLACE_RE.finditer(sentence) for w in words(m.group(1))[-1:]}
+            facts = answer_facts([sentence])
             sentences.append(_Sentence(frozenset(k for _, k in pairs), frozenset(named), frozenset(places),
-                                       "?when" in answer_facts([sentence]),
+                                       "?when" in facts, "?hour" in facts,
                                        not FUTURE_WORDS.isdisjoint(w for w, _ in pairs)))
     asks: dict[str, set[str]] = defaultdict(set)
     for tokens in variants:
@@ -827,24 +834,29 @@ def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
             intents.add(FUTURE)
         if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
             intents.add("?where")
+        if any(t.keys[0] in HOUR_CONCEPTS for t in tokens):
+            intents.add("?hour")
         for intent in intents:
             asks[intent].update(t.keys[0] for t in tokens if not t.intent)
     return tuple(sentences), {i: frozenset(ks) for i, ks in asks.items()}
 
 
-def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
-    """What a question asks "who", "where" or "when" of: per such intent (or a place concept, "in which
-    city"), the keys of each word after it that is no name and that the knowledge base knows ("who
-    organised the workshop": "organised", "workshop"). No words at all when the first of them is unknown
-    ("who is the president of the fair", "quién es el rector del Tec"): a relation no entry speaks of.
-    "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent nothing follows is
-    left out ("y el AL-INVEST ese de quién es")."""
+def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ...], bool], ...]:
+    """What a question asks "who", "where", "when" or "at what time" of: per such intent (or a place or
+    hours concept: "in which city", "the office hours"), the keys of each word after it that is no name
+    and that the knowledge base knows ("who organised the workshop": "organised", "workshop"), and
+    whether one of those words is a subject of some entry (`_Term.topic`). No words at all when the first
+    of them is unknown ("who is the president of the fair", "quién es el rector del Tec"): a relation no
+    entry speaks of. "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent
+    nothing follows is left out ("y el AL-INVEST ese de quién es")."""
     asked = []
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
             intent = term.surface
         elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys):
             intent = "?where"
+        elif not HOUR_CONCEPTS.isdisjoint(term.lexical):
+            intent = "?hour"
         else:
             continue
         following = []
@@ -859,26 +871,28 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
             # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
             # base does not know is a relation no entry states, whatever the rest.
             focus = tuple(tuple(k for k, _ in t.keys) for t in following if t.keys) if following[0].keys else ()
-            asked.append((intent, focus))
+            asked.append((intent, focus, any(t.topic for t in following)))
     return tuple(asked)
 
 
-def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...], ...]) -> bool:
+def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...], ...], topical: bool) -> bool:
     """The entry states the attribute asked of the `focus` words (`_asked`): one of its questions asks it
     of one of them, or one sentence of its answer has one of them with a name the question does not
-    already use (who), a place it does not already name (where), or a date (when). Of the focus words
-    only those the entry has count; when it has none (the question says it in other words) any question
-    asking it or any sentence stating it will do. No focus word the knowledge base knows: not stated."""
+    already use (who), a place it does not already name (where), a date (when; one to come for
+    `FUTURE`) or a time of day (hours). When the entry has none of the focus words, the question says
+    them in words of its own ("when did X kick off"), and any question of the entry asking the attribute
+    will do, unless one of them is what other entries are about (`topical`: "the market's hours" against
+    the shop's). No focus word the knowledge base knows: not stated."""
     if not focus:
         return False
     held = {k for keys in focus for k in keys if k in doc.strong or k in doc.weak}
     asks = doc.asks.get(intent, frozenset())
-    if asks and (not held or not asks.isdisjoint(held)):
-        return True
     if not held:
-        return False  # the question says it in words the entry never uses; only its questions could ask it
+        return bool(asks) and not topical
+    if not asks.isdisjoint(held):
+        return True
     for sentence in doc.sentences:
-        if held and sentence.keys.isdisjoint(held):
+        if sentence.keys.isdisjoint(held):
             continue
         if intent == "?who" and any(_new_name(w, query) for w in sentence.names):
             return True
@@ -887,6 +901,8 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         if intent == "?when" and sentence.dated:
             return True
         if intent == FUTURE and sentence.dated and sentence.future:
+            return True
+        if intent == "?hour" and sentence.clock:
             return True
     return False
 

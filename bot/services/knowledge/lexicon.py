@@ -100,8 +100,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("como", "debo"): "?howto",
     ("que", "fecha"): "?when",
     ("what", "date"): "?when",
-    ("what", "time"): "?when",
-    ("que", "hora"): "?when",
+    # A time of day ("what time does it open?"): only a clock time answers it, not a year.
+    ("what", "time"): "?hour",
+    ("que", "hora"): "?hour",
     ("que", "mes"): "?when",
     ("what", "month"): "?when",
     ("which", "month"): "?when",
@@ -179,7 +180,10 @@ PERIOD_WORDS: frozenset[str] = frozenset(
 # words, and an entry with no number in its answer cannot answer it.
 QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
 # Likewise concepts that are dates or times: asking for one ("el horario", "the date of") asks "when".
-TIME_CONCEPTS: frozenset[str] = frozenset({"~date", "~schedule"})
+TIME_CONCEPTS: frozenset[str] = frozenset({"~date"})
+# And those that are hours ("office hours", "el horario de atención"): a time of day, which a year or a
+# month does not give.
+HOUR_CONCEPTS: frozenset[str] = frozenset({"~schedule"})
 # A question about what is to come ("when will the next workshop be?", "¿cuándo será el próximo?"): only a
 # date of something to come answers "when" of it, not the date of the last one. (Content words only: "será"
 # is a stop word, gone before this is read.)

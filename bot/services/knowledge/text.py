@@ -311,11 +311,13 @@ def aspect(text: str) -> str | None:
 
 
 # Intents an answer can only satisfy with a fact of their kind in it.
-FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur"})
+FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur", "?hour"})
 # Intents an entry satisfies only when one of its own questions asks the same ("how do I ...").
 ASKED_INTENTS: frozenset[str] = frozenset({"?howto"})
 _YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _DIGIT_RE = re.compile(r"\d")
+# A time of day: "9:30", "10 h", "5 pm", "a las 18 horas".
+_CLOCK_RE = re.compile(r"\b(?:[01]?\d|2[0-3])(?::[0-5]\d\b|\s?(?:h|hrs|horas|hours|am|pm|a\.m\.|p\.m\.)(?!\w))")
 # "How long": a number, digits or words ("one" and "un" included), of a unit of time.
 _DURATION_RE = re.compile(
     r"\b(?:\d+|one|a|an|un|una|" + "|".join(sorted(NUMBER_WORDS)) + r")\s+(?:\w+\s+)?(?:year|month|week|day|hour"
@@ -325,7 +327,7 @@ _DURATION_RE = re.compile(
 def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
     number in digits (not a year) or words, "?when" with a year or a date word, "?dur" (how long) with a
-    number of a unit of time ("one year", "dos meses")."""
+    number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm")."""
     facts: set[str] = set()
     for text in answers:
         ws = set(words(text))
@@ -336,6 +338,8 @@ def answer_facts(answers: Iterable[str]) -> frozenset[str]:
             facts.add("?when")
         if _DURATION_RE.search(fold(text)):
             facts.add("?dur")
+        if _CLOCK_RE.search(fold(text)):
+            facts.add("?hour")
     return frozenset(facts)
 
 
