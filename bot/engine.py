@@ -33,6 +33,9 @@ from bot.workqueue import KeyedQueue, QueueClosed
 log = logging.getLogger("bot.engine")
 
 Respond = Callable[[Incoming, list[Reply]], Awaitable[None]]
+# Called in the handler's transaction with its replies, just before the commit (a channel stores them there, so
+# that a crash between the commit and the send loses nothing and handles nothing twice).
+Within = Callable[[AsyncSession, list[Reply]], Awaitable[None]]
 ContentType = TypeVar("ContentType")
 MENU = "menu"  # payload prefix of the main menu's buttons: "menu:<item>"
 RUN = "run"  # payload prefix that runs a command, with its guards: "run:<command>" (e.g. after consent)
@@ -171,7 +174,7 @@ class Engine:
         self._check_guards()
         self.on_outbox: Callable[[], None] | None = None  # wakes the outbox sender after a commit
         self.on_reloaded: Callable[[], Awaitable[object]] | None = None  # tells the other worker processes
-        self._queue: KeyedQueue[tuple[str, str], tuple[Incoming, Respond]] = KeyedQueue(
+        self._queue: KeyedQueue[tuple[str, str], tuple[Incoming, Respond, Within | None]] = KeyedQueue(
             self._run_queued, workers=settings.workers, limit=settings.queue_limit, name="engine-worker"
         )
 
@@ -256,14 +259,14 @@ class Engine:
 
     # -- one message ---------------------------------------------------------------------------------
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, within: Within | None = None) -> list[Reply]:
         """Handle one message and return the replies. Never raises: a failing handler gives the user a
         short apology with a reference that is also in the log, next to the traceback."""
         started = time.perf_counter()
         event = {"channel": incoming.channel, "message_id": incoming.message_id}
         try:
             try:
-                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
+                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming, within)
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
@@ -271,7 +274,7 @@ class Engine:
                 # before each use, which cost a round trip per transaction): SQLAlchemy has dropped the pool's
                 # old connections and nothing was committed, so the message is handled again on a fresh one.
                 log.warning("database connection lost, message handled again", extra=event)
-                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming)
+                replies, user_id, queued_deliveries = await self._handle_in_transaction(incoming, within)
         except Exception:
             reference = uuid.uuid4().hex[:8].upper()
             log.exception("handler failed", extra={**event, "reference": reference})
@@ -291,7 +294,8 @@ class Engine:
             self.on_outbox()
         return replies
 
-    async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Reply], int, bool]:
+    async def _handle_in_transaction(self, incoming: Incoming,
+                                     within: Within | None = None) -> tuple[list[Reply], int, bool]:
         async with self.sessions() as session, session.begin():
             user, conversation = await users.sender(session, incoming, self.settings, self.clock.now())
             saved = (
@@ -309,6 +313,8 @@ class Engine:
                 conversation.flow, conversation.step = state.flow, state.step
                 conversation.data = dict(state.data)
                 conversation.updated_at = self.clock.now()
+            if within is not None:
+                await within(session, ctx.replies)
             return ctx.replies, user.id, ctx.queued_deliveries
 
     async def _keep_failed(self, incoming: Incoming, reference: str) -> str | None:
@@ -398,19 +404,20 @@ class Engine:
 
     # -- many messages -------------------------------------------------------------------------------
 
-    async def submit(self, incoming: Incoming, respond: Respond) -> bool:
-        """Queue ``incoming``; ``respond`` is called with its replies, in order for each user. Waits while
-        the queue is full (the database is slower than the messages come). Returns False when the engine
-        is draining and takes no new messages."""
+    async def submit(self, incoming: Incoming, respond: Respond, within: Within | None = None) -> bool:
+        """Queue ``incoming``; ``respond`` is called with its replies, in order for each user (``within`` as
+        well, in the handler's transaction). Waits while the queue is full (the database is slower than the
+        messages come). Returns False when the engine is draining and takes no new messages."""
         try:
-            await self._queue.put((incoming.channel, incoming.user_id), (incoming, respond))
+            await self._queue.put((incoming.channel, incoming.user_id), (incoming, respond, within))
         except QueueClosed:
             return False
         return True
 
-    async def _run_queued(self, _key: tuple[str, str], jobs: Sequence[tuple[Incoming, Respond]]) -> None:
-        for incoming, respond in jobs:
-            replies = await self.handle(incoming)
+    async def _run_queued(self, _key: tuple[str, str],
+                          jobs: Sequence[tuple[Incoming, Respond, Within | None]]) -> None:
+        for incoming, respond, within in jobs:
+            replies = await self.handle(incoming, within)
             try:
                 await respond(incoming, replies)
             except Exception:

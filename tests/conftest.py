@@ -133,9 +133,9 @@ def seen(app: Any) -> list[Incoming]:
     incomings: list[Incoming] = []
     handle = app.engine.handle
 
-    async def spy(incoming: Incoming) -> Any:
+    async def spy(incoming: Incoming, within: Any = None) -> Any:
         incomings.append(incoming)
-        return await handle(incoming)
+        return await handle(incoming, within)
 
     app.engine.handle = spy
     return incomings

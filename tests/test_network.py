@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -25,10 +26,10 @@ class Transcript:
     def __init__(self, bot: ChatHarness) -> None:
         self.bot = bot
         self.seen: list[tuple[str, str]] = []  # (user, text with the button labels)
-        handle: Callable[[Incoming], Awaitable[list[Reply]]] = bot.app.engine.handle
+        handle: Callable[[Incoming, Any], Awaitable[list[Reply]]] = bot.app.engine.handle
 
-        async def recording(incoming: Incoming) -> list[Reply]:
-            replies = await handle(incoming)
+        async def recording(incoming: Incoming, within: Any = None) -> list[Reply]:
+            replies = await handle(incoming, within)
             self.seen += [(incoming.user_id, _shown(reply)) for reply in replies]
             return replies
 

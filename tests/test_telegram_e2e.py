@@ -22,7 +22,7 @@ from bot.channels.telegram.convert import Inbound, to_record
 from bot.db.models import Delivery, ProcessedUpdate, User
 from bot.engine import Context
 from bot.logs import JsonFormatter
-from bot.messages import Attachment, Button, Incoming
+from bot.messages import Attachment, Button, Incoming, Reply
 from bot.router import Router
 from tests.fake_telegram import TOKEN, FakeTelegram, VirtualTimer, running_channel
 
@@ -411,10 +411,29 @@ async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, c
     assert [r.update_ids for r in stale] == [["900001"]]  # type: ignore[attr-defined]
 
 
+async def test_an_update_handled_but_not_answered_before_a_crash_is_answered_on_start_not_handled_again(
+        fake, app, seen):
+    log = Journal(app.sessions, app.clock, "telegram")
+    await log.record([(900_010, _crashed(ANA, text="mi idea se llama Huerto"))])
+    async with app.sessions() as session, session.begin():  # the handler's transaction committed, then the kill
+        await log.store_replies(session, 900_010, [Reply(text="2/5 ¿Qué problema resuelve?")])
+    await log.close()
+
+    async with running_channel(app) as channel:
+        await fake.wait_sent(1, chat_id=ANA)
+        await channel.sender.join()
+        await channel.updates.flush()
+        handled = await _handled_at(app)
+    assert fake.texts(ANA) == ["2/5 ¿Qué problema resuelve?"]  # the stored answer, once
+    assert seen == []  # not handled again: the idea form's answer is not applied to the next question
+    assert handled[900_010] is not None
+
+
 async def test_updates_are_marked_handled_once_answered(fake, telegram, app):
     message = fake.message(ANA, "/help")
     notice = fake.location(ANA)
     await fake.wait_sent(2, chat_id=ANA)
+    await telegram.sender.join()  # the mark follows the send
     await telegram.updates.flush()
     async with app.sessions() as session:
         rows = {int(row.update_id): row for row in await session.scalars(select(ProcessedUpdate))}

@@ -10,13 +10,16 @@ one update at a time, capped the whole channel at about 50 updates a second on a
 Rows older than a week are pruned: Telegram keeps undelivered updates for 24 hours, WhatsApp retries for
 about a day.
 
-A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``) and is
-marked ``handled_at`` once the engine has committed the update's handling. The marks are batched too: a
-flusher task gathers them for up to ``MARK_LINGER`` and writes them in one UPDATE (written as they came,
-the marks went out about one per statement under load). On start, ``unhandled`` gives the rows of the
-last 24 hours that were taken but never handled (the process died in between), to be handled then; older
-ones are only marked, with a warning. Between the engine's commit and the mark's write there is a short
-window (the linger plus one write) in which a crash means the update is handled twice rather than lost.
+A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``). A
+channel that stores replies (``store_replies``) writes them on the row in the handler's own transaction, and
+marks the row ``handled_at`` once they are sent: a crash in between leaves a handled, unanswered row whose
+replies are sent on restart, so the update is neither handled twice (on a conversation that has moved on)
+nor left unanswered (replies wait seconds in a paced send queue under load). A crash during the send itself
+may send a reply twice: at least once, never lost. The marks are batched: a flusher task gathers them for up
+to ``MARK_LINGER`` and writes them in one UPDATE (written as they came, the marks went out about one per
+statement under load). On start, ``unanswered`` gives the rows of the last 24 hours that were taken but never
+handled or never answered (the process died in between), with their stored replies if any; older ones are
+only marked, with a warning.
 One row the database refuses (an id or a value it cannot hold) cannot poison the others:
 when a batch fails for a reason of its rows, the rows are written one by one and a row refused on its own
 is dropped with a log line (its update is not handled: nothing of it could be kept). When the database
@@ -49,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.db.models import ProcessedUpdate
 from bot.db.session import upsert_insert
+from bot.messages import Reply, dump_reply, load_reply
 from bot.workqueue import KeyedQueue
 
 if TYPE_CHECKING:
@@ -167,8 +171,19 @@ class Journal:
 
     # -- handled -------------------------------------------------------------------------------------
 
+    async def store_replies(self, session: AsyncSession, update_id: UpdateId, replies: Sequence[Reply]) -> None:
+        """In the handler's transaction: ``update_id`` is handled and these are its replies. Committed with the
+        handler's writes, so a crash before they are sent leaves them to send on restart (``unhandled``)
+        instead of an update handled twice or a reply lost."""
+        await session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id == str(update_id))
+            .values(replies=[dump_reply(reply) for reply in replies])
+        )
+
     def mark_handled(self, update_id: UpdateId) -> None:
-        """The engine committed ``update_id``'s handling; written with the others waiting, in one statement."""
+        """``update_id``'s replies are sent (or kept in the outbox); written with the others waiting, in one
+        statement."""
         self.to_mark.append(str(update_id))
         self.marked.clear()
         self.marking.set()
@@ -220,7 +235,7 @@ class Journal:
             await session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id.in_(update_ids))
-                .values(handled_at=self.clock.now(), lease_owner=None, lease_until=None)
+                .values(handled_at=self.clock.now(), lease_owner=None, lease_until=None, replies=None)
             )
 
     async def flush(self) -> None:
@@ -280,8 +295,13 @@ class Journal:
             return cast(CursorResult[Any], result).rowcount
 
     async def unhandled(self, limit: int = TAKE_BATCH) -> list[tuple[str, Record]]:
+        """``unanswered`` for a channel that does not store replies (every row is handled again)."""
+        return [(update_id, record) for update_id, record, _replies in await self.unanswered(limit)]
+
+    async def unanswered(self, limit: int = TAKE_BATCH) -> list[tuple[str, Record, list[Reply] | None]]:
         """Take over (lease to this run) the rows taken in the last 24 hours but never handled whose lease
-        expired or whose worker is this one's previous run, and return them in update order; older ones are
+        expired or whose worker is this one's previous run, and return them in update order, each with its
+        stored replies when it was handled but not answered (send them; do not handle it again); older ones are
         marked handled (Telegram would not have redelivered them either) with a warning."""
         now = self.clock.now()
         table = ProcessedUpdate
@@ -302,10 +322,10 @@ class Journal:
                 update(table)
                 .where(table.channel == self.channel, table.update_id.in_(takeable))
                 .values(lease_owner=self.owner, lease_until=now + self.lease)
-                .returning(table.update_id, table.incoming, table.created_at)
+                .returning(table.update_id, table.incoming, table.created_at, table.replies)
             )).all()
         rows = sorted(taken, key=lambda row: (row.created_at, _order(row.update_id)))
-        pending = [(row.update_id, row.incoming) for row in rows
+        pending = [(row.update_id, row.incoming, _loaded(row.replies)) for row in rows
                    if row.created_at >= now - REPLAY_WITHIN and row.incoming is not None]
         stale = [row.update_id for row in rows if row.created_at < now - REPLAY_WITHIN or row.incoming is None]
         if stale:
@@ -330,6 +350,10 @@ class Journal:
             )
             # A DELETE returns a CursorResult; Session.execute is typed for every statement as a plain Result.
             return cast(CursorResult[Any], result).rowcount
+
+
+def _loaded(replies: list[Any] | None) -> list[Reply] | None:
+    return None if replies is None else [load_reply(reply) for reply in replies]
 
 
 def _order(update_id: str) -> tuple[int, str]:

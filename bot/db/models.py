@@ -222,6 +222,10 @@ class ProcessedUpdate(Base):
     # cleared when it is handled; a row whose lease expired is taken over by exactly one other worker.
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None]
+    # The replies, written in the handler's own transaction; ``handled_at`` is set once they are sent. A row
+    # with replies and no ``handled_at`` was handled but not answered (the process died in between): its
+    # replies are sent on the next start, the update is not handled a second time.
+    replies: Mapped[list[Any] | None]
 
 
 class FailedMessage(Base):

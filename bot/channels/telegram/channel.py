@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
@@ -75,6 +76,7 @@ class Outgoing:
     language: str | None = None
     callback_id: str | None = None
     edit_message_id: str | None = None
+    update_id: str | None = None  # the journal row marked handled once these replies are sent
 
 
 class TelegramChannel:
@@ -176,8 +178,8 @@ class TelegramChannel:
         if self.application.running:
             await self.stop()  # normally done already, before Engine.drain
         await self.intake.close()
+        await self.sender.close()  # before the journal: each sent answer marks its update handled
         await self.updates.close()
-        await self.sender.close()
         await self.application.shutdown()
 
     async def _on_cleanup(self, _web_app: web.Application) -> None:
@@ -244,19 +246,24 @@ class TelegramChannel:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
 
     async def replay(self) -> int:
-        """Hand the engine the updates a previous process recorded but never handled, in update order.
-        Their buttons' messages may be long gone: replies are sent as new messages, not edits."""
+        """Hand the engine the updates a previous process recorded but never handled, in update order, and
+        send the replies of those it handled but never answered. Their buttons' messages may be long gone:
+        replies are sent as new messages, not edits."""
         try:
-            pending = await self.updates.unhandled()
+            pending = await self.updates.unanswered()
         except Exception:
             log.exception("telegram: could not read unhandled updates")
             return 0
-        for update_id, record in pending:
+        for update_id, record, replies in pending:
             try:
                 inbound = from_record(record)
             except Exception:
                 log.exception("telegram: unhandled update unreadable, skipped", extra={"update_id": update_id})
                 self.updates.mark_handled(update_id)
+                continue
+            if replies is not None:
+                log.info("telegram: sending the answer a previous run did not", extra={"update_id": update_id})
+                await self.sender.put(inbound.chat_id, Outgoing(tuple(replies), update_id=update_id))
                 continue
             log.info("telegram: handling an update a previous run did not", extra={"update_id": update_id})
             await self._dispatch(update_id, inbound, replayed=True)
@@ -272,12 +279,15 @@ class TelegramChannel:
             return
         chat_id, callback_id = inbound.chat_id, inbound.callback_id
 
-        async def respond(incoming: Incoming, replies: list[Reply]) -> None:
-            self.updates.mark_handled(update_id)  # the engine has committed
-            edit = incoming.message_id if callback_id is not None and not replayed else None
-            await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit))
+        async def within(session: AsyncSession, replies: list[Reply]) -> None:
+            await self.updates.store_replies(session, update_id, replies)  # committed with the handling
 
-        if not await self.app.engine.submit(inbound.incoming, respond):
+        async def respond(incoming: Incoming, replies: list[Reply]) -> None:
+            edit = incoming.message_id if callback_id is not None and not replayed else None
+            await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit,
+                                                    update_id=str(update_id)))
+
+        if not await self.app.engine.submit(inbound.incoming, respond, within):
             log.warning("telegram update dropped: engine draining", extra={"update_id": update_id})
 
     async def _membership(self, update: Update) -> None:
@@ -311,6 +321,8 @@ class TelegramChannel:
             retryable = isinstance(exc, DeliveryFailed) and exc.retryable
             await record_undelivered(self.app.sessions, CHANNEL, str(chat_id), replies, str(exc) or type(exc).__name__,
                                      retryable=retryable, now=self.app.clock.now())
+        if job.update_id is not None:  # answered (or its answer kept in the outbox): nothing left to do on restart
+            self.updates.mark_handled(job.update_id)
 
     async def _language(self, chat_id: int, platform_language: str | None) -> str:
         """The language the user chose with /lang, else their platform's."""

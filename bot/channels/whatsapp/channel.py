@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
@@ -69,6 +70,7 @@ class Outgoing:
     read: str | None = None
     replies: tuple[Reply, ...] = ()
     notice: str | None = None
+    message_id: str | None = None  # the journal row marked handled once these replies are sent
 
 
 class WhatsAppChannel:
@@ -158,29 +160,34 @@ class WhatsAppChannel:
         self.accepting = False
         await self.intake.close()
         await self.prepare.close()
+        await self.sender.close()  # before the journal: each sent answer marks its message handled
         await self.journal.close()
         await self.receipts.close()
         for task in list(self._early):  # receipts still waiting for their rows are given up: status only
             task.cancel()
-        await self.sender.close()
         await self.output.close()
 
     async def _on_cleanup(self, _web_app: web.Application) -> None:
         await self.close()
 
     async def replay(self) -> int:
-        """Hand the engine the messages a previous process recorded but never handled, in arrival order."""
+        """Hand the engine the messages a previous process recorded but never handled, in arrival order, and
+        send the replies of those it handled but never answered."""
         try:
-            pending = await self.journal.unhandled()
+            pending = await self.journal.unanswered()
         except Exception:
             log.exception("whatsapp: could not read unhandled messages")
             return 0
-        for message_id, record in pending:
+        for message_id, record, replies in pending:
             try:
                 inbound = from_record(str(message_id), record)
             except Exception:
                 log.exception("whatsapp: unhandled message unreadable, skipped", extra={"message_id": message_id})
                 self.journal.mark_handled(message_id)
+                continue
+            if replies is not None:
+                log.info("whatsapp: sending the answer a previous run did not", extra={"message_id": message_id})
+                await self.sender.put(inbound.wa_id, Outgoing(replies=tuple(replies), message_id=str(message_id)))
                 continue
             log.info("whatsapp: handling a message a previous run did not", extra={"message_id": message_id})
             await self.prepare.put(inbound.wa_id, (str(message_id), inbound, True))
@@ -236,11 +243,13 @@ class WhatsAppChannel:
             return
         incoming = await self._complete(inbound.incoming)
 
-        async def respond(_incoming: Incoming, replies: list[Reply]) -> None:
-            self.journal.mark_handled(message_id)  # the engine has committed
-            await self.sender.put(inbound.wa_id, Outgoing(replies=tuple(replies)))
+        async def within(session: AsyncSession, replies: list[Reply]) -> None:
+            await self.journal.store_replies(session, message_id, replies)  # committed with the handling
 
-        if not await self.app.engine.submit(incoming, respond):
+        async def respond(_incoming: Incoming, replies: list[Reply]) -> None:
+            await self.sender.put(inbound.wa_id, Outgoing(replies=tuple(replies), message_id=message_id))
+
+        if not await self.app.engine.submit(incoming, respond, within):
             log.warning("whatsapp message dropped: engine draining", extra={"message_id": message_id})
 
     async def _complete(self, incoming: Incoming) -> Incoming:
@@ -300,6 +309,8 @@ class WhatsAppChannel:
             retryable = isinstance(exc, DeliveryFailed) and exc.retryable
             await record_undelivered(self.app.sessions, CHANNEL, wa_id, replies, str(exc) or type(exc).__name__,
                                      retryable=retryable, now=self.app.clock.now())
+        if job.message_id is not None:  # answered (or its answer kept in the outbox): nothing left on restart
+            self.journal.mark_handled(job.message_id)
 
 
 def _outcome(code: int | None) -> str:
