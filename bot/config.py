@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="An update taken by a worker process that stops renewing it (it died) is taken over by "
         "another after this long",
     )
+    shared_send_budget: bool = Field(
+        default=False,
+        description="Several worker processes on one PostgreSQL: book every send in one budget in the database, so "
+        "together they stay within the platform's limits (one process keeps its own, more precise, limiter)",
+    )
     content_check_seconds: float = Field(
         default=5, gt=0, le=3600,
         description="How often each process checks whether another reloaded the knowledge base",

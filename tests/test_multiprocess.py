@@ -242,7 +242,8 @@ async def start_worker(env: dict[str, str], cwd: Path) -> Worker:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=cwd, stderr=asyncio.subprocess.PIPE,
-        env={**env, "LIDERES_WEB_PORT": str(port), "LIDERES_WORKER_ID": f"worker-{port}"},
+        env={**env, "LIDERES_WEB_PORT": str(port), "LIDERES_WORKER_ID": f"worker-{port}",
+             "LIDERES_SHARED_SEND_BUDGET": "true"},
     )
     worker = Worker(port, process)
 

@@ -102,7 +102,7 @@ class TelegramChannel:
         self.application = self._build(token, settings.telegram_api_url, read_timeout)
         self.codec = ButtonCodec(token, sessions=app.sessions)  # long payloads shared by the workers
         self.limiter = limiter or limiter_for(settings.telegram_max_rate, timer)
-        if limiter is None:
+        if limiter is None and settings.shared_send_budget:
             self.limiter.share(app.sessions, CHANNEL)  # on PostgreSQL, one budget for all the worker processes
         self.output = TelegramOutput(self.application.bot, self.codec, self.limiter, blocked_marker(app), secret=token)
         # Live replies leave through their own per-chat queue, so an engine worker hands its replies over and

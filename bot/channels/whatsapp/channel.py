@@ -98,7 +98,7 @@ class WhatsAppChannel:
                                  limit=BUTTON_ID_LIMIT)
         self.limiter = limiter or RateLimiter(timer, overall=settings.whatsapp_max_rate, per_chat=PAIR_RATE,
                                               burst=PAIR_BURST)
-        if limiter is None:
+        if limiter is None and settings.shared_send_budget:
             self.limiter.share(app.sessions, CHANNEL)  # on PostgreSQL, one budget for all the worker processes
         self.output = WhatsAppOutput(
             api_url=settings.whatsapp_api_url, phone_number_id=self.phone_number_id, token=token,
