@@ -96,26 +96,26 @@ async def test_a_lease_keeps_an_update_with_its_worker_until_it_expires_then_one
     three = Journal(app.sessions, clock, "telegram", worker="three", lease=timedelta(seconds=30))
     assert await one.record([(1, {"n": 1}), (2, {"n": 2}), (3, None)]) == {"1", "2", "3"}
     assert await two.record([(1, {"n": 1})]) == set()  # delivered twice: the first worker's
-    assert await two.unhandled() == [] and await one.unhandled() == []  # leased, and one's own are running
+    assert await two.unanswered() == [] and await one.unanswered() == []  # leased, and one's own are running
     clock.advance(seconds=20)
     assert await one.renew() == 2  # the notice (3) was handled when recorded: nothing to renew
     clock.advance(seconds=20)
-    assert await two.unhandled() == []  # renewed: still one's
+    assert await two.unanswered() == []  # renewed: still one's
     clock.advance(seconds=31)  # one stopped renewing (it died)
-    taken = await asyncio.gather(two.unhandled(), three.unhandled())
+    taken = await asyncio.gather(two.unanswered(), three.unanswered())
     assert sorted(len(t) for t in taken) == [0, 2]  # all to exactly one of the two
     winner = two if taken[0] else three
-    assert [update_id for update_id, _ in taken[0] or taken[1]] == ["1", "2"]
+    assert [update_id for update_id, *_ in taken[0] or taken[1]] == ["1", "2"]
     loser = three if winner is two else two
     clock.advance(seconds=20)
-    assert await loser.unhandled() == []
+    assert await loser.unanswered() == []
     await winner.renew()
     winner.mark_handled(1)
     await winner.flush()
     clock.advance(seconds=20)
-    assert await loser.unhandled() == []  # renewed
+    assert await loser.unanswered() == []  # renewed
     clock.advance(seconds=31)
-    assert [update_id for update_id, _ in await loser.unhandled()] == ["2"]  # the winner stopped renewing too
+    assert [update_id for update_id, *_ in await loser.unanswered()] == ["2"]  # the winner stopped renewing too
     for journal in (one, two, three):
         await journal.close()
 
@@ -125,11 +125,11 @@ async def test_a_restarted_worker_takes_its_own_back_at_once_and_a_clean_stop_re
     other = Journal(app.sessions, clock, "telegram", worker="host:8082")
     await before.record([(10, {"n": 10})])
     restarted = Journal(app.sessions, clock, "telegram", worker="host:8081")  # the same name, a new run
-    assert await other.unhandled() == []  # the lease is still on
-    assert [update_id for update_id, _ in await restarted.unhandled()] == ["10"]
+    assert await other.unanswered() == []  # the lease is still on
+    assert [update_id for update_id, *_ in await restarted.unanswered()] == ["10"]
     await other.record([(11, {"n": 11})])
     await other.close()  # stopped cleanly without handling 11: released
-    assert [update_id for update_id, _ in await restarted.unhandled()] == ["11"]
+    assert [update_id for update_id, *_ in await restarted.unanswered()] == ["11"]
     await restarted.close()
     await before.close()
 

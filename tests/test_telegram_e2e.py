@@ -416,7 +416,7 @@ async def test_an_update_handled_but_not_answered_before_a_crash_is_answered_on_
     log = Journal(app.sessions, app.clock, "telegram")
     await log.record([(900_010, _crashed(ANA, text="mi idea se llama Huerto"))])
     async with app.sessions() as session, session.begin():  # the handler's transaction committed, then the kill
-        await log.store_replies(session, 900_010, [Reply(text="2/5 ¿Qué problema resuelve?")])
+        await log.within(900_010)(session, [Reply(text="2/5 ¿Qué problema resuelve?")])
     await log.close()
 
     async with running_channel(app) as channel:

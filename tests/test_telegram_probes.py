@@ -272,7 +272,7 @@ async def test_one_unstorable_id_does_not_make_its_batch_new(app, logs):
         journal.mark_handled(update_id)
     await journal.close()
     assert handled == [(10, "menu"), (11, "help"), (12, "idea")]
-    assert await journal.unhandled() == []
+    assert await journal.unanswered() == []
     await logs.seen("could not be stored")
     logs.output.encode("utf-8")  # the dropped id is in the log, written so that a UTF-8 file takes it
 
@@ -285,7 +285,7 @@ async def test_one_unstorable_id_does_not_keep_the_others_from_being_marked_hand
     await journal.flush()
     journal.mark_handled(22)  # a later batch
     await journal.close()
-    assert await journal.unhandled() == []
+    assert await journal.unanswered() == []
     assert journal.to_mark == []
     await logs.seen("could not be marked handled")
 

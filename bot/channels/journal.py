@@ -10,16 +10,16 @@ one update at a time, capped the whole channel at about 50 updates a second on a
 Rows older than a week are pruned: Telegram keeps undelivered updates for 24 hours, WhatsApp retries for
 about a day.
 
-A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``). A
-channel that stores replies (``store_replies``) writes them on the row in the handler's own transaction, and
-marks the row ``handled_at`` once they are sent: a crash in between leaves a handled, unanswered row whose
-replies are sent on restart, so the update is neither handled twice (on a conversation that has moved on)
-nor left unanswered (replies wait seconds in a paced send queue under load). A crash during the send itself
-may send a reply twice: at least once, never lost. The marks are batched: a flusher task gathers them for up
-to ``MARK_LINGER`` and writes them in one UPDATE (written as they came, the marks went out about one per
-statement under load). On start, ``unanswered`` gives the rows of the last 24 hours that were taken but never
-handled or never answered (the process died in between), with their stored replies if any; older ones are
-only marked, with a warning.
+A recorded id is never delivered again, so the row also keeps what the engine needs (``incoming``). A channel
+gives ``within`` to ``Engine.submit``: the replies are written on the row in the handler's own transaction, and
+the channel marks the row ``handled_at`` once they are sent: a crash in between leaves a handled, unanswered row
+whose replies are sent on restart, so the update is neither handled twice (on a conversation that has moved on)
+nor left unanswered (replies wait seconds in a paced send queue under load). A crash during the send itself may
+send a reply twice: at least once, never lost. The marks are batched: a flusher task gathers them for up to
+``MARK_LINGER`` and writes them in one UPDATE (written as they came, the marks went out about one per statement
+under load). On start, ``unanswered`` gives the rows of the last 24 hours that were taken but never handled or
+never answered (the process died in between), with their stored replies if any; older ones are only marked, with a
+warning.
 One row the database refuses (an id or a value it cannot hold) cannot poison the others:
 when a batch fails for a reason of its rows, the rows are written one by one and a row refused on its own
 is dropped with a log line (its update is not handled: nothing of it could be kept). When the database
@@ -171,15 +171,19 @@ class Journal:
 
     # -- handled -------------------------------------------------------------------------------------
 
-    async def store_replies(self, session: AsyncSession, update_id: UpdateId, replies: Sequence[Reply]) -> None:
-        """In the handler's transaction: ``update_id`` is handled and these are its replies. Committed with the
-        handler's writes, so a crash before they are sent leaves them to send on restart (``unhandled``)
-        instead of an update handled twice or a reply lost."""
-        await session.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id == str(update_id))
-            .values(replies=[dump_reply(reply) for reply in replies])
-        )
+    def within(self, update_id: UpdateId) -> Callable[[AsyncSession, list[Reply]], Awaitable[None]]:
+        """For ``Engine.submit``: in the handler's transaction, ``update_id`` is handled and these are its
+        replies. Committed with the handler's writes, so a crash before they are sent leaves them to send on
+        restart (``unanswered``) instead of an update handled twice or a reply lost."""
+
+        async def store_replies(session: AsyncSession, replies: list[Reply]) -> None:
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id == str(update_id))
+                .values(replies=[dump_reply(reply) for reply in replies])
+            )
+
+        return store_replies
 
     def mark_handled(self, update_id: UpdateId) -> None:
         """``update_id``'s replies are sent (or kept in the outbox); written with the others waiting, in one
@@ -293,10 +297,6 @@ class Journal:
                 .values(lease_until=until)
             )
             return cast(CursorResult[Any], result).rowcount
-
-    async def unhandled(self, limit: int = TAKE_BATCH) -> list[tuple[str, Record]]:
-        """``unanswered`` for a channel that does not store replies (every row is handled again)."""
-        return [(update_id, record) for update_id, record, _replies in await self.unanswered(limit)]
 
     async def unanswered(self, limit: int = TAKE_BATCH) -> list[tuple[str, Record, list[Reply] | None]]:
         """Take over (lease to this run) the rows taken in the last 24 hours but never handled whose lease

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
@@ -279,15 +278,12 @@ class TelegramChannel:
             return
         chat_id, callback_id = inbound.chat_id, inbound.callback_id
 
-        async def within(session: AsyncSession, replies: list[Reply]) -> None:
-            await self.updates.store_replies(session, update_id, replies)  # committed with the handling
-
         async def respond(incoming: Incoming, replies: list[Reply]) -> None:
             edit = incoming.message_id if callback_id is not None and not replayed else None
             await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit,
                                                     update_id=str(update_id)))
 
-        if not await self.app.engine.submit(inbound.incoming, respond, within):
+        if not await self.app.engine.submit(inbound.incoming, respond, self.updates.within(update_id)):
             log.warning("telegram update dropped: engine draining", extra={"update_id": update_id})
 
     async def _membership(self, update: Update) -> None:

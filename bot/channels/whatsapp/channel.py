@@ -27,7 +27,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
@@ -243,13 +242,10 @@ class WhatsAppChannel:
             return
         incoming = await self._complete(inbound.incoming)
 
-        async def within(session: AsyncSession, replies: list[Reply]) -> None:
-            await self.journal.store_replies(session, message_id, replies)  # committed with the handling
-
         async def respond(_incoming: Incoming, replies: list[Reply]) -> None:
             await self.sender.put(inbound.wa_id, Outgoing(replies=tuple(replies), message_id=message_id))
 
-        if not await self.app.engine.submit(incoming, respond, within):
+        if not await self.app.engine.submit(incoming, respond, self.journal.within(message_id)):
             log.warning("whatsapp message dropped: engine draining", extra={"message_id": message_id})
 
     async def _complete(self, incoming: Incoming) -> Incoming:
