@@ -324,7 +324,7 @@ def test_entries_know_which_facts_their_answers_hold():
     from bot.services.knowledge.text import answer_facts
 
     assert answer_facts(["Se fundó en 2015."]) == {"?when"}  # a year is a date, not a quantity
-    assert answer_facts(["Tiene tres sedes y abre en octubre."]) == {"?qty", "?when"}
+    assert answer_facts(["Tiene tres sedes y abre en octubre."]) == {"?qty", "?when", "?day"}  # a month: finer
     assert answer_facts(["Exhibitors take part for free."]) == {"?qty"}
     assert answer_facts(["Una red de apicultores."]) == frozenset()
 
@@ -770,3 +770,43 @@ def test_hours_are_answered_only_by_a_time_of_day(tmp_path):
     assert answer_id(index, "What time does the Colmena shop open?", "en") == "shop"
     assert answer_id(index, "¿Cuál es el horario del mercado de Colmena?") is None
     assert answer_id(index, "What time does the Colmena market open?", "en") is None
+
+
+def test_a_detail_no_answer_states_is_not_answered_however_close_the_entry(tmp_path):
+    """Who heads an organisation, its street address, its website, who won: only an entry whose answer
+    states that kind of detail answers, not the entry about the organisation or the contest."""
+    index = _write_entries(tmp_path, {
+        "colmena": (["¿Qué es Colmena?", "Colmena", "¿A qué se dedica Colmena?"],
+                    ["What is Colmena?", "Colmena", "What does Colmena do?"],
+                    "Colmena es la cooperativa de apicultores de Villaverde, fundada en 2015."),
+        "contest": (["¿Qué es el concurso de miel de Colmena?", "Concurso de miel", "¿Quién organiza el concurso?"],
+                    ["What is the Colmena honey contest?", "Honey contest", "Who runs the contest?"],
+                    "Colmena organiza cada mayo un concurso de miel abierto a la comarca."),
+        "board": (["¿Quién dirige Colmena?", "Presidenta de Colmena", "¿Quién preside Colmena?"],
+                  ["Who runs Colmena?", "Colmena's chair", "Who chairs Colmena?"],
+                  "La presidenta de Colmena es Ana Ruiz, elegida por la asamblea."),
+    })
+    assert answer_id(index, "¿Quién es la presidenta de Colmena?") == "board"
+    assert answer_id(index, "¿Quién es el director de Colmena?") == "board"  # the post named otherwise
+    assert answer_id(index, "¿En qué calle está Colmena?") is None
+    assert answer_id(index, "What is Colmena's website?", "en") is None
+    assert answer_id(index, "¿Quién ganó el concurso de miel de Colmena?") is None
+    assert answer_id(index, "¿Qué es el concurso de miel?") == "contest"
+
+
+def test_when_of_something_dated_by_its_year_asks_a_finer_date(tmp_path):
+    """"What day was the 2015 fair?" is not answered by "in 2015" again; a month answers it. A name with a
+    date word in it asks no date at all."""
+    dated = {
+        "fair": (["¿Qué fue la Feria de la Miel 2015?", "Feria de la Miel 2015", "¿Cuándo fue la feria?"],
+                 ["What was the 2015 Honey Fair?", "Honey Fair 2015", "When was the fair?"],
+                 "La Feria de la Miel 2015 reunió a los apicultores de la comarca en 2015."),
+    }
+    (tmp_path / "year").mkdir()
+    (tmp_path / "month").mkdir()
+    index = _write_entries(tmp_path / "year", dated)
+    assert answer_id(index, "¿Cuándo fue la Feria de la Miel 2015?") is None
+    assert answer_id(index, "¿Cuándo fue la feria?") == "fair"
+    dated["fair"] = (*dated["fair"][:2], "La Feria de la Miel 2015 se celebró en octubre de 2015 en Villaverde.")
+    index = _write_entries(tmp_path / "month", dated)
+    assert answer_id(index, "¿Cuándo fue la Feria de la Miel 2015?") == "fair"

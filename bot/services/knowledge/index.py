@@ -53,6 +53,7 @@ from rapidfuzz.distance import OSA
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     CONTRASTS,
+    DETAIL_WORDS,
     FUTURE_WORDS,
     HOUR_CONCEPTS,
     INTENT_WORDS,
@@ -68,6 +69,7 @@ from bot.services.knowledge.text import (
     ASKED_INTENTS,
     FACT_INTENTS,
     MAX_QUERY_TOKENS,
+    YEAR_RE,
     Token,
     analyse,
     analyse_words,
@@ -306,10 +308,17 @@ class _Query:
         concepts = {k for t in terms for k in t.lexical}
         if not QUANTITY_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?qty"}
-        if not TIME_CONCEPTS.isdisjoint(concepts):
-            self.intents |= {"?when"}
+        if any(not t.name and not TIME_CONCEPTS.isdisjoint(t.lexical) for t in terms):
+            self.intents |= {"?when"}  # not from a name with a date word in it ("Changemaker Day")
         if not HOUR_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?hour"}
+        self.intents |= {DETAIL_WORDS[t.surface] for t in terms if t.surface in DETAIL_WORDS}
+        # "When" of something the question dates by its year already asks a finer date; a name with a date
+        # word in it ("Changemaker Day 2021") asks nothing.
+        asks_when = any(t.surface == "?when" or (not t.name and not TIME_CONCEPTS.isdisjoint(t.lexical))
+                        for t in terms)
+        if asks_when and any(YEAR_RE.fullmatch(t.surface) for t in terms):
+            self.intents |= {"?day"}
         self.counted = _counted(terms, "?qty" in self.intents)
         self.asked = _asked(terms)
         self.surfaces = frozenset(t.surface for t in terms)

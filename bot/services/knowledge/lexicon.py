@@ -172,10 +172,36 @@ DATE_WORDS: frozenset[str] = frozenset(
 
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
+# The months: a date finer than a year. "When" of something the question already dates by its year
+# ("what day was Changemaker Day 2021?") is answered by a month or a day, not by the year again.
+MONTH_WORDS: frozenset[str] = frozenset(
+    """enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+    january february march april may june july august september october november december""".split()
+)
 PERIOD_WORDS: frozenset[str] = frozenset(
     "anual mensual semanal diario diaria semestral trimestral bimestral annual monthly weekly daily yearly "
     "biannual quarterly".split()
 )
+# Details a question can ask for that only an answer stating that kind of detail gives, whatever else it
+# shares with the question: the person holding a post ("who is the director of X", "cómo se llama el
+# consejero"), a street address, a way to reach someone (a website, a phone number, an e-mail), who won.
+# The entry must use a word of the same kind in its answer: the knowledge base that names no director
+# answers no question about one, however close its entry about the organisation is.
+DETAIL_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        """consejero consejera consejeros director directora directores directoras presidente presidenta
+        presidentes ministro ministra ministros rector rectora gerente gerentes jefe jefa jefes alcalde
+        alcaldesa gobernador gobernadora ceo president
+        presidents minister ministers rector mayor governor chairman chairwoman chairperson manager
+        managers""".split(), "?person"),
+    # Who heads something now ("¿quién dirige el INAES?"); who led it in the past ("dirigió") may be an organisation.
+    **dict.fromkeys("dirige preside encabeza".split(), "?person"),
+    **dict.fromkeys("calle calles domicilio avenida street address addresses avenue postal".split(), "?address"),
+    **dict.fromkeys("""web website websites pagina url enlace link links telefono telefonos phone phones
+        email correo whatsapp instagram facebook twitter""".split(), "?contact"),
+    **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
+}
+
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
 # words, and an entry with no number in its answer cannot answer it.
 QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
@@ -247,6 +273,7 @@ LEADING_INTENT_WORDS: dict[str, str] = {"como": "?how"}
 SURFACE_CONCEPTS: dict[str, str] = {
     "final": "~closing",
     "finales": "~closing",
+    **dict.fromkeys("finalidad finalidades".split(), "~goal"),  # stems like "finalista"
     **dict.fromkeys("estudiante estudiantes estudiantil estudiantiles".split(), "~student"),
     **dict.fromkeys("cooperativa cooperativas cooperativo cooperativos cooperativista cooperativistas "
                     "cooperative cooperatives coop coops".split(), "~cooperative"),
@@ -316,7 +343,7 @@ participant: participante participantes asistente asistentes participar particip
 beneficiary: beneficiario beneficiarios beneficiaria beneficiarias | beneficiary beneficiaries
 person: persona personas gente | person people persons
 goal: objetivo objetivos meta metas proposito propositos | goal goals objective objectives aim aims
-    purpose purposes target
+    purpose purposes target point
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
     empezo creacion fundaron crearon arrancar arranco arrancaron lanzar lanzo lanzaron | create created creation
     found founded establish established start started begin began born origin launched launch
@@ -436,6 +463,13 @@ see: ver veo ve ven vio vieron visto vista vistos mostrar mostro mostraron mostr
 addiction: adiccion adicciones droga drogas | addiction addictions drug drugs
 benefit: beneficio beneficios ventaja ventajas provecho | benefit benefits advantage advantages
 region: region regiones territorio territorios zona zonas | region regions territory territories area areas
+invite: invitar invito invitados invitadas invitaron convocar convoco convocados convocadas convocaron |
+    invite invited invitation invitations
+profit: ganancia ganancias lucro excedente excedentes | profit profits earnings surplus
+format: formato formatos | format formats
+level: nivel niveles | level levels tier tiers
+head: presidente presidenta presidentes director directora directores directoras jefe jefa jefes gerente
+    gerentes | president presidents chair chairman chairwoman chairperson director directors head
 external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 

@@ -20,9 +20,11 @@ from bot.services.knowledge.lexicon import (
     CHAT_ABBREVIATIONS,
     CONCEPTS,
     DATE_WORDS,
+    DETAIL_WORDS,
     INTENT_WORDS,
     LEADING_INTENT_WORDS,
     MODAL_WORDS,
+    MONTH_WORDS,
     NUMBER_WORDS,
     PAST_ENDINGS,
     PAST_WORDS,
@@ -311,10 +313,11 @@ def aspect(text: str) -> str | None:
 
 
 # Intents an answer can only satisfy with a fact of their kind in it.
-FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur", "?hour"})
+FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur", "?hour", "?day", *DETAIL_WORDS.values()})
 # Intents an entry satisfies only when one of its own questions asks the same ("how do I ...").
 ASKED_INTENTS: frozenset[str] = frozenset({"?howto"})
-_YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+_NUMERIC_DATE_RE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 _DIGIT_RE = re.compile(r"\d")
 # A time of day: "9:30", "10 h", "5 pm", "a las 18 horas".
 _CLOCK_RE = re.compile(r"\b(?:[01]?\d|2[0-3])(?::[0-5]\d\b|\s?(?:h|hrs|horas|hours|am|pm|a\.m\.|p\.m\.)(?!\w))")
@@ -327,19 +330,24 @@ _DURATION_RE = re.compile(
 def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
     number in digits (not a year) or words, "?when" with a year or a date word, "?dur" (how long) with a
-    number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm")."""
+    number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm"), and the
+    kinds of `DETAIL_WORDS` ("?person", "?address", "?contact", "?winner") with a word of that kind, "?day"
+    with a date finer than a year (a month, or a date in digits)."""
     facts: set[str] = set()
     for text in answers:
         ws = set(words(text))
         # A year is a date, not a quantity: "how many came to the 2019 workshop" is not answered by "2019".
-        if _DIGIT_RE.search(_YEAR_RE.sub(" ", text)) or not NUMBER_WORDS.isdisjoint(ws):
+        if _DIGIT_RE.search(YEAR_RE.sub(" ", text)) or not NUMBER_WORDS.isdisjoint(ws):
             facts.add("?qty")
-        if _YEAR_RE.search(text) or not DATE_WORDS.isdisjoint(ws):
+        if YEAR_RE.search(text) or not DATE_WORDS.isdisjoint(ws):
             facts.add("?when")
         if _DURATION_RE.search(fold(text)):
             facts.add("?dur")
         if _CLOCK_RE.search(fold(text)):
             facts.add("?hour")
+        facts.update(DETAIL_WORDS[w] for w in ws if w in DETAIL_WORDS)
+        if not MONTH_WORDS.isdisjoint(ws) or _NUMERIC_DATE_RE.search(text):
+            facts.add("?day")
     return frozenset(facts)
 
 
@@ -389,7 +397,7 @@ def lexicon_vocabulary() -> frozenset[str]:
     right even when no entry uses it, and a misspelt word may be corrected to one ("teh" -> "the")."""
     vocabulary: set[str] = set(STOPWORDS) | set(INTENT_WORDS) | set(LEADING_INTENT_WORDS) | set(WORKINGS)
     vocabulary |= {w for pair in PHRASES for w in pair} | NUMBER_WORDS | DATE_WORDS | MODAL_WORDS | PAST_WORDS
-    vocabulary |= set(SURFACE_CONCEPTS) | PROCEDURE_OPENERS | PROCEDURE_SUBJECTS
+    vocabulary |= set(SURFACE_CONCEPTS) | PROCEDURE_OPENERS | PROCEDURE_SUBJECTS | set(DETAIL_WORDS)
     vocabulary |= {w for expansion in CHAT_ABBREVIATIONS.values() for w in expansion.split()}
     for _, es_words, en_words in CONCEPTS:
         vocabulary.update(fold(w) for w in es_words + en_words)
