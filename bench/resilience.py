@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import random
@@ -194,6 +195,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.texts: dict[int, list[str]] = defaultdict(list)
+        self.timeline: dict[int, list[tuple[float, str, str]]] = defaultdict(list)  # --keep: what each chat saw
         self.answers: Counter[int] = Counter()  # messages other than the broadcast, per chat
         self.wakers: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.last = time.monotonic()
@@ -202,6 +204,7 @@ class Tracker:
     def on_sent(self, call: Call) -> None:
         chat = call.chat_id or 0
         self.texts[chat].append(call.text)
+        self.timeline[chat].append((round(call.at, 3), call.method, call.text[:70]))
         self.last, self.last_chat = time.monotonic(), chat
         if call.text != BROADCAST:
             self.answers[chat] += 1
@@ -223,15 +226,19 @@ class Tracker:
 class Bot:
     """``lideres run`` as a child process, started again after each kill."""
 
-    def __init__(self, url: str, fake: FakeTelegram, log: Path, code: Path) -> None:
-        self.url, self.fake, self.log, self.code = url, fake, log, code
+    def __init__(self, url: str, fake: FakeTelegram, log: Path, code: Path, log_level: str = "WARNING") -> None:
+        self.url, self.fake, self.log, self.code, self.log_level = url, fake, log, code, log_level
         self.process: asyncio.subprocess.Process | None = None
         self.kills: list[dict[str, Any]] = []
+        # One port for every start, as a deployment restarts with its own configuration: the port names the worker
+        # (``worker_name``), and a restarted worker takes back its previous run's updates at once, where a new
+        # name would wait for their leases to expire (30 s).
+        self.port = free_port()
 
     async def start(self) -> None:
         env = dict(os.environ, LIDERES_DATABASE_URL=self.url, LIDERES_TELEGRAM_TOKEN=TOKEN,
-                   LIDERES_TELEGRAM_API_URL=self.fake.api_url, LIDERES_WEB_PORT=str(free_port()),
-                   LIDERES_LOG_LEVEL="WARNING", LIDERES_ADMINS=f"telegram:{COORDINATOR}",
+                   LIDERES_TELEGRAM_API_URL=self.fake.api_url, LIDERES_WEB_PORT=str(self.port),
+                   LIDERES_LOG_LEVEL=self.log_level, LIDERES_ADMINS=f"telegram:{COORDINATOR}",
                    PYTHONPATH=str(self.code))  # ``python -m bot`` of that copy (its bot, handlers, knowledge)
         with self.log.open("ab") as output:
             self.process = await asyncio.create_subprocess_exec(
@@ -243,6 +250,8 @@ class Bot:
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
         self.kills.append({"at": time.monotonic(), "sent": len(self.fake.sent())})
+        with self.log.open("a") as output:
+            output.write(f"--- SIGKILL at {time.monotonic():.3f} ---\n")
         await self.start()
 
     async def stop(self) -> None:
@@ -261,6 +270,7 @@ async def play(script: Script, fake: FakeTelegram, tracker: Tracker, began: floa
             continue
         if not step.press:
             fake.message(script.user, step.value, language_code=script.lang)
+        tracker.timeline[script.user].append((round(time.monotonic(), 3), "person", step.value[:70]))
         result["updates"] += 1
         if not await tracker.wait_answers(script.user, before + 1, GUARD):
             result["unanswered"].append((script.user, step.value))
@@ -303,7 +313,7 @@ async def run(url: str, scripts: list[Script], args: argparse.Namespace, *, kill
     fake = FakeTelegram(TOKEN, first_update_id=int(time.time() * 1000) % 2**40, limits=Limits())
     fake.on_sent = tracker.on_sent
     await fake.start()
-    bot = Bot(url, fake, folder / "bot.log", args.code)
+    bot = Bot(url, fake, folder / "bot.log", args.code, args.bot_log_level)
     result: dict[str, Any] = {"updates": 0, "unanswered": [], "no_button": []}
     rng = random.Random(args.seed + 1)
     began = time.monotonic()
@@ -359,6 +369,8 @@ async def run(url: str, scripts: list[Script], args: argparse.Namespace, *, kill
         await bot.stop()
         await fake.close()
     result["texts"] = {chat: list(texts) for chat, texts in tracker.texts.items()}
+    result["timeline"] = {chat: list(events) for chat, events in tracker.timeline.items()}
+    result["began"] = began
     result["kills"] = [round(k["at"] - began, 1) for k in bot.kills]
     result.update(await database_state(url, scripts))
     return result
@@ -430,7 +442,7 @@ def figures(scripts: list[Script], killed: dict[str, Any], baseline: dict[str, A
     out["drafts"], out["drafts_lost_or_wrong"] = len(drafts), draft_lost
     for kind in ("broadcast", "reminder"):
         rows = [(chat, status) for chat, k, status in killed["deliveries"] if k == kind]
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for chat, status in rows:
             shown = sum(1 for t in killed["texts"].get(chat, []) if (t == BROADCAST) == (kind == "broadcast"))
             if shown > 1:
@@ -491,12 +503,18 @@ async def main() -> None:
     parser.add_argument("--working-tree", action="store_true",
                         help="run the bot from the working tree as it is (default: a copy of HEAD)")
     parser.add_argument("--show", type=int, default=0, help="print the first N chats that differ from the baseline")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the databases, the bot's log and each chat's timeline (JSON) in this folder")
+    parser.add_argument("--bot-log-level", default="WARNING", help="the bot's LIDERES_LOG_LEVEL (INFO to trace)")
     args = parser.parse_args()
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a killed bot's request cut off mid-body
     scripts = make_scripts(random.Random(args.seed), args.users, args.spread)
     kind = (args.database_url or "sqlite").split(":")[0].split("+")[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            folder = args.keep
         args.code = PROJECT_ROOT
         if not args.working_tree:  # the committed code, the same at every restart whatever is edited meanwhile
             args.code, head = await asyncio.to_thread(copy_of_head, folder / "code")
@@ -510,6 +528,15 @@ async def main() -> None:
         killed = await run(url, scripts, args, kills=args.kills, late_kills=args.late_kills, folder=folder)
         report(f"killed ({kind}, seed {args.seed})", figures(scripts, killed, baseline),
                args.show)
+        if args.keep is not None:
+            (folder / "timeline.json").write_text(json.dumps({
+                "kills": killed["kills"], "unanswered": killed["unanswered"],
+                "differences": figures(scripts, killed, baseline).get("differences", []),
+                "killed": {chat: [(round(t - killed["began"], 3), m, x) for t, m, x in events]
+                           for chat, events in killed["timeline"].items()},
+                "baseline": None if baseline is None else {
+                    chat: [(round(t - baseline["began"], 3), m, x) for t, m, x in events]
+                    for chat, events in baseline["timeline"].items()}}, ensure_ascii=False, indent=0))
         errors = [line for line in (folder / "bot.log").read_text().splitlines() if '"level": "error"' in line]
         print(f"bot log: {len(errors)} errors" + (f"; first: {errors[0][:300]}" if errors else ""))
 

@@ -399,6 +399,7 @@ async def test_updates_taken_but_never_handled_are_handled_on_start(fake, app, c
     with caplog.at_level(logging.WARNING, logger="bot.journal"):
         async with running_channel(app) as channel:
             await fake.wait_for(lambda: "Editado" in fake.texts(ANA))
+            await channel.sender.join()  # the mark follows the send
             await channel.updates.flush()
             handled = await _handled_at(app)
     assert [(i.text, i.payload) for i in seen] == [("/help", None), (None, "t_edit:1")]  # in update order

@@ -1,13 +1,15 @@
-"""The Telegram channel: python-telegram-bot does the HTTP (long polling, or a webhook route on the bot's own
-aiohttp server); everything else is ours. Conversation state is in the database (no ConversationHandler,
-no PTB persistence); updates are handed one by one (``concurrent_updates`` off) to ``Engine.submit``,
-which handles each user's messages in order with a bounded pool of workers.
+"""The Telegram channel: python-telegram-bot does the HTTP (its Bot; the long-polling loop and the webhook route
+on the bot's own aiohttp server are ours); everything else is ours too. Conversation state is in the database (no
+ConversationHandler, no PTB persistence); updates go in arrival order to ``Engine.submit``, which handles each
+user's messages in order with a bounded pool of workers.
 
     update → Inbound (or ignored) → Intake (batched dedupe) → engine.submit → respond → send queue → output
 
-An update is recorded with what the engine needs before it is handled, and marked handled in ``respond``
-(after the engine's commit). On start, before taking new updates, those recorded but never handled (the
-process died in between) are handled first, their replies sent as new messages.
+An update is recorded with what the engine needs before Telegram is told it arrived (the next poll's offset,
+the webhook's 200), its replies are stored on that record in the handler's transaction, and it is marked
+handled once they are sent (each reply of several noted as it leaves). On start, before taking new updates,
+those recorded but never handled (the process died in between) are handled, or their stored replies not yet
+sent are sent.
 
 Stopping follows ``serve()``: ``stop()`` takes no new updates, ``Engine.drain`` finishes those in flight
 (their replies still go out), and the web server's cleanup sends what is queued and closes the HTTP client.
@@ -15,6 +17,8 @@ Stopping follows ``serve()``: ``stop()`` takes no new updates, ``Engine.drain`` 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -26,15 +30,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import select
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ContextTypes, ExtBot, TypeHandler
+from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot.channels.base import DeliveryFailed, RecipientBlocked
 from bot.channels.buttons import ButtonCodec
 from bot.channels.journal import Intake, Journal
 from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
-from bot.channels.telegram.output import TelegramOutput, blocked_marker
+from bot.channels.telegram.output import TelegramOutput, blocked_marker, retry_after_seconds
+from bot.channels.telegram.render import plan
 from bot.config import LANGUAGES, ConfigError
 from bot.db.models import User
 from bot.i18n import normalize_language, translate
@@ -111,24 +116,24 @@ class TelegramChannel:
         self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
         self.accepting = False
         self.closed = False
+        self.poller: asyncio.Task[None] | None = None
+        self.fetching = False  # the poller waits on getUpdates (nothing taken and not yet recorded)
+        self.confirm: int | None = None  # the offset that tells Telegram the updates taken so far arrived
         app.outputs[CHANNEL] = self.output
         if self.webhook_url:
             web_app.router.add_post(WEBHOOK_PATH, self._webhook)
         web_app.on_cleanup.append(self._on_cleanup)
 
     def _build(self, token: str, api_url: str | None, read_timeout: float | None) -> BotApplication:
-        builder = Application.builder().token(token).concurrent_updates(False).job_queue(None)
+        # No Updater: polling is ours (``_poll``), and webhook updates go to the journal from the route.
+        builder = Application.builder().token(token).concurrent_updates(False).job_queue(None).updater(None)
         if api_url:
             builder = builder.base_url(api_url)  # PTB semantics: the token is appended (or fills "{token}")
             if api_url.rstrip("/").endswith("/bot"):
                 builder = builder.base_file_url(api_url.rstrip("/")[: -len("/bot")] + "/file/bot")
         if read_timeout is not None:
             builder = builder.read_timeout(read_timeout)
-        if self.webhook_url:
-            builder = builder.updater(None)
-        application = builder.build()
-        application.add_handler(TypeHandler(Update, self._on_update))
-        return application
+        return builder.build()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -153,21 +158,28 @@ class TelegramChannel:
                                                    allowed_updates=ALLOWED_UPDATES)
             log.info("telegram webhook set", extra={"path": WEBHOOK_PATH})
         else:
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(
-                timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES, error_callback=_polling_error
-            )
+            try:
+                await self.application.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            except TelegramError as exc:
+                log.warning("telegram: could not remove the webhook", extra={"error": type(exc).__name__})
+            self.poller = asyncio.create_task(self._poll(), name="telegram-polling")
             log.info("telegram long polling started")
 
     async def stop(self) -> None:
         """Take no new updates; those already taken are finished by ``Engine.drain``."""
         self.accepting = False
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self.poller is not None:
+            if self.fetching:  # waiting for Telegram: nothing of ours to finish
+                self.poller.cancel()
+            await asyncio.gather(self.poller, return_exceptions=True)  # else it ends after the batch it takes
+            self.poller = None
         if self.application.running:
             await self.application.stop()
         await self.intake.wait_idle()  # everything taken is with the engine before Engine.drain
+        if self.confirm is not None:  # tell Telegram what was taken, so a restart is not sent it again
+            with contextlib.suppress(TelegramError):
+                await self.application.bot.get_updates(offset=self.confirm, timeout=0, allowed_updates=ALLOWED_UPDATES)
+            self.confirm = None
 
     async def close(self) -> None:
         """Send what is queued, then close the HTTP client. Idempotent."""
@@ -222,32 +234,75 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook: not an update", extra={"remote": request.remote})
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        recorded = await self._take(update)
+        if recorded is not None:
+            await recorded  # a 200 tells Telegram it arrived: it never sends it again
         return web.Response()
 
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Runs once per update, one at a time: must stay quick (no database, no sending here)."""
+    async def _poll(self) -> None:
+        """Long polling. Ours rather than PTB's Updater, which confirms a batch (the next getUpdates' offset)
+        as soon as it is in its in-memory queue: a process killed before those updates reached the journal lost
+        them for good, since Telegram never sends a confirmed update again. Here the offset moves past a batch
+        once the journal holds it. Errors are tried again as PTB's loop does: a timeout at once, a flood wait
+        after its ``retry_after``, others after a pause growing to 30 s."""
+        bot = self.application.bot
+        pause = 0.0
+        while self.accepting:
+            self.fetching = True
+            try:
+                updates = await bot.get_updates(offset=self.confirm, timeout=self.poll_timeout,
+                                                allowed_updates=ALLOWED_UPDATES)
+            except InvalidToken:
+                log.error("telegram: the Bot API rejected the token, polling stopped")
+                return
+            except RetryAfter as exc:
+                pause = retry_after_seconds(exc) + 0.5
+            except TimedOut:
+                pause = 0.0
+            except TelegramError as exc:
+                _polling_error(exc)
+                pause = 1.0 if pause == 0 else min(30.0, 1.5 * pause)
+            else:
+                pause = 0.0
+                self.fetching = False
+                recorded = [await self._take(update) for update in updates]
+                await asyncio.gather(*(future for future in recorded if future is not None))
+                if updates:
+                    self.confirm = updates[-1].update_id + 1
+            finally:
+                self.fetching = False
+            if pause:
+                self.fetching = True  # nothing taken: a stop may cut the pause short
+                await asyncio.sleep(pause)
+                self.fetching = False
+
+    async def _take(self, update: Update) -> asyncio.Future[None] | None:
+        """One update, in arrival order: to the journal and on (``Intake``), or handled here. Returns what
+        to wait for before telling Telegram the update arrived (once it is recorded), or None (nothing to keep).
+        Must stay quick: no sending here."""
         if not valid_update_id(update.update_id):  # polling: the webhook refused it at the door already
             log.warning("telegram: bad update id, update dropped", extra={"type": type(update.update_id).__name__})
-            return
+            return None
         try:
             if update.my_chat_member is not None:
                 await self._membership(update)
-                return
+                return None
             if update.callback_query is not None:
                 await self.codec.load(update.callback_query.data)  # a long payload another worker stored
             inbound = to_inbound(update, self.codec)
             if inbound is None:
                 log.debug("telegram update ignored", extra={"update_id": update.update_id})
-                return
-            await self.intake.put(update.update_id, inbound)
+                return None
+            return await self.intake.put(update.update_id, inbound)
         except Exception:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
+            return None
 
     async def replay(self) -> int:
         """Hand the engine the updates a previous process recorded but never handled, in update order, and
-        send the replies of those it handled but never answered. Their buttons' messages may be long gone:
-        replies are sent as new messages, not edits."""
+        send the replies of those it handled but never answered. An answer to a button press edits the pressed
+        message as it would have: an edit the previous process already made changes nothing (Telegram answers
+        "not modified" and nothing shows twice), and a message gone is answered with a new one."""
         try:
             pending = await self.updates.unanswered()
         except Exception:
@@ -262,13 +317,15 @@ class TelegramChannel:
                 continue
             if replies is not None:
                 log.info("telegram: sending the answer a previous run did not", extra={"update_id": update_id})
-                await self.sender.put(inbound.chat_id, Outgoing(tuple(replies), update_id=update_id))
+                pressed = inbound.incoming.message_id if inbound.callback_id and inbound.incoming else None
+                await self.sender.put(inbound.chat_id, Outgoing(tuple(replies), edit_message_id=pressed,
+                                                                update_id=update_id))
                 continue
             log.info("telegram: handling an update a previous run did not", extra={"update_id": update_id})
-            await self._dispatch(update_id, inbound, replayed=True)
+            await self._dispatch(update_id, inbound)
         return len(pending)
 
-    async def _dispatch(self, update_id: int | str, inbound: Inbound, *, replayed: bool = False) -> None:
+    async def _dispatch(self, update_id: int | str, inbound: Inbound) -> None:
         """A fresh update (its id recorded), in arrival order: to the engine, or a notice to send."""
         if inbound.incoming is None:
             assert inbound.notice is not None
@@ -277,10 +334,11 @@ class TelegramChannel:
             await self.sender.put(inbound.chat_id, job)
             return
         chat_id, callback_id = inbound.chat_id, inbound.callback_id
+        edit = callback_id is not None
 
         async def respond(incoming: Incoming, replies: list[Reply]) -> None:
-            edit = incoming.message_id if callback_id is not None and not replayed else None
-            await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id, edit_message_id=edit,
+            await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id,
+                                                    edit_message_id=incoming.message_id if edit else None,
                                                     update_id=str(update_id)))
 
         if not await self.app.engine.submit(inbound.incoming, respond, self.updates.within(update_id)):
@@ -307,16 +365,25 @@ class TelegramChannel:
             key, values = job.notice
             lang = await self._language(chat_id, job.language)
             replies = (Reply(text=translate(key, lang, **dict(values))),)
+        edit, sent = job.edit_message_id, 0
         try:
-            await self.output.deliver(chat_id, replies, edit_message_id=job.edit_message_id)
+            # One reply at a time, each noted once out (the last by the handled mark): a restart after a kill
+            # sends only the replies not sent yet instead of the whole answer again.
+            for reply in replies:
+                await self.output.deliver(chat_id, (reply,), edit_message_id=edit)
+                sent += 1
+                if edit is not None and _edits((reply,)):
+                    edit = None  # one edit per answer, as ``plan`` of the whole answer would
+                if job.update_id is not None and sent < len(replies):
+                    self.updates.mark_sent(job.update_id, replies[sent:])
         except RecipientBlocked:
             log.info("telegram reply not delivered: blocked", extra={"user": str(chat_id)})
         except Exception as exc:  # logged with the user id, never the text, and kept in the outbox
             log.warning("telegram reply not delivered", extra={"user": str(chat_id), "error": type(exc).__name__,
                                                                "reason": str(exc)[:200]})
             retryable = isinstance(exc, DeliveryFailed) and exc.retryable
-            await record_undelivered(self.app.sessions, CHANNEL, str(chat_id), replies, str(exc) or type(exc).__name__,
-                                     retryable=retryable, now=self.app.clock.now())
+            await record_undelivered(self.app.sessions, CHANNEL, str(chat_id), replies[sent:],
+                                     str(exc) or type(exc).__name__, retryable=retryable, now=self.app.clock.now())
         if job.update_id is not None:  # answered (or its answer kept in the outbox): nothing left to do on restart
             self.updates.mark_handled(job.update_id)
 
@@ -327,6 +394,11 @@ class TelegramChannel:
                 select(User.language).where(*users.key_is(CHANNEL, str(chat_id)))
             )
         return saved or normalize_language(platform_language, self.app.settings.default_language)
+
+
+def _edits(replies: Sequence[Reply]) -> bool:
+    """Whether showing ``replies`` uses up the answer's one edit of the pressed message."""
+    return any(step.method == "edit_message_text" for step in plan(replies, can_edit=True))
 
 
 def limiter_for(max_rate: float, timer: Timer | None = None) -> RateLimiter:
