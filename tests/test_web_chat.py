@@ -13,6 +13,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import App
+from bot.channels.buttons import ButtonCodec
+from bot.channels.web.identity import web_secret
 from bot.db.models import User, WebMailbox
 from bot.messages import Attachment, Reply
 from tests.fake_telegram import VirtualTimer
@@ -174,3 +177,41 @@ async def test_an_upload_is_a_message_with_an_attachment(chat, ana, app):
     async with ana.http.post(chat.base_url + "/chat/upload", data=aiohttp.FormData({"file": "x"}),
                              headers={"Origin": "https://evil.example"}) as response:
         assert response.status == 403
+
+
+SHORT_DATA = 20  # bytes of a button's data here: "menu:mysubmissions" no longer fits, so it travels as a key
+
+
+async def test_a_long_button_payload_is_pressed_after_a_restart_and_a_forged_key_expires(app, clock, timer):
+    async with running_web_chat(app, timer, button_limit=SHORT_DATA) as chat:
+        ana = Visitor(chat.base_url)
+        await ana.open_page()
+        await ana.connect(fresh=True)
+        await ana.wait_messages(2)
+        await ana.press("Acepto")
+        menu = (await ana.wait_messages(3))[2]
+    data = next(b["data"] for row in menu["buttons"] for b in row if "Mis ideas" in b["label"])
+    assert data[8] == "~" and "mysubmissions" not in data  # the key of a stored payload, not the payload
+
+    restarted = await App.create(app.settings, clock=clock, migrate=False)  # another process: memory is gone
+    try:
+        async with running_web_chat(restarted, timer, button_limit=SHORT_DATA) as chat:
+            ana.base_url = chat.base_url
+            await ana.connect(fresh=False)  # the page reconnects to the new process
+            await ana.wait_for(lambda: sum(f["type"] == "ready" for f in ana.frames) == 2)
+            await ana.press("Mis ideas")
+            await ana.wait_for(lambda: len(ana.messages) == 4 or ana.notices)
+            assert ana.notices == [] and "Todavía no has presentado ninguna idea" in ana.messages[3]["text"]
+
+            forged = data[:-1] + ("A" if data[-1] != "A" else "B")
+            unsaved = ButtonCodec(web_secret(restarted.settings), purpose="web", limit=SHORT_DATA)  # no database
+            never_saved = unsaved.encode("menu:never-saved")  # signed as ours, but its payload was never stored
+            assert never_saved[8] == "~"
+            for pressed in (forged, never_saved):
+                await ana.send({"type": "button", "data": pressed})
+            await ana.wait_for(lambda: len(ana.notices) == 2)
+            assert set(ana.notices) == {"Este botón ya caducó. Usa /menu para ver las opciones actuales."}
+            assert len(ana.messages) == 4
+    finally:
+        await ana.close()
+        await restarted.close()

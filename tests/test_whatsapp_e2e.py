@@ -12,14 +12,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from bot.app import App
+from bot.channels.buttons import ButtonCodec
 from bot.db.models import Delivery, ProcessedUpdate, Submission, User
 from bot.logs import JsonFormatter
-from bot.messages import Incoming, Reply, dump_reply
+from bot.messages import Button, Incoming, Reply, dump_reply
 from bot.services.outbox import PRIORITY_BULK
 from tests.fake_telegram import VirtualTimer
-from tests.fake_whatsapp import VERIFY_TOKEN, FakeWhatsApp
+from tests.fake_whatsapp import APP_SECRET, VERIFY_TOKEN, FakeWhatsApp
 from tests.whatsapp_support import running_whatsapp, whatsapp_settings
 
 ANA, LUIS, COORD = "59170012345", "5213312345678", "34600111222"
@@ -425,3 +427,67 @@ async def test_a_coordinators_broadcast_outside_the_window_is_counted_in_the_rep
     assert sorted(row.status for row in rows.values()) == ["delivered", "skipped"]
     line = broadcasts.figures_line(figures, "es")  # what the coordinator's report shows
     assert "✅ 1 enviados" in line and "⏭️ 1 omitidos" in line
+
+
+# -- long button payloads live in the database ------------------------------------------------------------
+
+SHORT_IDS = 20  # bytes of a button id here: "menu:mysubmissions" no longer fits, so its id is a stored key
+
+
+def _selects_of_button_payloads(app: Any) -> list[str]:
+    """Every SELECT on ``button_payloads`` that ``app``'s database is asked from now on."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "button_payloads" in statement:
+            statements.append(statement)
+
+    event.listen(app.db.sync_engine, "before_cursor_execute", seen)
+    return statements
+
+
+async def test_a_long_button_payload_is_pressed_after_a_restart_and_a_forged_key_reads_nothing(
+        fake, app, clock, timer):
+    await _make_user(app, LUIS, last_seen=clock.now(), consent=clock.now())
+    fake.last_inbound[LUIS] = clock.now()
+    async with running_whatsapp(app, fake, timer, button_id_limit=SHORT_IDS) as channel:
+        await fake.text(ANA, "/start", name="Ana")
+        await fake.wait_sent(2, to=ANA)
+        await fake.press(ANA, "Acepto")
+        menu = (await fake.wait_sent(3, to=ANA))[2]
+        async with app.sessions() as session, session.begin():  # a notification, through the outbox
+            luis = await session.scalar(select(User.id).where(User.external_id == LUIS))
+            button = Button("📄 Mis ideas", "menu:mysubmissions")
+            session.add(Delivery(user_id=luis, kind="notification", due_at=clock.now(), created_at=clock.now(),
+                                 replies=[dump_reply(Reply("¿Ya viste tus ideas?", ((button,),)))]))
+        assert await app.outbox.send_due() == 1
+        await settle(fake, channel)
+    stored = dict(menu.options)["📄 Mis ideas"]
+    assert stored[8] == "~" and "mysubmissions" not in stored  # the key of a stored payload, not the payload
+    assert dict(fake.to(LUIS)[0].options)["📄 Mis ideas"] == stored
+
+    restarted = await App.create(app.settings, clock=clock, migrate=False)  # another process: memory is gone
+    reads = _selects_of_button_payloads(restarted)
+    try:
+        async with running_whatsapp(restarted, fake, timer, button_id_limit=SHORT_IDS) as channel:
+            await fake.press(ANA, "Mis ideas")
+            await fake.press(LUIS, "Mis ideas")
+            answer = (await fake.wait_sent(4, to=ANA))[3]
+            assert "Todavía no has presentado ninguna idea" in answer.text
+            assert "Todavía no has presentado ninguna idea" in (await fake.wait_sent(2, to=LUIS))[1].text
+            assert len(reads) == 1  # read once (the same payload, the same key): then this process knows it
+
+            forged = stored[:-1] + ("A" if stored[-1] != "A" else "B")
+            await fake.press_id(ANA, forged)
+            await settle(fake, channel)
+            assert fake.texts(ANA)[4] == "Este botón ya caducó. Usa /menu para ver las opciones actuales."
+            assert len(reads) == 1  # a forged id is refused on its signature: the database is not asked
+
+            never_saved = ButtonCodec(APP_SECRET, purpose="whatsapp", limit=SHORT_IDS).encode("menu:never-saved")
+            assert never_saved[8] == "~"
+            await fake.press_id(ANA, never_saved)
+            await settle(fake, channel)
+            assert fake.texts(ANA)[5] == "Este botón ya caducó. Usa /menu para ver las opciones actuales."
+            assert len(reads) == 2 and len(fake.to(ANA)) == 6 and not fake.refused
+    finally:
+        await restarted.close()

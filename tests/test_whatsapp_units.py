@@ -9,7 +9,7 @@ import hmac
 from bot.channels.buttons import ButtonCodec
 from bot.channels.text import shorten, units
 from bot.channels.whatsapp.channel import signature_matches
-from bot.channels.whatsapp.convert import parse_body, pseudonym
+from bot.channels.whatsapp.convert import button_ids, parse_body, pseudonym
 from bot.channels.whatsapp.render import plan
 from bot.i18n import translate
 from bot.messages import Attachment, Button, Reply, rows
@@ -134,3 +134,20 @@ def test_bodies_are_read_item_by_item():
 def test_logs_name_users_by_a_keyed_hash():
     assert pseudonym(b"k", "59170012345") == pseudonym(b"k", "59170012345") != pseudonym(b"j", "59170012345")
     assert "59170012345" not in pseudonym(b"k", "59170012345")
+
+
+def test_the_button_ids_of_a_body_are_found_for_the_codec_to_load_before_it_decodes():
+    def press(kind: str, content: dict[str, object]) -> dict[str, object]:
+        return {"from": "591", "id": f"wamid.{kind}", "type": kind, kind: content}
+
+    ours = {"metadata": {"phone_number_id": "1"}, "messages": [
+        press("interactive", {"type": "button_reply", "button_reply": {"id": "b1", "title": "x"}}),
+        press("interactive", {"type": "list_reply", "list_reply": {"id": "r1", "title": "x"}}),
+        press("button", {"payload": "t1", "text": "Sí"}),  # a template's quick reply
+        press("text", {"body": "b2"}), press("interactive", {"type": "nfm_reply"}), "not a message"]}
+    other = {"metadata": {"phone_number_id": "2"}, "messages": [
+        press("interactive", {"type": "button_reply", "button_reply": {"id": "elsewhere", "title": "x"}})]}
+    body = {"object": "whatsapp_business_account",
+            "entry": [{"changes": [{"field": "messages", "value": ours}, {"field": "messages", "value": other}]}]}
+    assert button_ids(body, "1") == ["b1", "r1", "t1"]
+    assert button_ids({**body, "object": "page"}, "1") == [] and button_ids(["x"], "1") == []

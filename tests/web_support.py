@@ -16,13 +16,14 @@ from tests.fake_telegram import VirtualTimer
 
 
 @contextlib.asynccontextmanager
-async def running_web_chat(app: Any, timer: VirtualTimer | None = None) -> AsyncIterator[Any]:
-    """The real WebChat of ``app`` on a random port (``chat.base_url``), stopped as ``lideres run`` stops it."""
+async def running_web_chat(app: Any, timer: VirtualTimer | None = None, **options: Any) -> AsyncIterator[Any]:
+    """The real WebChat of ``app`` on a random port (``chat.base_url``), stopped as ``lideres run`` stops it;
+    ``options`` go to ``WebChat`` (``button_limit``)."""
     from bot.channels.web import WebChat
     from bot.server import build_server
 
     web_app = build_server(app)
-    chat = WebChat(app, web_app, timer=timer)  # None: real time
+    chat = WebChat(app, web_app, timer=timer, **options)  # timer None: real time
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -9,9 +9,11 @@
 
 Frames from the page: ``{"type": "hello", "lang": "es-MX", "fresh": true}`` (first; a fresh page, with no
 transcript, is greeted as if it had typed /start), ``{"type": "text", "text": ...}``,
-``{"type": "button", "data": <signed payload>}``. Frames to the page: ``{"type": "ready", "lang", "strings"}``
-(the page's own words in the visitor's language), ``{"type": "messages", "messages": [...]}``,
-``{"type": "notice", "text"}`` (slow down, too long, not understood).
+``{"type": "button", "data": <signed payload>}`` (a payload longer than ``BUTTON_LIMIT`` travels as the key of
+its row in ``button_payloads``, written before the page gets the button, so any worker reads it back). Frames
+to the page: ``{"type": "ready", "lang", "strings"}`` (the page's own words in the visitor's language),
+``{"type": "messages", "messages": [...]}``, ``{"type": "notice", "text"}`` (slow down, too long, not
+understood).
 
 Messages from the outbox (answers from coordinators, reminders, broadcasts) reach an open page at once; for a
 closed one they wait in the mailbox, shown at the next visit (and looked for every few seconds, so a page open
@@ -56,6 +58,7 @@ MAX_FRAME = 64 * 1024  # bytes; aiohttp closes the socket on a bigger frame
 MAX_TEXT = 4096  # characters of one message
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes; the idea form's own limit (10 MB) is told in the conversation
 MAX_SOCKETS = 5  # open pages of one visitor
+BUTTON_LIMIT = 512  # bytes of a button's data: longer payloads are kept in the database
 BURST = 10
 MAILBOX_EVERY = 5.0  # seconds between looks at the mailbox for pages open here
 MIME = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
@@ -63,12 +66,14 @@ INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
 class WebChat:
-    def __init__(self, app: Any, web_app: web.Application, *, timer: Timer | None = None) -> None:
+    def __init__(self, app: Any, web_app: web.Application, *, timer: Timer | None = None,
+                 button_limit: int = BUTTON_LIMIT) -> None:
         self.app = app
         settings = app.settings
         secret = web_secret(settings)
         self.visitors = Visitors(secret)
-        self.codec = ButtonCodec(secret, purpose="web", limit=512)
+        # A payload too long for the page's button data is kept in the database: any worker reads it back.
+        self.codec = ButtonCodec(secret, purpose="web", limit=button_limit, sessions=app.sessions)
         self.secure = settings.web_public
         self.rate = settings.web_rate / 60.0
         self.timer: Timer = timer or MonotonicTimer()
@@ -204,7 +209,9 @@ class WebChat:
                 return lang
             await self._submit(ws, visitor, Incoming(channel=CHANNEL, user_id=visitor, language=lang, text=text))
             return lang
-        payload = self.codec.decode(str(frame.get("data") or "")[:1024])
+        data = str(frame.get("data") or "")[:1024]
+        await self.codec.load(data)  # a long payload another worker (or the previous run) encoded
+        payload = self.codec.decode(data)
         if payload is None:
             await self._notice(ws, visitor, "core.button_expired", lang)
             return lang
@@ -328,6 +335,7 @@ class WebChat:
                     or m.get("picture")]
         if not messages:
             return []
+        await self.codec.save()  # long button payloads, before the page (or the mailbox) has their buttons
         if await self._push(visitor, messages):
             return ["web:shown"]
         mailbox_id = await store.post(self.app.sessions, user_id, messages, self.app.clock.now())

@@ -4,8 +4,9 @@
     POST /webhooks/whatsapp   a body signed with the app secret (X-Hub-Signature-256, checked on the raw bytes
                               before anything is parsed), answered 200 at once; then
 
-    message → Inbound → Intake (journal: each wamid once) → prepare (number → option, file size) →
-              engine.submit → respond → send queue (mark read, then the answer) → output
+    message → Inbound (a long button payload read from the database first) → Intake (journal: each wamid
+              once) → prepare (number → option, file size) → engine.submit → respond → send queue (mark read,
+              then the answer) → output (long button payloads written before the message leaves)
     status  → receipts queue → the outbox rows (``bot.services.receipts``)
 
 Everything taken is recorded with what the engine needs before it is handled and marked handled after the
@@ -33,7 +34,15 @@ from bot.channels.buttons import ButtonCodec
 from bot.channels.journal import Intake, Journal
 from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.whatsapp import choices
-from bot.channels.whatsapp.convert import CHANNEL, Inbound, Receipt, from_record, parse_body, to_record
+from bot.channels.whatsapp.convert import (
+    CHANNEL,
+    Inbound,
+    Receipt,
+    button_ids,
+    from_record,
+    parse_body,
+    to_record,
+)
 from bot.channels.whatsapp.output import (
     OUTSIDE_WINDOW,
     PAIR_BURST,
@@ -81,6 +90,7 @@ class WhatsAppChannel:
         timer: Timer | None = None,
         limiter: RateLimiter | None = None,
         mark_read: bool = True,
+        button_id_limit: int = BUTTON_ID_LIMIT,
     ) -> None:
         settings = app.settings
         missing = [name for name in ("whatsapp_token", "whatsapp_phone_number_id", "whatsapp_app_secret",
@@ -93,8 +103,9 @@ class WhatsAppChannel:
         self.verify_token: str = settings.whatsapp_verify_token.get_secret_value()
         token = settings.whatsapp_token.get_secret_value()
         # Button ids are signed with a key from the app secret: it outlives access tokens, which are rotated.
+        # A payload too long for an id is kept in the database, so any worker (or the next run) reads it back.
         self.codec = ButtonCodec(settings.whatsapp_app_secret.get_secret_value(), purpose="whatsapp",
-                                 limit=BUTTON_ID_LIMIT)
+                                 limit=button_id_limit, sessions=app.sessions)
         self.limiter = limiter or RateLimiter(timer, overall=settings.whatsapp_max_rate, per_chat=PAIR_RATE,
                                               burst=PAIR_BURST)
         if limiter is None and settings.shared_send_budget:
@@ -219,6 +230,8 @@ class WhatsAppChannel:
         except (ValueError, UnicodeDecodeError):
             log.warning("whatsapp webhook: body is not JSON", extra={"bytes": len(body)})
             return web.Response(status=400)
+        for button_id in button_ids(data, self.phone_number_id):
+            await self.codec.load(button_id)  # a long payload another worker encoded; forged ids read nothing
         parsed = parse_body(data, self.phone_number_id, self.codec)
         for inbound in parsed.messages:
             await self.intake.put(inbound.message_id, inbound)

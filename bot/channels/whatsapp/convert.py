@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -57,12 +58,42 @@ class Parsed:
 
 
 def parse_body(body: Any, phone_number_id: str, codec: ButtonCodec) -> Parsed:
-    """Everything in one webhook body that is for ``phone_number_id``."""
+    """Everything in one webhook body that is for ``phone_number_id``. Long button payloads are decoded from
+    what ``codec`` knows: the caller ``load``-s those of ``button_ids(body)`` first."""
     parsed = Parsed()
     if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
         log.warning("whatsapp webhook: not a WhatsApp Business Account body")
         parsed.skipped += 1
         return parsed
+    for value in _values(body, phone_number_id, quiet=False):
+        _take_value(value, codec, parsed)
+    return parsed
+
+
+def button_ids(body: Any, phone_number_id: str) -> list[str]:
+    """The button data of the presses in ``body`` (reply buttons, list rows, template quick replies), as sent:
+    what the codec may have to read from the database before ``parse_body`` decodes it. Nothing is checked
+    or logged here; ``parse_body`` does both."""
+    found: list[str] = []
+    if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
+        return found
+    for value in _values(body, phone_number_id, quiet=True):
+        for message in _list(value.get("messages")):
+            if not isinstance(message, dict):
+                continue
+            kind = message.get("type")
+            content = message.get(kind) if isinstance(kind, str) and kind in ("interactive", "button") else None
+            if not isinstance(content, dict):
+                continue
+            reply = content.get(content.get("type")) if kind == "interactive" else content
+            data = reply.get("id" if kind == "interactive" else "payload") if isinstance(reply, dict) else None
+            if isinstance(data, str) and data:
+                found.append(data)
+    return found
+
+
+def _values(body: dict[str, Any], phone_number_id: str, *, quiet: bool) -> Iterator[dict[str, Any]]:
+    """The ``entry[].changes[].value`` objects of a body that carry messages for ``phone_number_id``."""
     for entry in _list(body.get("entry")):
         for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
             value = change.get("value") if isinstance(change, dict) else None
@@ -71,10 +102,10 @@ def parse_body(body: Any, phone_number_id: str, codec: ButtonCodec) -> Parsed:
             metadata = value.get("metadata")
             number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
             if str(number) != phone_number_id:
-                log.info("whatsapp webhook: a value for another phone number ignored")
+                if not quiet:
+                    log.info("whatsapp webhook: a value for another phone number ignored")
                 continue
-            _take_value(value, codec, parsed)
-    return parsed
+            yield value
 
 
 def _take_value(value: dict[str, Any], codec: ButtonCodec, parsed: Parsed) -> None:

@@ -193,6 +193,7 @@ class WhatsAppOutput:
         saved_language, has_options = await choices.recipient(self.sessions, CHANNEL, wa_id)
         lang = language or saved_language or self.default_language
         planned = plan(replies, self.codec.encode, lambda key: translate(key, lang))
+        await self.codec.save()  # long button payloads, before the message leaves: a press may reach another worker
         if planned.numbered or (live and has_options):
             # written before the message leaves, so an answer typed at once finds it
             await choices.offer(self.sessions, CHANNEL, wa_id, planned.numbered, self.clock.now())
