@@ -252,7 +252,8 @@ def score(cases: Sequence[Case], calibration: Calibration, misses: list[str] | N
         result = decide(case.ranked, case.signals, calibration)
         if not tally.add(case, result) and misses is not None:
             got = result.entry.id if result.entry else None
-            misses.append(f"  {case.id} [{case.lang}] {case.question!r} -> {result.outcome} {got} "
+            closest = f"{case.ranked[0][0].id}{'' if case.label else ' (wrong)'}" if case.ranked else None
+            misses.append(f"  {case.id} [{case.lang}] {case.question!r} -> {result.outcome} {got} closest={closest} "
                           f"p={result.score:.2f} right={sorted(case.right)[:3]} "
                           f"signals=({', '.join(f'{v:.2f}' for v in case.signals.features)}"
                           f"{', lacks fact' if case.signals.lacks_fact else ''})")

