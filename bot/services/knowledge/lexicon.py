@@ -34,6 +34,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
     quieren querian va van iba iban ido hacia hacian hara haran dice dicen dijo dijeron habla hablan
     entero entera enteros enteras cualquiera varios varias ambos ambas quizas quiza acaso igual
+    principal principales exacto exacta concreto concreta concretos concretas basicamente
     """.split()
 )
 STOPWORDS_EN: frozenset[str] = frozenset(
@@ -51,6 +52,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     wants during exactly now currently already ever one ones type types way ways according regarding
     besides whole entire each every both either neither several many few lot lots bit little quite rather
     maybe perhaps probably still yet since ago kindly exact anyway somehow
+    main overall specific specifically basically
     """.split()
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
@@ -77,6 +79,9 @@ CHAT_ABBREVIATIONS: dict[str, str] = {
     "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
     "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
     "tbh": "", "ngl": "",
+    # Ordinals in figures
+    "1ra": "primera", "1era": "primera", "1ro": "primero", "1er": "primer", "2da": "segunda", "2do": "segundo",
+    "3ra": "tercera", "3ro": "tercero", "3er": "tercer", "1st": "first", "2nd": "second", "3rd": "third",
     # The sector's acronyms, written out as the entries say them
     "sse": "social solidarity economy", "ess": "economia social solidaria",
 }
