@@ -810,3 +810,31 @@ def test_when_of_something_dated_by_its_year_asks_a_finer_date(tmp_path):
     dated["fair"] = (*dated["fair"][:2], "La Feria de la Miel 2015 se celebró en octubre de 2015 en Villaverde.")
     index = _write_entries(tmp_path / "month", dated)
     assert answer_id(index, "¿Cuándo fue la Feria de la Miel 2015?") == "fair"
+
+
+def test_a_spanish_how_do_i_asks_for_a_procedure(tmp_path):
+    """"¿Cómo me inscribo en la incubadora?" wants the steps; the entry that only says what the incubator is
+    does not answer it, the one that tells how to apply does."""
+    index = _write_entries(tmp_path, {
+        "incubator": (["¿Qué es la incubadora de Colmena?", "Incubadora de Colmena", "¿Qué hace la incubadora?"],
+                      ["What is the Colmena incubator?", "Colmena incubator", "What does the incubator do?"],
+                      "La incubadora de Colmena acompaña a nuevas cooperativas apícolas durante un año."),
+    })
+    assert answer_id(index, "¿Qué hace la incubadora de Colmena?") == "incubator"
+    assert answer_id(index, "¿Cómo me inscribo en la incubadora de Colmena?") is None
+    assert answer_id(index, "cómo puedo entrar en la incubadora de Colmena") is None
+    assert answer_id(index, "¿Cómo funciona la incubadora de Colmena?") == "incubator"  # how it works: no steps
+
+
+def test_a_website_is_answered_only_by_an_answer_giving_one(tmp_path):
+    """The word "web" in an answer ("published on the Commission's website") is not the address asked for."""
+    index = _write_entries(tmp_path, {
+        "page": (["¿Quién publica la página de Colmena?", "Página de Colmena", "¿Dónde se publica Colmena?"],
+                 ["Who publishes the Colmena page?", "Colmena page", "Where is Colmena published?"],
+                 "La Comisión publica la página de Colmena en su sitio web."),
+        "visibility": (["¿Colmena ayuda con la visibilidad en la web?", "Visibilidad web", "¿Ayudan en internet?"],
+                       ["Does Colmena help with visibility on the web?", "Web visibility", "Online help?"],
+                       "Colmena asesora a sus socios sobre su visibilidad en la web."),
+    })
+    assert answer_id(index, "¿Cuál es la página web de Colmena?") is None
+    assert answer_id(index, "¿Colmena ayuda con la visibilidad web?") == "visibility"

@@ -205,7 +205,8 @@ DETAIL_WORDS: dict[str, str] = {
     **dict.fromkeys("dirige preside encabeza".split(), "?person"),
     **dict.fromkeys("""calle calles domicilio avenida oficina oficinas street address addresses avenue postal
         headquarters office offices""".split(), "?address"),
-    **dict.fromkeys("""web website websites pagina url telefono telefonos phone phones
+    # (Not "web" alone: "visibilidad en la web" is a service, not an address.)
+    **dict.fromkeys("""website websites pagina url telefono telefonos phone phones
         email correo whatsapp instagram facebook twitter""".split(), "?contact"),
     **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
 }
@@ -234,6 +235,9 @@ LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across".sp
 # a cooperative?" is not "How did Cooperactivas start?".
 PROCEDURE_OPENERS: frozenset[str] = frozenset({"do", "can", "could", "should"})
 PROCEDURE_SUBJECTS: frozenset[str] = frozenset({"i", "we"})
+# Spanish says it with the person right after "cómo": "¿cómo me inscribo?", "¿cómo puedo postular?",
+# "¿cómo hago para...?" ("¿cómo se financia?" asks how something works, not what to do).
+PROCEDURE_FOLLOWERS: frozenset[str] = frozenset("me nos puedo podemos podria hago hacemos debo debemos tengo".split())
 
 # "How does X work?" asks what X is, not for a procedure: with one of these words "how" is no intent.
 WORKINGS: frozenset[str] = frozenset(

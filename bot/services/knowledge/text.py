@@ -29,6 +29,7 @@ from bot.services.knowledge.lexicon import (
     PAST_ENDINGS,
     PAST_WORDS,
     PHRASES,
+    PROCEDURE_FOLLOWERS,
     PROCEDURE_OPENERS,
     PROCEDURE_SUBJECTS,
     RELATIVE_WORDS,
@@ -261,8 +262,9 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
         if intent and word in RELATIVE_WORDS and any(_is_content(w) for w in ws[clause_start:i]):
             i += 1  # "... when it was launched": a clause about the subject, not what is asked
             continue
-        if (intent == "?how" and i + 2 < len(ws) and ws[i + 1] in PROCEDURE_OPENERS
-                and ws[i + 2] in PROCEDURE_SUBJECTS):
+        if intent == "?how" and ((i + 2 < len(ws) and ws[i + 1] in PROCEDURE_OPENERS
+                                   and ws[i + 2] in PROCEDURE_SUBJECTS)
+                                  or (i + 1 < len(ws) and ws[i + 1] in PROCEDURE_FOLLOWERS)):
             intent = "?howto"
         if intent:
             if intents:
@@ -318,6 +320,9 @@ FACT_INTENTS: frozenset[str] = frozenset({"?qty", "?when", "?dur", "?hour", "?da
 # Intents an entry satisfies only when one of its own questions asks the same ("how do I ...").
 ASKED_INTENTS: frozenset[str] = frozenset({"?howto"})
 YEAR_RE = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+# A web address, an e-mail or a phone number.
+_CONTACT_RE = re.compile(r"https?://|\bwww\.|\b[\w-]+\.(?:org|com|net|eu|es|mx|bo|gob|edu)\b|\S+@\S+\.\w+"
+                         r"|\+?\d(?:[ ()-]?\d){8,}")
 _NUMERIC_DATE_RE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 _DIGIT_RE = re.compile(r"\d")
 # A time of day: "9:30", "10 h", "5 pm", "a las 18 horas".
@@ -332,7 +337,8 @@ def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
     number in digits (not a year) or words, "?when" with a year or a date word, "?dur" (how long) with a
     number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm"), and the
-    kinds of `DETAIL_WORDS` ("?person", "?address", "?contact", "?winner") with a word of that kind, "?day"
+    kinds of `DETAIL_WORDS` ("?person", "?address", "?winner") with a word of that kind, "?contact" with a web
+    address, an e-mail or a phone number, "?day"
     with a date finer than a year (a month, or a date in digits)."""
     facts: set[str] = set()
     for text in answers:
@@ -346,7 +352,9 @@ def answer_facts(answers: Iterable[str]) -> frozenset[str]:
             facts.add("?dur")
         if _CLOCK_RE.search(fold(text)):
             facts.add("?hour")
-        facts.update(DETAIL_WORDS[w] for w in ws if w in DETAIL_WORDS)
+        facts.update(DETAIL_WORDS[w] for w in ws if w in DETAIL_WORDS and DETAIL_WORDS[w] != "?contact")
+        if _CONTACT_RE.search(text):  # an address to reach, not the word "website"
+            facts.add("?contact")
         if not MONTH_WORDS.isdisjoint(ws) or _NUMERIC_DATE_RE.search(text):
             facts.add("?day")
     return frozenset(facts)
@@ -398,7 +406,8 @@ def lexicon_vocabulary() -> frozenset[str]:
     right even when no entry uses it, and a misspelt word may be corrected to one ("teh" -> "the")."""
     vocabulary: set[str] = set(STOPWORDS) | set(INTENT_WORDS) | set(LEADING_INTENT_WORDS) | set(WORKINGS)
     vocabulary |= {w for pair in PHRASES for w in pair} | NUMBER_WORDS | DATE_WORDS | MODAL_WORDS | PAST_WORDS
-    vocabulary |= set(SURFACE_CONCEPTS) | PROCEDURE_OPENERS | PROCEDURE_SUBJECTS | set(DETAIL_WORDS)
+    vocabulary |= set(SURFACE_CONCEPTS) | PROCEDURE_OPENERS | PROCEDURE_SUBJECTS | PROCEDURE_FOLLOWERS
+    vocabulary |= set(DETAIL_WORDS)
     vocabulary |= {w for expansion in CHAT_ABBREVIATIONS.values() for w in expansion.split()}
     for _, es_words, en_words in CONCEPTS:
         vocabulary.update(fold(w) for w in es_words + en_words)
