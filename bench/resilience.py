@@ -247,11 +247,12 @@ class Bot:
 
     async def kill_and_restart(self) -> None:
         assert self.process is not None
+        killed_at = time.monotonic()
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
-        self.kills.append({"at": time.monotonic(), "sent": len(self.fake.sent())})
+        self.kills.append({"at": killed_at, "sent": len(self.fake.sent())})
         with self.log.open("a") as output:
-            output.write(f"--- SIGKILL at {time.monotonic():.3f} ---\n")
+            output.write(f"--- SIGKILL at {killed_at:.3f} ---\n")
         await self.start()
 
     async def stop(self) -> None:
