@@ -25,11 +25,12 @@ _SQL_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$:.])[-+]?\d+(?:\.\d+)?(?![\w.
 _DETAIL = re.compile(r"^(\s*DETAIL:\s*).*$", re.MULTILINE)  # "Key (x)=(…)", "Failing row contains (…)"
 _ARGUMENT = re.compile(r"(invalid input for query argument \$\d+: ).*$", re.MULTILINE)
 _MARKERS = ("[parameters: ", "[SQL: ", "DETAIL:", "invalid input for query argument")
+_ANY_MARKER = re.compile("|".join(re.escape(marker) for marker in _MARKERS))  # one scan: every line, every extra
 
 
 def redact(text: str) -> str:
     """``text`` (a traceback or a message) without the values a database error quotes."""
-    if not any(marker in text for marker in _MARKERS):
+    if _ANY_MARKER.search(text) is None:
         return text
     text = _PARAMETERS.sub(f"[parameters: {HIDDEN}]", text)
     text = _SQL.sub(lambda match: "[SQL: " + _SQL_LITERAL.sub("?", match.group(1)) + "]", text)
@@ -86,6 +87,12 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
         if not any(isinstance(f, RedactValues) for f in each.filters):
             each.addFilter(RedactValues())
     root.setLevel(level)
+    # What a record would collect and the JSON never shows (the logging HOWTO's "Optimization"): the caller's
+    # file and line (a walk up the stack), the thread's and the process's names; one line per message handled.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # Libraries log request URLs, and Telegram's carry the bot token: keep them quiet.
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
