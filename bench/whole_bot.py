@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/whole_bot.py [--updates 20000] [--rate 200 --seconds 30] [--users 1000]
                                         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
-                                        [--only echo sqlite postgresql] [--profile FOLDER] [--quick]
+                                        [--only echo sqlite postgresql] [--profile FOLDER] [--logs FOLDER] [--quick]
 
 Three bots, one after the other, each in its own process (so its peak memory is its own) polling a fake Bot API
 (``tests/fake_telegram.py``, served by this process, which injects the updates and times the answers): a bare
@@ -22,7 +22,13 @@ echo bot answers a text with its text and a press with answerCallbackQuery and a
     bot's long poll picks it up) to the first message of its answer. A person writes again only after everyone
     else has (every ``users / rate`` seconds), so an answer always pairs with its update.
 
-``--profile FOLDER`` runs lideres-bot under pyinstrument and writes its text profile there, one per database.
+``--profile FOLDER`` runs lideres-bot under pyinstrument and writes its text profile there, one per database;
+``--logs FOLDER`` keeps each bot's log. The saturation line also gives the messages a second in each third of
+the replies: a bot that slows down as its backlog grows shows it there.
+
+``--bot-command`` / ``--compare COMMAND`` run another lideres-bot (before/after in one run). The bots start in this
+checkout's folder, where ``python -m bot`` imports this checkout; another one (a ``git clone`` elsewhere) runs with
+``env PYTHONSAFEPATH=1 PYTHONPATH=/path/to/clone .venv/bin/python -m bot run`` (this virtualenv, that code).
 """
 
 from __future__ import annotations
@@ -182,6 +188,7 @@ class BenchFake(FakeTelegram):
         self.per_chat: Counter[int] = Counter()
         self.injected_per_chat: Counter[int] = Counter()
         self.replies = 0
+        self.reply_times: list[float] = []
         self.last_reply = 0.0
         self.on_sent = self._count
 
@@ -189,6 +196,7 @@ class BenchFake(FakeTelegram):
         now = time.perf_counter()
         chat = call.chat_id or 0
         self.replies += 1
+        self.reply_times.append(now)
         self.per_chat[chat] += 1
         self.last_reply = now
         waiting = self.pending.get(chat)
@@ -220,6 +228,15 @@ class BenchFake(FakeTelegram):
         self.per_chat.clear()
         self.injected_per_chat.clear()
         self.replies = 0
+        self.reply_times = []
+
+    def thirds(self) -> list[float]:
+        """Messages a second in each third of the replies: a bot that slows down as its backlog grows (or
+        shrinks) shows it here."""
+        times = self.reply_times
+        cut = [times[len(times) * n // 3] for n in range(3)] + [times[-1]] if len(times) >= 6 else []
+        size = len(times) / 3
+        return [size / (cut[n + 1] - cut[n]) if cut[n + 1] > cut[n] else float("nan") for n in range(len(cut) - 1)]
 
     def unanswered(self) -> int:
         """Chats that got fewer messages than they sent updates (every update has at least one answer)."""
@@ -274,9 +291,9 @@ async def scratch_postgres(server_url: str, name: str, *, drop_only: bool = Fals
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
-async def start_bot(kind: str, fake: BenchFake, url: str | None, folder: Path, profile: Path | None,
+async def start_bot(kind: str, fake: BenchFake, url: str | None, log_path: Path, profile: Path | None,
                     bot_command: list[str] | None = None) -> asyncio.subprocess.Process:
-    log = (folder / f"{kind}.log").open("wb")
+    log = log_path.open("wb")
     if kind == "echo":
         command = [sys.executable, str(HERE), "--echo-bot", fake.api_url]
         env = dict(os.environ)
@@ -296,7 +313,7 @@ async def start_bot(kind: str, fake: BenchFake, url: str | None, folder: Path, p
     await asyncio.wait([started, exited], timeout=120, return_when=asyncio.FIRST_COMPLETED)
     if not started.done():
         started.cancel()
-        tail = (folder / f"{kind}.log").read_text(errors="replace")[-3000:]
+        tail = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-3000:]
         raise RuntimeError(f"{kind} did not start polling:\n{tail}")
     exited.cancel()
     return process
@@ -314,7 +331,8 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
         await prepare(url, traffic)
     fake = BenchFake()
     await fake.start()
-    process = await start_bot(kind, fake, url, folder, args.profile if kind != "echo" else None,
+    log_path = (args.logs or folder) / f"{kind}{'-compared' if label else ''}.log"
+    process = await start_bot(kind, fake, url, log_path, args.profile if kind != "echo" else None,
                               command.split() if command and kind != "echo" else None)
     result: dict[str, Any] = {"kind": kind + label}
     try:
@@ -327,8 +345,10 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
             elapsed = fake.last_reply - began
             result |= {"updates": len(burst), "seconds": elapsed, "per_second": len(burst) / elapsed,
                        "burst_unanswered": fake.unanswered(), "burst_replies": fake.replies}
+            thirds = " / ".join(f"{rate:.0f}" for rate in fake.thirds())
             print(f"  {kind}: {len(burst)} queued at once, answered in {elapsed:.1f} s = "
-                  f"{result['per_second']:.0f} updates/s ({fake.replies} messages)", flush=True)
+                  f"{result['per_second']:.0f} updates/s ({fake.replies} messages; messages/s by thirds: {thirds})",
+                  flush=True)
         if args.rate and args.seconds:
             fake.reset()
             steady = traffic.steady(int(args.rate * args.seconds))
@@ -435,6 +455,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=["echo", "sqlite", "postgresql"],
                         default=["echo", "sqlite", "postgresql"])
     parser.add_argument("--profile", type=Path, help="run lideres-bot under pyinstrument, profiles to this folder")
+    parser.add_argument("--logs", type=Path, help="keep each bot's log in this folder")
     parser.add_argument("--quick", action="store_true", help="2,000 updates and 5 s steady (make bench)")
     parser.add_argument("--bot-command", help="run lideres-bot with this command (e.g. under another profiler)")
     parser.add_argument("--compare", metavar="COMMAND",
@@ -444,8 +465,9 @@ def main() -> None:
     if args.echo_bot:
         asyncio.run(echo_bot(args.echo_bot))
         return
-    if args.profile is not None:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for folder in (args.profile, args.logs):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     if args.quick:
         args.updates, args.seconds = 2000, 5.0
     asyncio.run(run(args))
