@@ -37,7 +37,7 @@ async def test_a_question_gets_its_answer_in_the_users_language(bot):
 
 async def test_half_understood_question_offers_topics_and_a_button_answers(bot):
     await bot.onboard()
-    await bot.send("cuánto cuesta exponer en la feria")
+    await bot.send("cuánto cuesta exponer en la feria de la miel")
     assert "¿Te refieres" in bot.last_text
     assert "Feria de la miel" in bot.labels()
     assert "Ninguno: pasar mi pregunta a la coordinación" in bot.labels()

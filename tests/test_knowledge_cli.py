@@ -45,7 +45,7 @@ def test_ask_json_no_answer_is_not_matched_and_empty():
 
 
 def test_ask_json_suggestion_is_not_an_answer():
-    proc = run("cuánto cuesta exponer en la feria", "--json", "--knowledge-dir", str(FIXTURES))
+    proc = run("cuánto cuesta exponer en la feria de la miel", "--json", "--knowledge-dir", str(FIXTURES))
     obj = json.loads(proc.stdout)
     assert obj["matched"] is False and obj["answer"] == ""
     assert "honey-fair" in obj["suggestions"]

@@ -101,7 +101,7 @@ def test_questions_outside_the_knowledge_base_get_no_answer(index, question):
 
 
 def test_half_understood_question_suggests_entries_without_answering(index):
-    result = index.search("cuánto cuesta exponer en la feria", "es")
+    result = index.search("cuánto cuesta exponer en la feria de la miel", "es")
     assert result.outcome == "suggest"
     assert result.entry is None and not result.matched  # never an answer stretched to fit
     assert 1 <= len(result.suggestions) <= 3
@@ -838,3 +838,21 @@ def test_a_website_is_answered_only_by_an_answer_giving_one(tmp_path):
     })
     assert answer_id(index, "¿Cuál es la página web de Colmena?") is None
     assert answer_id(index, "¿Colmena ayuda con la visibilidad web?") == "visibility"
+
+
+def test_who_may_be_answered_by_a_kind_of_people_and_a_digit_by_its_word(tmp_path):
+    """"Who received the consultancies?" is answered by "the finalists", no name needed; "the 3 visits" is
+    the entry's "tres visitas"; a place's altitude or weather is a fact no entry about the place holds."""
+    index = _write_entries(tmp_path, {
+        "consultancies": (["¿Qué consultorías hubo?", "Consultorías de Colmena",
+                           "¿En qué consistieron las consultorías?"],
+                          ["What consultancies were there?", "Colmena consultancies", "What were the consultancies?"],
+                          "Los finalistas del concurso recibieron consultorías técnicas en Villaverde."),
+        "visits": (["¿Qué visitas hizo Colmena?", "Visitas de Colmena", "¿Adónde fueron las visitas?"],
+                   ["What visits did Colmena make?", "Colmena visits", "Where did the visits go?"],
+                   "Colmena hizo tres visitas de estudio a colmenares de la comarca de Villaverde."),
+    })
+    assert answer_id(index, "¿Quién recibió las consultorías de Colmena?") == "consultancies"
+    assert answer_id(index, "what were the 3 visits of Colmena", "en") == "visits"
+    assert answer_id(index, "¿Qué altitud tiene Villaverde, donde Colmena hizo sus visitas?") is None
+    assert answer_id(index, "va a llover mañana en villaverde") is None

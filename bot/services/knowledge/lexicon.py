@@ -24,7 +24,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     cuentame cuentes explica explicame explicar quiero queria quisiera saber sabes puedo puede pueden
     podria podrias hacer hace hacen hizo hicieron favor hola gracias oye porfa tuvo tuvieron tener
     cosa cosas alli ahi existe existen hablame cuentanos funciona funcionan funcionar q k ke tb tmb
-    consiste consisten consistio vino viene vienen salio salieron paso pasa
+    consiste consisten consistio vino viene vienen salio salieron sale salen paso pasa
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
@@ -177,6 +177,19 @@ DATE_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 
+# Small numbers as words, so that "the 3 study visits" meets "las tres visitas de estudio".
+DIGIT_WORDS: dict[str, tuple[str, ...]] = {
+    "1": ("uno", "una", "one"), "2": ("dos", "two"), "3": ("tres", "three"), "4": ("cuatro", "four"),
+    "5": ("cinco", "five"), "6": ("seis", "six"), "7": ("siete", "seven"), "8": ("ocho", "eight"),
+    "9": ("nueve", "nine"), "10": ("diez", "ten"), "11": ("once", "eleven"), "12": ("doce", "twelve"),
+}
+# "Who" answered by a kind of people rather than a name ("the finalists received consultancies", "professionals
+# of the partner entities took part"): concepts of people and bodies.
+PEOPLE_CONCEPTS: frozenset[str] = frozenset(
+    {"~finalist", "~participant", "~beneficiary", "~member", "~person", "~student", "~entrepreneurship",
+     "~organisation", "~university", "~company", "~government", "~coordinator", "~foundation", "~agency"}
+)
+
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
 # The months: a date finer than a year. "When" of something the question already dates by its year
@@ -209,6 +222,9 @@ DETAIL_WORDS: dict[str, str] = {
     **dict.fromkeys("""website websites pagina url telefono telefonos phone phones
         email correo whatsapp instagram facebook twitter""".split(), "?contact"),
     **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
+    # Facts of a place itself, not of what happened there: its height, its people, its weather.
+    **dict.fromkeys("""altitud altura altitude elevation habitantes inhabitants clima climate weather llover
+        llueve lluvia rain temperatura temperature""".split(), "?geo"),
 }
 
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
