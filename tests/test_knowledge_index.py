@@ -856,3 +856,26 @@ def test_who_may_be_answered_by_a_kind_of_people_and_a_digit_by_its_word(tmp_pat
     assert answer_id(index, "what were the 3 visits of Colmena", "en") == "visits"
     assert answer_id(index, "¿Qué altitud tiene Villaverde, donde Colmena hizo sus visitas?") is None
     assert answer_id(index, "va a llover mañana en villaverde") is None
+
+
+def test_the_networks_own_name_left_unsaid_by_an_entry_about_a_part_of_it_is_no_conflict(tmp_path):
+    """Most entries say "Colmena"; the one on what the alliance rests on names its founder, Abejar, and not
+    Colmena. Asked about "the Colmena alliance", it still answers; the entry whose title is about Abejar's
+    own money does not answer for Colmena's."""
+    index = _write_entries(tmp_path, {
+        "what": (["¿Qué es Colmena?", "Colmena", "¿A qué se dedica Colmena?"],
+                 ["What is Colmena?", "Colmena", "What does Colmena do?"],
+                 "La red Colmena agrupa a los apicultores de Villaverde."),
+        "members": (["¿Cuántos socios tiene Colmena?", "Socios de Colmena", "¿Quién forma Colmena?"],
+                    ["How many members has Colmena?", "Colmena members", "Who is in Colmena?"],
+                    "La red Colmena reúne a cuarenta apicultores."),
+        "alliance": (["¿En qué se basa la alianza?", "Bases de la alianza", "¿En qué basó Abejar la alianza?"],
+                     ["What is the alliance based on?", "Alliance basis", "What did Abejar base the alliance on?"],
+                     "La alianza que promovió Abejar se basa en la confianza; la fundación Abejar la impulsó "
+                     "en 2015."),
+        "abejar-money": (["¿De qué vive Abejar?", "Dinero de Abejar", "¿Cómo se financia Abejar?"],
+                         ["How is Abejar funded?", "Abejar's money", "What does Abejar live on?"],
+                         "La fundación Abejar vive de las cuotas de sus socios."),
+    })
+    assert answer_id(index, "¿En qué se basa la alianza de Colmena?") == "alliance"
+    assert answer_id(index, "¿Cómo se financia Colmena?") != "abejar-money"

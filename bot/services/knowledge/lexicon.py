@@ -95,6 +95,12 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "big"): "?qty",
     ("how", "large"): "?qty",
     ("por", "que"): "?why",
+    # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a place.
+    ("de", "donde"): "",
+    # A website asked for: only an answer holding an address answers it (`DETAIL_WORDS`).
+    ("pagina", "web"): "?contact",
+    ("sitio", "web"): "?contact",
+    ("web", "site"): "?contact",
     ("para", "que"): "?why",
     ("what", "year"): "?when",
     ("que", "ano"): "?when",
@@ -219,7 +225,7 @@ DETAIL_WORDS: dict[str, str] = {
     **dict.fromkeys("""calle calles domicilio avenida oficina oficinas street address addresses avenue postal
         headquarters office offices""".split(), "?address"),
     # (Not "web" alone: "visibilidad en la web" is a service, not an address.)
-    **dict.fromkeys("""website websites pagina url telefono telefonos phone phones
+    **dict.fromkeys("""website websites url telefono telefonos phone phones
         email correo whatsapp instagram facebook twitter""".split(), "?contact"),
     **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
     # Facts of a place itself, not of what happened there: its height, its people, its weather.
