@@ -4,7 +4,7 @@ is started again each time. Afterwards: what was answered, lost or sent twice.
 
     .venv/bin/python bench/resilience.py [--users 240] [--members 600] [--reminders 60] [--kills 6] [--late-kills 2]
                                          [--seed 14] [--database-url URL] [--skip-baseline] [--show N]
-                                         [--working-tree]
+                                         [--working-tree] [--keep FOLDER] [--bot-log-level INFO]
 
 The load (each person's script is drawn from ``--seed``): first contacts (``/start``, the privacy notice's
 button), FAQ questions, ``/menu`` and greetings, the idea form from ``/idea`` to the submit button (texts and
@@ -26,7 +26,13 @@ The fake Bot API runs in this process (its records are read directly) with Teleg
 keeps its own limits (30 messages a second) and runs from a copy of HEAD (``git archive``), so edits made in the
 working tree meanwhile do not change it from one restart to the next (``--working-tree`` runs the tree as it is).
 The database is a SQLite file in a temporary folder unless ``--database-url`` names a PostgreSQL database (its
-tables are emptied first).
+tables are emptied first). The bot keeps one web port for all its starts, as a deployment does: the port names
+its worker in the update journal, and a worker started under a new name leaves its previous run's updates to the
+lease (30 s), so a person's later messages overtook them (answers late, or applied to the wrong question).
+
+``--keep FOLDER`` keeps the databases, the bot's log (with a line at each SIGKILL) and ``timeline.json``: each
+chat's messages both ways with their times (seconds from the run's start), the kills and the differences, to
+trace an answer lost or sent twice; ``--bot-log-level INFO`` logs each update handled and each one replayed.
 """
 
 from __future__ import annotations
