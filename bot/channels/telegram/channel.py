@@ -38,6 +38,7 @@ from bot.channels.buttons import ButtonCodec
 from bot.channels.journal import Intake, Journal
 from bot.channels.pacing import RateLimiter, Timer
 from bot.channels.telegram.convert import CHANNEL, Inbound, from_record, to_inbound, to_record
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.output import TelegramOutput, blocked_marker, retry_after_seconds
 from bot.channels.telegram.render import plan
 from bot.config import LANGUAGES, ConfigError
@@ -131,8 +132,12 @@ class TelegramChannel:
             builder = builder.base_url(api_url)  # PTB semantics: the token is appended (or fills "{token}")
             if api_url.rstrip("/").endswith("/bot"):
                 builder = builder.base_file_url(api_url.rstrip("/")[: -len("/bot")] + "/file/bot")
-        if read_timeout is not None:
-            builder = builder.read_timeout(read_timeout)
+        # aiohttp instead of PTB's httpx: on a near Bot API, httpx/httpcore cost as much CPU per request as the
+        # bot's own work on a message (bot/channels/telegram/http.py; bench/README.md, "Whole bot").
+        def request() -> AiohttpRequest:
+            return AiohttpRequest() if read_timeout is None else AiohttpRequest(read_timeout=read_timeout)
+
+        builder = builder.request(request()).get_updates_request(request())
         return builder.build()
 
     # -- lifecycle -----------------------------------------------------------------------------------
