@@ -32,8 +32,8 @@ KINDS: dict[str, frozenset[str]] = {
         "talk soon take care".split()
     ),
     "ack": frozenset(
-        "ok okay okey oki vale listo perfecto entendido dale genial bien claro super de acuerdo "
-        "sure got it great cool fine nice alright understood perfect good".split()
+        "ok okay okey oki vale listo perfecto entendido dale genial bien claro super de acuerdo si acepto "
+        "sure got it great cool fine nice alright understood perfect good yes agree i".split()
     ),
 }
 # Words that go with any kind ("hola bot", "ok gracias amigo") without making the message a question.

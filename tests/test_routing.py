@@ -140,6 +140,8 @@ async def test_a_menu_press_without_consent_continues_to_that_item(bot):
         ("thanks a lot", "en", "You're welcome!", False),
         ("ok", "es", "👍", False),
         ("chao", "es", "¡Hasta pronto!", False),
+        ("Sí, acepto", "es", "👍", False),  # the consent typed again, once given: not a FAQ best guess
+        ("I agree", "en", "👍", False),
     ],
 )
 async def test_greetings_and_thanks_get_a_friendly_answer_and_never_reach_the_coordinators(
