@@ -23,7 +23,7 @@ from bot.config import load_settings
 from bot.db.migrate import upgrade_sync
 from bot.db.models import Base
 from bot.messages import Incoming
-from tests.fake_telegram import VirtualTimer
+from tests.fake_telegram import FakeTelegram, VirtualTimer
 from tests.harness import ChatHarness
 
 PG_URL = os.environ.get("LIDERES_TEST_DATABASE_URL")
@@ -119,6 +119,15 @@ async def app(database_url: str, clock: ManualClock, settings_overrides: dict[st
     app = await App.create(settings, clock=clock, migrate=False)
     yield app
     await app.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API on 127.0.0.1 with its default token; a module needing another (flood limits, a virtual
+    clock, a watched one) defines its own ``fake``."""
+    server = await FakeTelegram().start()
+    yield server
+    await server.close()
 
 
 @pytest.fixture

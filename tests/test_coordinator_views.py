@@ -4,7 +4,6 @@ typed is neither fetched nor expanded in a coordinator's chat). Through the engi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.channels.telegram.render import plan
 from bot.db.models import Unanswered, User
 from bot.messages import Reply
 from bot.services.display import BIDI_CONTROLS, shown
-from tests.fake_telegram import TOKEN, FakeTelegram, running_channel
+from tests.fake_telegram import TOKEN, running_channel
 from tests.mentoring_support import add_mentor, add_slots
 from tests.test_idea_helpers import submit_idea
 
@@ -117,13 +116,6 @@ async def test_sources_show_no_bidi_and_no_previews(bot):
 # -- over Telegram ------------------------------------------------------------------------------------------
 
 COORD, ANA = 1001, 1002
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
 
 
 async def test_telegram_sends_coordinator_views_without_link_previews(fake, app):

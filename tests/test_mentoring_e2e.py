@@ -29,7 +29,7 @@ DAY_BEFORE = START - timedelta(hours=24)
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
+async def fake() -> AsyncIterator[FakeTelegram]:  # this module's own token, to find it in the logs
     server = await FakeTelegram(TOKEN).start()
     yield server
     await server.close()

@@ -14,13 +14,6 @@ from tests.fake_telegram import TOKEN, FakeTelegram
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     bot = Bot(TOKEN, base_url=fake.api_url, request=AiohttpRequest(read_timeout=1.0),
               get_updates_request=AiohttpRequest())

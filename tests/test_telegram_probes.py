@@ -44,13 +44,6 @@ APOLOGY = "algo salió mal"  # core.error
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 def settings_overrides(fake: FakeTelegram) -> dict[str, object]:
     return webhook_settings(fake)
 

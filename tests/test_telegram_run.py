@@ -20,7 +20,7 @@ ANA = 1001
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
+async def fake() -> AsyncIterator[FakeTelegram]:  # this module's own token, to find it in the logs
     server = await FakeTelegram(TOKEN).start()
     yield server
     await server.close()
