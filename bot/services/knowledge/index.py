@@ -323,11 +323,8 @@ class _Query:
         if not HOUR_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?hour"}
         self.intents |= {DETAIL_WORDS[t.surface] for t in terms if t.surface in DETAIL_WORDS}
-        # "When" of something the question dates by its year already asks a finer date; a name with a date
-        # word in it ("Changemaker Day 2021") asks nothing.
-        asks_when = any(t.surface == "?when" or (not t.name and not TIME_CONCEPTS.isdisjoint(t.lexical))
-                        for t in terms)
-        if asks_when and any(YEAR_RE.fullmatch(t.surface) for t in terms):
+        # "When" of something the question dates by its year already asks a finer date.
+        if "?when" in self.intents and any(YEAR_RE.fullmatch(t.surface) for t in terms):
             self.intents |= {"?day"}
         self.counted = _counted(terms, "?qty" in self.intents)
         self.asked = _asked(terms)
@@ -444,11 +441,10 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = frozenset(k for name in self._names for k in self._surfaces.get(name, ()))
-        for doc in self._docs:
-            doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
-                                        for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
             doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
+            doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
+                                        for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         self._build_speller(entries)
 
     def _build_speller(self, entries: list[Entry]) -> None:

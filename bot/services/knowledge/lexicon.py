@@ -172,13 +172,17 @@ NUMBER_WORDS: frozenset[str] = frozenset(
     thousand thousands million millions dozen dozens zero free none
     """.split()
 )
-DATE_WORDS: frozenset[str] = frozenset(
+# The months: a date finer than a year. "When" of something the question already dates by its year
+# ("what day was Changemaker Day 2021?") is answered by a month or a day, not by the year again.
+MONTH_WORDS: frozenset[str] = frozenset(
+    """enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+    january february march april may june july august september october november december""".split()
+)
+DATE_WORDS: frozenset[str] = (MONTH_WORDS - {"may"}) | frozenset(
     """
-    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
     lunes martes miercoles jueves viernes sabado domingo ayer hoy manana semana semanas mes meses
     anual anualmente diario diaria semanal mensual siglo semestral bianual trimestral quincenal bimestral
-    january february march april june july august september october november december monday
-    tuesday wednesday thursday friday saturday sunday yesterday today tomorrow week weeks month months
+    monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow week weeks month months
     annual annually daily weekly monthly century biannual biannually quarterly fortnightly yearly biennial
     """.split()
 )
@@ -198,12 +202,6 @@ PEOPLE_CONCEPTS: frozenset[str] = frozenset(
 
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
-# The months: a date finer than a year. "When" of something the question already dates by its year
-# ("what day was Changemaker Day 2021?") is answered by a month or a day, not by the year again.
-MONTH_WORDS: frozenset[str] = frozenset(
-    """enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
-    january february march april may june july august september october november december""".split()
-)
 PERIOD_WORDS: frozenset[str] = frozenset(
     "anual mensual semanal diario diaria semestral trimestral bimestral annual monthly weekly daily yearly "
     "biannual quarterly".split()

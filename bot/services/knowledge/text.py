@@ -336,10 +336,10 @@ _DURATION_RE = re.compile(
 def answer_facts(answers: Iterable[str]) -> frozenset[str]:
     """The fact intents (`FACT_INTENTS`) that answer texts, in any language, can satisfy: "?qty" with a
     number in digits (not a year) or words, "?when" with a year or a date word, "?dur" (how long) with a
-    number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm"), and the
-    kinds of `DETAIL_WORDS` ("?person", "?address", "?winner") with a word of that kind, "?contact" with a web
-    address, an e-mail or a phone number, "?day"
-    with a date finer than a year (a month, or a date in digits)."""
+    number of a unit of time ("one year", "dos meses"), "?hour" with a time of day ("9:30", "5 pm"), "?day"
+    with a date finer than a year (a month, or a date in digits), the kinds of `DETAIL_WORDS` ("?person",
+    "?address", "?winner") with a word of that kind, and "?contact" with a web address, an e-mail or a phone
+    number (not the word "website")."""
     facts: set[str] = set()
     for text in answers:
         ws = set(words(text))
