@@ -100,6 +100,11 @@ def worker_name(port: int) -> str:
 _JOURNAL = cast(Table, ProcessedUpdate.__table__)
 _STORE_REPLIES = update(_JOURNAL).where(_JOURNAL.c.channel == bindparam("journal_channel"),
                                         _JOURNAL.c.update_id == bindparam("journal_update"))
+# The replies still to send of rows not yet handled: one UPDATE with a value per row (executemany).
+_KEEP_UNSENT = (update(_JOURNAL)
+                .where(_JOURNAL.c.channel == bindparam("journal_channel"),
+                       _JOURNAL.c.update_id == bindparam("journal_update"), _JOURNAL.c.handled_at.is_(None))
+                .values(replies=bindparam("unsent")))
 
 
 class Journal:
@@ -251,15 +256,11 @@ class Journal:
                     return
 
     async def _set_progress(self, progress: dict[str, list[Reply]]) -> None:
-        table = cast(Table, ProcessedUpdate.__table__)  # Core: one UPDATE with a value per row (executemany)
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                table.update()
-                .where(table.c.channel == self.channel, table.c.update_id == bindparam("key"),
-                       table.c.handled_at.is_(None))
-                .values(replies=bindparam("unsent")),
-                [{"key": key, "unsent": [dump_reply(reply) for reply in unsent]} for key, unsent in progress.items()],
-            )
+            await session.execute(_KEEP_UNSENT, [
+                {"journal_channel": self.channel, "journal_update": key,
+                 "unsent": [dump_reply(reply) for reply in unsent]}
+                for key, unsent in progress.items()])
 
     async def _mark_one_by_one(self, update_ids: Sequence[str]) -> bool:
         """The batch failed for a reason of its ids: each on its own, dropping an id refused on its own (it
