@@ -146,6 +146,9 @@ SOUND_CREDIT = 0.95
 TYPO_COST = 1.5
 # A name in at least this share of the entries is the knowledge base's own subject (`_Term.everywhere`).
 EVERYWHERE_SHARE = 0.3
+# A key is a name's (`KnowledgeIndex._name_keys`) when at least this share of its uses in the entries'
+# prose are the name's.
+NAME_KEY_SHARE = 0.5
 # Credit for a word of a question in one language that the index knows only as a stem of the other.
 CROSS_LANGUAGE_CREDIT = 0.5
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
@@ -440,12 +443,27 @@ class KnowledgeIndex:
                            for k, p in self._postings.items() if len(p) > RESTRICT_AFTER}
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
-        self._name_keys = frozenset(k for name in self._names for k in self._surfaces.get(name, ()))
+        self._name_keys = self._keys_of_names(entries)
         for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
             doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         self._build_speller(entries)
+
+    def _keys_of_names(self, entries: list[Entry]) -> frozenset[str]:
+        """The keys of the names (`_names`) that the entries' prose mostly uses as names: not the key a
+        name shares with a common word ("Estudios Superiores" and "visitas de estudio", "Fondo" in a
+        fund's name and "fondos"), which would make every entry with the common word about a name."""
+        uses: Counter[str] = Counter()
+        named: Counter[str] = Counter()
+        for entry in entries:
+            for lang in entry.answers:
+                for text in (entry.title.get(lang, ""), entry.answers[lang]):
+                    for surface, k in content_keys(text, lang):
+                        uses[k] += 1
+                        named[k] += surface in self._names
+        return frozenset(k for name in self._names for k in self._surfaces.get(name, ())
+                         if named[k] >= NAME_KEY_SHARE * uses[k])
 
     def _build_speller(self, entries: list[Entry]) -> None:
         """The vocabulary misspelt words are corrected against: every word of the entries (names of
