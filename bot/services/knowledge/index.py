@@ -358,6 +358,9 @@ class KnowledgeIndex:
         self._by_shape: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> phonetic forms
         self._names: frozenset[str] = frozenset()  # folded words the entries write capitalised
         self._name_keys: frozenset[str] = frozenset()
+        # A name's key -> the keys of that name in either language ("cantabri", "cantabria"): the name is
+        # said when any of them is.
+        self._name_groups: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -444,6 +447,12 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = self._keys_of_names(entries)
+        groups: dict[str, set[str]] = defaultdict(set)
+        for name in self._names:
+            keys = self._name_keys.intersection(self._surfaces.get(name, ()))
+            for k in keys:
+                groups[k] |= keys
+        self._name_groups = {k: frozenset(g) for k, g in groups.items()}
         for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
             doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
@@ -794,10 +803,14 @@ class KnowledgeIndex:
         missing = [term for term in query.terms
                    if term.name and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)]
         if any(not term.everywhere for term in missing):
-            return any(k not in query.credit for k in doc.strong & self._name_keys)
+            return any(self._unsaid(k, query) for k in doc.strong & self._name_keys)
         # The knowledge base's own subject ("LÍDERES") left unsaid by an entry about a part of it is no
         # conflict; by an entry whose title is about another name (another organisation's money), it is.
-        return bool(missing) and any(k not in query.credit for k in doc.title_names)
+        return bool(missing) and any(self._unsaid(k, query) for k in doc.title_names)
+
+    def _unsaid(self, name_key: str, query: _Query) -> bool:
+        """The question says the name of `name_key` in neither language."""
+        return self._name_groups.get(name_key, frozenset((name_key,))).isdisjoint(query.credit)
 
     def _nearest_variant(self, doc: _Doc, query: _Query) -> float:
         """Closeness of the question to the entry's nearest question variant or title: key overlap

@@ -483,7 +483,7 @@ sdg: ods | sdg sdgs
 development: desarrollo | development
 important: importante importancia relevante relevancia importa | important importance relevant relevance
     matter matters
-pandemic: pandemia covid coronavirus | pandemic covid coronavirus
+pandemic: pandemia covid covid19 coronavirus | pandemic covid covid19 coronavirus
 registered: registrado registradas registrados inscritos inscritas adheridos | registered enrolled
     signed
 topic: tema temas contenido contenidos trataron trato abordaron | topic topics content subject subjects
