@@ -158,7 +158,15 @@ PHRASES: dict[tuple[str, str], str] = {
     ("forma", "parte"): "~participant",
     ("formaron", "parte"): "~participant",
     ("part", "of"): "~participant",
+    # "en cuanto a las relaciones": as regards, not "how many".
+    ("en", "cuanto"): "",
+    # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
+    ("in", "charge"): "~coordinator",
+    ("a", "cargo"): "~coordinator",
 }
+# "Who is in charge of X", "¿quién está a cargo de X?" ask for the person holding a post, like "who heads
+# X" (`DETAIL_WORDS`); "what was X in charge of" asks its responsibility.
+POST_PHRASES: frozenset[tuple[str, str]] = frozenset({("in", "charge"), ("a", "cargo")})
 # What an answer must contain to answer an intent at all: "how many" wants a number (digits or one of
 # these words, "free" among them; not "one", mostly an article), "when" a date (a year in digits or one of
 # these words; not "may", mostly a verb). An entry without one is about the question's subject but not

@@ -29,6 +29,7 @@ from bot.services.knowledge.lexicon import (
     PAST_ENDINGS,
     PAST_WORDS,
     PHRASES,
+    POST_PHRASES,
     PROCEDURE_FOLLOWERS,
     PROCEDURE_OPENERS,
     PROCEDURE_SUBJECTS,
@@ -250,6 +251,8 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
             continue
         phrase = PHRASES.get((word, ws[i + 1])) if i + 1 < len(ws) else None
         if phrase is not None:
+            if (word, ws[i + 1]) in POST_PHRASES and any(t.surface == "?who" for t in out):
+                phrase = DETAIL_WORDS["director"]
             if phrase.startswith("?"):
                 if intents:
                     out.append(Token(phrase, (phrase,), True))
