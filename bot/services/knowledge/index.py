@@ -805,8 +805,11 @@ class KnowledgeIndex:
         if any(not term.everywhere for term in missing):
             return any(self._unsaid(k, query) for k in doc.strong & self._name_keys)
         # The knowledge base's own subject ("LÍDERES") left unsaid by an entry about a part of it is no
-        # conflict; by an entry whose title is about another name (another organisation's money), it is.
-        return bool(missing) and any(self._unsaid(k, query) for k in doc.title_names)
+        # conflict; by an entry whose title is about another name (another organisation's money), it is,
+        # unless the question asks "who" or "where": the names it does not say are what it asks for.
+        if not missing or any(intent in ("?who", "?where") for intent, _, _ in query.asked):
+            return False
+        return any(self._unsaid(k, query) for k in doc.title_names)
 
     def _unsaid(self, name_key: str, query: _Query) -> bool:
         """The question says the name of `name_key` in neither language."""

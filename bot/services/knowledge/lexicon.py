@@ -17,7 +17,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     a al algo algun como alguna algunas alguno algunos ante antes aqui asi aun bajo bien cada casi con
     contra cual cuales cualquier de del desde e el ella ellas ello ellos en entre era eran eres es esa
     esas ese eso esos esta estaba estado estan estar estas este esto estos estoy fue fueron fui ha
-    habia han has hasta hay he hubo la las le les lo los mas me mi mis mucho muchos muy nada ni no nos
+    habia han has hasta hay he hubo la las le les lo los mas me mi mis mucho muchos mucha muchas muy nada ni no nos
     nosotros nuestra nuestro o os otra otras otro otros para pero poco por pues que se sea sean segun
     ser si sido siempre sin sobre sois solo son soy su sus tal tambien tan tanto te tenia tiene tienen
     tengo ti tu tus u un una unas uno unos usted ustedes vosotros y ya yo acerca dime decir digas
@@ -470,8 +470,9 @@ finalist: finalista finalistas ganador ganadores ganadora seleccionados | finali
     winners shortlisted
 prize: premio premios recompensa galardon ganar ganan gano ganaron | prize prizes award awards reward
     win wins won
-receive: recibir recibe reciben obtener obtienen obtiene consiguen | receive receives received obtain
-    obtains gain gains
+receive: recibir recibe reciben obtener obtienen obtiene obtuvo obtuvieron obtenido obtenida obtenidos
+    obtenidas consiguen consiguio consiguieron sacar saca sacan saco sacaron | receive receives received obtain obtains obtained gain gains
+    gained
 consultancy: consultoria consultorias asesoria asesorias asesoramiento consultor consultores |
     consultancy consultancies consulting advice advisory consultant consultants
 employment: empleo empleos trabajo trabajos ocupacion | employment job jobs
