@@ -471,8 +471,8 @@ finalist: finalista finalistas ganador ganadores ganadora seleccionados | finali
 prize: premio premios recompensa galardon ganar ganan gano ganaron | prize prizes award awards reward
     win wins won
 receive: recibir recibe reciben obtener obtienen obtiene obtuvo obtuvieron obtenido obtenida obtenidos
-    obtenidas consiguen consiguio consiguieron sacar saca sacan saco sacaron | receive receives received obtain obtains obtained gain gains
-    gained
+    obtenidas consiguen consiguio consiguieron sacar saca sacan saco sacaron | receive receives received
+    obtain obtains obtained gain gains gained
 consultancy: consultoria consultorias asesoria asesorias asesoramiento consultor consultores |
     consultancy consultancies consulting advice advisory consultant consultants
 employment: empleo empleos trabajo trabajos ocupacion | employment job jobs
