@@ -870,6 +870,8 @@ _PLACE_RE = re.compile(r"\b(?:" + "|".join(sorted(LOCATIVE_WORDS)) + r")\s+(?:(?
 # What "who", "where" and "when" ask for, and the concepts that ask it without the interrogative.
 ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour"})
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
+# Seeing or finding something: "where" of it asks where to look (a page, a gallery), not a place.
+SOURCE_CONCEPTS: frozenset[str] = frozenset({"~see", "~find"})
 
 
 def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
@@ -924,6 +926,8 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
                 break
             if not after.name:
                 following.append(after)
+        if intent == "?where" and any(not SOURCE_CONCEPTS.isdisjoint(t.lexical) for t in following):
+            continue  # "where can I see the photos", "dónde encuentro el informe": a source, not a place
         if following:
             if intent == "?when" and any(t.surface in FUTURE_WORDS for t in terms):
                 intent = FUTURE
