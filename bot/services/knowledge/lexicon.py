@@ -228,7 +228,7 @@ DETAIL_WORDS: dict[str, str] = {
         managers""".split(), "?person"),
     # Who heads something now ("¿quién dirige el INAES?"); who led it in the past ("dirigió") may be an organisation.
     **dict.fromkeys("dirige preside encabeza".split(), "?person"),
-    **dict.fromkeys("""calle calles domicilio avenida oficina oficinas street address addresses avenue postal
+    **dict.fromkeys("""calle calles domicilio direccion avenida oficina oficinas street address addresses avenue postal
         headquarters office offices""".split(), "?address"),
     # (Not "web" alone: "visibilidad en la web" is a service, not an address.)
     **dict.fromkeys("""website websites url telefono telefonos phone phones
