@@ -11,12 +11,19 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.db import sqlite_driver
 
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        parsed = make_url(url)
+        if parsed.drivername == "sqlite+aiosqlite":  # the same driver, one trip to its thread per statement
+            parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True,
+                                     pool_reset_on_return=None)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +38,7 @@ def create_engine(url: str) -> AsyncEngine:
     # No ping before each checkout: it was a round trip per transaction (PostgreSQL 46 -> 116 updates/s in
     # bench/whole_bot.py without it). A connection the server closed fails its first statement instead; SQLAlchemy
     # then drops the pool's older connections, and Engine.handle handles that message again.
-    return create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True, pool_reset_on_return=None)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
