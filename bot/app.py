@@ -22,7 +22,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.db.content_version import ContentVersions
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, session_factory
-from bot.engine import Engine
+from bot.engine import Engine, freeze_heap
 from bot.router import Router
 from bot.services import privacy
 from bot.services.outbox import OutboxSender
@@ -175,6 +175,7 @@ async def serve(settings: Settings) -> None:
                                             name="privacy-housekeeping")
     content_task = asyncio.create_task(app.content_versions.run(), name="content-versions")
     await app.reminders.start()  # what fell due while the bot was down, then a job per pending reminder
+    freeze_heap()  # last: what start-up built stays; what messages build is collected as usual
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import gc
 import threading
+import weakref
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.db.models import Unanswered
-from bot.engine import Context, Engine
+from bot.engine import Context, Engine, freeze_heap
 from bot.i18n import translate
 from bot.messages import Incoming
 from bot.router import Router
@@ -208,6 +210,32 @@ async def test_a_reload_builds_off_the_event_loop_while_users_are_answered(app):
         await asyncio.sleep(0)
     assert (await reload)["slow_version"] == 2
     assert (await engine.handle(Incoming(channel="test", user_id="ana", text="/version")))[0].text == "2"
+
+
+class CyclicContent(SlowContent):
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.itself = self  # a cycle, as an index's cross-references make: only the cyclic collector frees it
+
+
+async def test_content_frozen_at_start_up_is_freed_by_a_reload(app):
+    router = Router("cyclic")
+
+    @router.content_loader
+    def load(_settings: Settings, previous: object | None) -> CyclicContent:
+        return CyclicContent(previous.version + 1 if isinstance(previous, CyclicContent) else 1)
+
+    engine = Engine(app.settings, app.sessions, [router], clock=app.clock)
+    engine.load_content()
+    first = weakref.ref(engine.content(CyclicContent))
+    freeze_heap()  # as `lideres run` does once started
+    try:
+        assert (await engine.reload_content())["slow_version"] == 2
+        gc.collect()
+        assert first() is None  # not kept for the life of the process by the freeze
+        assert gc.get_freeze_count() > 0  # and the new content is frozen in its place
+    finally:
+        gc.unfreeze()
 
 
 def test_every_menu_item_has_its_label_in_both_languages():
