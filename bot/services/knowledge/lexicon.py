@@ -163,6 +163,11 @@ PHRASES: dict[tuple[str, str], str] = {
     # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
     ("in", "charge"): "~coordinator",
     ("a", "cargo"): "~coordinator",
+    # Spain's regions: "comunidad autónoma", "autonomous community" (not any "comunidad": a community).
+    ("comunidad", "autonoma"): "~region",
+    ("comunidades", "autonomas"): "~region",
+    ("autonomous", "community"): "~region",
+    ("autonomous", "communities"): "~region",
 }
 # "Who is in charge of X", "¿quién está a cargo de X?" ask for the person holding a post, like "who heads
 # X" (`DETAIL_WORDS`); "what was X in charge of" asks its responsibility.
