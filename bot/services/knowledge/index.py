@@ -640,7 +640,10 @@ class KnowledgeIndex:
                 absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
             topic = any(k in self._topics for k, _ in keys) and not token.intent
             everywhere = bool(keys) and max(self._df[k] for k, _ in keys) >= EVERYWHERE_SHARE * len(self._docs)
-            terms.append(_Term(token.surface, keys, weight, absence, token.surface in self._names, topic,
+            # A word the entries write capitalised is a name only where they mostly use it as one: not
+            # "chamber" ("the Bolivian chamber") for "Chamber of Industry", nor "report" for a report's title.
+            name = token.surface in self._names and any(k in self._name_keys for k, _ in keys)
+            terms.append(_Term(token.surface, keys, weight, absence, name, topic,
                                token.keys, everywhere))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
