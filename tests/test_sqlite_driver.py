@@ -79,3 +79,23 @@ async def test_a_rolled_back_writer_lets_the_next_one_write(engine: AsyncEngine)
         await connection.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT body FROM notes"))).scalars().all() == ["kept"]
+
+
+async def test_a_writer_cancelled_mid_transaction_lets_the_next_one_write(engine: AsyncEngine) -> None:
+    wrote = asyncio.Event()
+
+    async def abandoned() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO notes (body) VALUES ('abandoned')"))
+            wrote.set()
+            await asyncio.Event().wait()  # until cancelled: a user's message cut short by a shutdown
+
+    task = asyncio.create_task(abandoned())
+    await wrote.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with engine.begin() as connection:  # would wait 30 s, then "database is locked", if the lock leaked
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('next')"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT body FROM notes"))).scalars().all() == ["next"]

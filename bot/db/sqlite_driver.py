@@ -172,6 +172,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         finally:
             self.release_writer()
 
+    def terminate(self) -> None:  # the pool drops a connection it cannot trust (cancelled mid-transaction, lost)
+        try:
+            super().terminate()
+        finally:
+            self.release_writer()
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
