@@ -812,7 +812,8 @@ class KnowledgeIndex:
         # unless the question asks "who" or "where": the names it does not say are what it asks for.
         if not missing or any(intent in ("?who", "?where") for intent, _, _ in query.asked):
             return False
-        return any(self._unsaid(k, query) for k in doc.title_names)
+        # A name of several words ("Tecnológico de Monterrey") is said when one of them is ("Tec de Monterrey").
+        return bool(doc.title_names) and all(self._unsaid(k, query) for k in doc.title_names)
 
     def _unsaid(self, name_key: str, query: _Query) -> bool:
         """The question says the name of `name_key` in neither language."""
