@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, func, null, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -100,6 +100,21 @@ def worker_name(port: int) -> str:
 _JOURNAL = cast(Table, ProcessedUpdate.__table__)
 _STORE_REPLIES = update(_JOURNAL).where(_JOURNAL.c.channel == bindparam("journal_channel"),
                                         _JOURNAL.c.update_id == bindparam("journal_update"))
+# Recording a batch of update ids: one executemany (SQLAlchemy sends it as multi-row INSERTs), compiled once per
+# dialect; a multi-row ``.values(rows)`` was compiled afresh for every batch, its VALUES being part of the statement.
+_RECORD: dict[str, Any] = {}
+
+
+def _record_statement(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _RECORD.get(dialect)
+    if statement is None:
+        statement = _RECORD[dialect] = (upsert_insert(session)(_JOURNAL)
+                                        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                                        .returning(_JOURNAL.c.update_id))
+    return statement
+
+
 # The replies still to send of rows not yet handled: one UPDATE with a value per row (executemany).
 _KEEP_UNSENT = (update(_JOURNAL)
                 .where(_JOURNAL.c.channel == bindparam("journal_channel"),
@@ -139,10 +154,13 @@ class Journal:
             return set()
         now = self.clock.now()
         rows = [
-            {"channel": self.channel, "update_id": update_id, "created_at": now,
-             "incoming": null() if item is None else item, "handled_at": now if item is None else None,
-             "lease_owner": None if item is None else self.owner,
-             "lease_until": None if item is None else now + self.lease}
+            # A notice (nothing to handle again) leaves out ``incoming``, which stays SQL NULL (a JSON None would be
+            # stored as 'null'), and counts as handled.
+            {"channel": self.channel, "update_id": update_id, "created_at": now, "handled_at": now,
+             "lease_owner": None, "lease_until": None}
+            if item is None else
+            {"channel": self.channel, "update_id": update_id, "created_at": now, "incoming": item,
+             "handled_at": None, "lease_owner": self.owner, "lease_until": now + self.lease}
             for update_id, item in sorted(unique.items(), key=lambda pair: _order(pair[0]))
         ]
         try:
@@ -158,14 +176,12 @@ class Journal:
 
     async def _insert(self, rows: list[Record]) -> set[str]:
         async with self.sessions() as session, session.begin():
-            insert = upsert_insert(session)
-            result = await session.execute(
-                insert(ProcessedUpdate)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                .returning(ProcessedUpdate.update_id)
-            )
-            return set(result.scalars())
+            statement = _record_statement(session)
+            fresh: set[str] = set()
+            for group in ([row for row in rows if "incoming" in row], [row for row in rows if "incoming" not in row]):
+                if group:  # an executemany's rows all name the same columns
+                    fresh.update((await session.execute(statement, group)).scalars())
+            return fresh
 
     async def _insert_one_by_one(self, rows: list[Record]) -> set[str]:
         """The batch failed for a reason of its rows: each on its own, dropping those refused on their own.
