@@ -11,7 +11,7 @@ import pytest
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex
 from bot.services.knowledge.lexicon import CONCEPTS
-from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, stem
+from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, lowercase_words, stem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "knowledge"
 
@@ -879,3 +879,11 @@ def test_the_networks_own_name_left_unsaid_by_an_entry_about_a_part_of_it_is_no_
     })
     assert answer_id(index, "¿En qué se basa la alianza de Colmena?") == "alliance"
     assert answer_id(index, "¿Cómo se financia Colmena?") != "abejar-money"
+
+
+def test_lowercase_words_only_where_the_writer_capitalises_names() -> None:
+    # "chamber" written in lower case next to capitalised names is a common word, not "Chamber of Industry".
+    assert "chamber" in lowercase_words("What did the Bolivian chamber start with the Mexican university?")
+    assert "bolivian" not in lowercase_words("What did the Bolivian chamber start with the Mexican university?")
+    # A question all in lower case says nothing: its names are written like any other word.
+    assert lowercase_words("que servicios ofrece cainco") == frozenset()

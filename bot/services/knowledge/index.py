@@ -85,6 +85,7 @@ from bot.services.knowledge.text import (
     key,
     keys_any,
     lexicon_vocabulary,
+    lowercase_words,
     phonetic,
     proper_names,
     query_words,
@@ -615,6 +616,7 @@ class KnowledgeIndex:
             fixed.append(correction)
             credits.append(credit)
         lang = guess_language(text, fixed)
+        common = lowercase_words(text)
         for token in analyse_words(fixed, credits=credits):
             if token.surface in seen:
                 continue
@@ -642,7 +644,9 @@ class KnowledgeIndex:
             everywhere = bool(keys) and max(self._df[k] for k, _ in keys) >= EVERYWHERE_SHARE * len(self._docs)
             # A word the entries write capitalised is a name only where they mostly use it as one: not
             # "chamber" ("the Bolivian chamber") for "Chamber of Industry", nor "report" for a report's title.
-            name = token.surface in self._names and any(k in self._name_keys for k, _ in keys)
+            # Nor a word the question writes in lower case where it capitalises names ("the Bolivian chamber").
+            name = (token.surface in self._names and token.surface not in common
+                    and any(k in self._name_keys for k, _ in keys))
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
                                token.keys, everywhere))
             if len(terms) >= MAX_QUERY_TOKENS:

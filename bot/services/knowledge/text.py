@@ -381,6 +381,21 @@ def capitalised_words(text: str) -> frozenset[str]:
     return frozenset(ws[-1] for name in _MID_SENTENCE_CAPITAL_RE.findall(text) if (ws := words(name)))
 
 
+_LOWER_WORD_RE = re.compile(r"(?<![\w-])[a-zß-ÿ][\w-]*")
+_UPPER_WORD_RE = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ][\w-]*")
+
+
+def lowercase_words(text: str) -> frozenset[str]:
+    """Folded words a question writes in lower case only, when it writes some word capitalised in
+    mid-sentence: its writer capitalises names, so these it uses as common words ("the Bolivian chamber",
+    "una institución educativa") even where the entries write them in a name ("Chamber of Industry").
+    Empty for a question written all in lower case (chat), whose names look like any other word."""
+    if not capitalised_words(text):
+        return frozenset()
+    upper = {w for name in _UPPER_WORD_RE.findall(text) for w in words(name)}
+    return frozenset(w for word in _LOWER_WORD_RE.findall(text) for w in words(word) if w not in upper)
+
+
 def proper_names(texts: Iterable[str]) -> frozenset[str]:
     """Folded words the texts mostly write capitalised in mid-sentence ("CAINCO", "Cooperactivas",
     "Jalisco"): the names a question can be about. Give it edited prose (titles, answers), not the
