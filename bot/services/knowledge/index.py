@@ -1001,10 +1001,15 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
     is asked per ("la cuota anual": `lexicon.PERIOD_WORDS`). An answer that never mentions it has no
     figure for it, whatever other figures it holds."""
     counted = [t.lexical for t in terms if not QUANTITY_CONCEPTS.isdisjoint(t.lexical)]
+    named = bool(counted)
     if amount:
         counted.extend(t.lexical for t in terms if t.surface in PERIOD_WORDS)
     for before, after in itertools.pairwise(terms):
-        if before.surface == "?qty" and after.lexical and not after.surface.startswith("?"):
+        # Not a word nobody in the knowledge base uses ("how many pros"): the entries cannot say whether
+        # they count it. Nor the word after "cuánto" in a question that names the amount ("cuánto sumaba
+        # su presupuesto"): that word is the verb, and the amount is the one named.
+        if (before.surface == "?qty" and after.keys and not named and after.lexical
+                and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
 
