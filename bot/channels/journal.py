@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, null, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -115,6 +115,11 @@ def _record_statement(session: AsyncSession) -> Any:
     return statement
 
 
+# Rows whose replies are all sent: the group commit's one statement (an expanding IN, so any number of ids).
+_SET_HANDLED = (update(_JOURNAL)
+                .where(_JOURNAL.c.channel == bindparam("journal_channel"),
+                       _JOURNAL.c.update_id.in_(bindparam("journal_updates", expanding=True)))
+                .values(handled_at=bindparam("handled_now"), lease_owner=None, lease_until=None, replies=null()))
 # The replies still to send of rows not yet handled: one UPDATE with a value per row (executemany).
 _KEEP_UNSENT = (update(_JOURNAL)
                 .where(_JOURNAL.c.channel == bindparam("journal_channel"),
@@ -295,11 +300,8 @@ class Journal:
 
     async def _set_handled(self, update_ids: Sequence[str]) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(ProcessedUpdate)
-                .where(ProcessedUpdate.channel == self.channel, ProcessedUpdate.update_id.in_(update_ids))
-                .values(handled_at=self.clock.now(), lease_owner=None, lease_until=None, replies=None)
-            )
+            await session.execute(_SET_HANDLED, {"journal_channel": self.channel, "journal_updates": list(update_ids),
+                                                 "handled_now": self.clock.now()})
 
     async def flush(self) -> None:
         """Until every mark made so far is written (or failed)."""
