@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.knowledge.entries import load_knowledge
-from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex
+from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip
 from bot.services.knowledge.lexicon import CONCEPTS
 from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, lowercase_words, stem
 
@@ -887,3 +887,11 @@ def test_lowercase_words_only_where_the_writer_capitalises_names() -> None:
     assert "bolivian" not in lowercase_words("What did the Bolivian chamber start with the Mexican university?")
     # A question all in lower case says nothing: its names are written like any other word.
     assert lowercase_words("que servicios ofrece cainco") == frozenset()
+
+
+def test_two_sounds_off_is_a_typo_only_where_written_as_one() -> None:
+    assert _likely_slip("particparon", "participaron")  # one letter left out
+    assert _likely_slip("iniative", "initiative")  # letters left out
+    assert _likely_slip("cantabro", "cantabria")  # another ending of the same word
+    assert not _likely_slip("parecido", "precio")  # another word
+    assert not _likely_slip("mentions", "mentors")

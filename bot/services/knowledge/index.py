@@ -41,6 +41,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -48,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
@@ -703,7 +704,11 @@ class KnowledgeIndex:
                 return self._sounds[sound], max(0.0, 1.0 - TYPO_COST / len(word))
             return word, 1.0
         edits, known = best
-        return self._sounds[known], max(0.0, 1.0 - TYPO_COST * edits / len(word))
+        correction = self._sounds[known]
+        if edits > 1 and not _likely_slip(word, correction):
+            # Two slips in one word are rarer than a word the entries never use ("parecido" is not "precio").
+            return word, 1.0
+        return correction, max(0.0, 1.0 - TYPO_COST * edits / len(word))
 
     def _plausible(self, word: str, form: str, known: str) -> bool:
         """A short word leaves too little to guess from, and a content word one letter from a function
@@ -987,6 +992,18 @@ def _digit_keys(digits: str) -> tuple[str, ...]:
 def _new_name(word: str, query: _Query) -> bool:
     """A name the question does not already use, in either language ("México" is in "Mexican city")."""
     return word not in query.surfaces and all(k not in query.credit for k in keys_any(word))
+
+
+def _likely_slip(word: str, known: str) -> bool:
+    """`word`, two sounds from `known`, is written as a misspelling of it: one slip from it (a letter
+    dropped, doubled, swapped or mistyped: "particparon"), letters of it left out ("iniative"), or
+    another ending of it ("cántabro" / "Cantabria")."""
+    if OSA.distance(word, known, score_cutoff=1) <= 1:
+        return True
+    if len(word) < len(known) and Indel.distance(word, known) == len(known) - len(word):
+        return True
+    shorter = min(len(word), len(known))
+    return len(os.path.commonprefix((word, known))) >= shorter - 2
 
 
 def _vowel_dropped(form: str, known: str) -> bool:
