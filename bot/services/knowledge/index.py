@@ -705,8 +705,9 @@ class KnowledgeIndex:
             return word, 1.0
         edits, known = best
         correction = self._sounds[known]
-        if edits > 1 and not _likely_slip(word, correction):
-            # Two slips in one word are rarer than a word the entries never use ("parecido" is not "precio").
+        if (edits > 1 or OSA.distance(word, correction, score_cutoff=3) > 2) and not _likely_slip(word, correction):
+            # Two slips in one word are rarer than a word the entries never use ("parecido" is not "precio"),
+            # and so is a word one sound off but three letters off in writing ("hecho" is not "CEO").
             return word, 1.0
         return correction, max(0.0, 1.0 - TYPO_COST * edits / len(word))
 
