@@ -618,6 +618,9 @@ class KnowledgeIndex:
             credits.append(credit)
         lang = guess_language(text, fixed)
         common = lowercase_words(text)
+        # Two name words side by side are a name written in lower case ("changemaker day").
+        common = common.difference(*({a, b} for a, b in itertools.pairwise(words(text))
+                                     if {a, b} <= common and {a, b} <= self._names))
         for token in analyse_words(fixed, credits=credits):
             if token.surface in seen:
                 continue
