@@ -703,7 +703,9 @@ class KnowledgeIndex:
             # the sound-alike forms miss it: a swap that sounds like a known word is one edit.
             swapped = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
             sound = next((phonetic(w) for w in swapped if phonetic(w) in self._sounds), None)
-            if sound is not None and len(word) >= TYPO1_MIN_LEN:
+            if sound is not None and len(word) >= TYPO1_MIN_LEN and (
+                    OSA.distance(word, self._sounds[sound], score_cutoff=3) <= 2
+                    or _likely_slip(word, self._sounds[sound])):
                 return self._sounds[sound], max(0.0, 1.0 - TYPO_COST / len(word))
             return word, 1.0
         edits, known = best
