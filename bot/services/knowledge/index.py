@@ -299,6 +299,8 @@ class _Term:
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
+# Interrogatives that ask something other than an amount of what they name.
+OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when"})
 
 
 class _Query:
@@ -321,7 +323,10 @@ class _Query:
         # Words that are amounts or times ask "how much" or "when" without saying it: "the budget of X",
         # "el horario de X" (known to the lexicon, whether or not an entry uses them).
         concepts = {k for t in terms for k in t.lexical}
-        if not QUANTITY_CONCEPTS.isdisjoint(concepts):
+        # Not when the question asks another attribute of the amount outright ("who pays the annual
+        # fee", "when is the budget approved"): the amount is then what is spoken of, not what is asked.
+        amount_asked = "?qty" in self.intents or all(t.surface not in OTHER_ATTRIBUTES for t in terms)
+        if amount_asked and not QUANTITY_CONCEPTS.isdisjoint(concepts):
             self.intents |= {"?qty"}
         if any(not t.name and not TIME_CONCEPTS.isdisjoint(t.lexical) for t in terms):
             self.intents |= {"?when"}  # not from a name with a date word in it ("Changemaker Day")
@@ -331,7 +336,7 @@ class _Query:
         # "When" of something the question dates by its year already asks a finer date.
         if "?when" in self.intents and any(YEAR_RE.fullmatch(t.surface) for t in terms):
             self.intents |= {"?day"}
-        self.counted = _counted(terms, "?qty" in self.intents)
+        self.counted = _counted(terms, "?qty" in self.intents) if amount_asked else ()
         self.asked = _asked(terms)
         self.surfaces = frozenset(t.surface for t in terms)
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
