@@ -631,6 +631,9 @@ class KnowledgeIndex:
                 continue
             seen.add(token.surface)
             keys = self._keys_in(token, lang)
+            if token.surface in DIGIT_WORDS:  # "2 seminarios" is "dos seminarios", "3 visits" "three visits"
+                keys += tuple((k, 1.0) for k in dict.fromkeys(_digit_keys(token.surface))
+                              if k in self._idf and all(k != known for known, _ in keys))
             # Synonyms in one question ("fondo ... financió", "programa ... iniciativa") count once, like
             # a repeated word: compared on the keys the index knows, the others never match anything.
             known = tuple(k for k, _ in keys) or token.keys
