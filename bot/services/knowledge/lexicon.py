@@ -504,8 +504,8 @@ topic: tema temas contenido contenidos trataron trato abordaron | topic topics c
     covered
 decide: definio definieron decidio decidieron acordaron acordo acuerdo acuerdos definir | decide decided
     decision agreed agreement defined define
-share: compartir compartieron compartio intercambio intercambiar | share shared sharing exchange
-    exchanged
+share: compartir compartieron compartio intercambio intercambios intercambiar intercambiaron | share shared
+    sharing exchange exchanged exchanges swap swaps swapped swapping
 model: modelo modelos metodologia metodologias metodo | model models methodology methodologies method
 see: ver veo ve ven vio vieron visto vista vistos mostrar mostro mostraron mostrado | see sees saw seen
     view views viewed show shows showed shown
