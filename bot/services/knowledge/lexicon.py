@@ -240,8 +240,8 @@ DETAIL_WORDS: dict[str, str] = {
         email correo whatsapp instagram facebook twitter""".split(), "?contact"),
     **dict.fromkeys("gano ganador ganadora ganadores ganadoras won winner winners".split(), "?winner"),
     # Facts of a place itself, not of what happened there: its height, its people, its weather.
-    **dict.fromkeys("""altitud altura altitude elevation habitantes inhabitants clima climate weather llover
-        llueve lluvia rain temperatura temperature""".split(), "?geo"),
+    **dict.fromkeys("""altitud altura altitude elevation habitantes inhabitants poblacion population clima climate
+        weather llover llueve lluvia rain temperatura temperature""".split(), "?geo"),
 }
 
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
