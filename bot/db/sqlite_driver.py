@@ -29,7 +29,7 @@ import asyncio
 import collections
 import sqlite3
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
@@ -154,29 +154,24 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         if lock is not None:
             lock.release()
 
-    def commit(self) -> None:
+    def _ending(self, end: Callable[[], None]) -> None:
+        """Whatever ends the transaction ends the write: the lock goes back even when ``end`` fails."""
         try:
-            super().commit()
+            end()
         finally:
             self.release_writer()
+
+    def commit(self) -> None:
+        self._ending(super().commit)
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.release_writer()
+        self._ending(super().rollback)
 
     def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.release_writer()
+        self._ending(super().close)
 
     def terminate(self) -> None:  # the pool drops a connection it cannot trust (cancelled mid-transaction, lost)
-        try:
-            super().terminate()
-        finally:
-            self.release_writer()
+        self._ending(super().terminate)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
