@@ -711,14 +711,12 @@ class KnowledgeIndex:
             # the sound-alike forms miss it: a swap that sounds like a known word is one edit.
             swapped = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
             sound = next((phonetic(w) for w in swapped if phonetic(w) in self._sounds), None)
-            if sound is not None and len(word) >= TYPO1_MIN_LEN and (
-                    OSA.distance(word, self._sounds[sound], score_cutoff=3) <= 2
-                    or _likely_slip(word, self._sounds[sound])):
+            if sound is not None and len(word) >= TYPO1_MIN_LEN and _written_near(word, self._sounds[sound]):
                 return self._sounds[sound], max(0.0, 1.0 - TYPO_COST / len(word))
             return word, 1.0
         edits, known = best
         correction = self._sounds[known]
-        if (edits > 1 or OSA.distance(word, correction, score_cutoff=3) > 2) and not _likely_slip(word, correction):
+        if not _written_near(word, correction, edits):
             # Two slips in one word are rarer than a word the entries never use ("parecido" is not "precio"),
             # and so is a word one sound off but three letters off in writing ("hecho" is not "CEO").
             return word, 1.0
@@ -1006,6 +1004,12 @@ def _digit_keys(digits: str) -> tuple[str, ...]:
 def _new_name(word: str, query: _Query) -> bool:
     """A name the question does not already use, in either language ("México" is in "Mexican city")."""
     return word not in query.surfaces and all(k not in query.credit for k in keys_any(word))
+
+
+def _written_near(word: str, known: str, sounds: int = 1) -> bool:
+    """`word`, `sounds` sound-alike edits from `known`, is written near enough to be a misspelling of it: a
+    likely slip, or one sound off and at most two letters off in writing."""
+    return _likely_slip(word, known) or (sounds <= 1 and OSA.distance(word, known, score_cutoff=3) <= 2)
 
 
 def _likely_slip(word: str, known: str) -> bool:
