@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.models import AuditLog, Conversation, Delivery, FailedMessage, User
+from bot.db.models import AuditLog, Delivery, FailedMessage, User
 from bot.i18n import normalize_language, translate
 from bot.messages import Button, Incoming, Reply, dump_reply, rows
 from bot.router import COORDINATOR, Command, Content, ContentLoader, Guard, MenuItem, Route, Router
@@ -320,12 +320,8 @@ class Engine:
             ctx = Context(self, incoming, session, user, state)
             await self._route(ctx)
             if state != saved:  # unchanged state is not rewritten: reads stay reads (SQLite's single writer)
-                if conversation is None:
-                    conversation = Conversation(user_id=user.id)
-                    session.add(conversation)
-                conversation.flow, conversation.step = state.flow, state.step
-                conversation.data = dict(state.data)
-                conversation.updated_at = self.clock.now()
+                await users.save_conversation(session, user.id, exists=conversation is not None, flow=state.flow,
+                                              step=state.step, data=dict(state.data), now=self.clock.now())
             if within is not None:
                 await within(session, ctx.replies)
             return ctx.replies, user.id, ctx.queued_deliveries

@@ -8,8 +8,9 @@ kept only once they agreed (``remember_name``). A first contact who never agrees
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -83,6 +84,25 @@ async def sender(
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_GRANULARITY:
         user.last_seen_at = now
     return user, conversation
+
+
+# The conversation's new state, written with Core statements built once: the ORM's unit of work (change tracking,
+# then an UPDATE it builds per flush) cost about as much as the FAQ lookup on a message that changes the flow.
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_STATE: dict[str, Any] = {"flow": bindparam("new_flow"), "step": bindparam("new_step"), "data": bindparam("new_data"),
+          "updated_at": bindparam("new_updated_at")}
+_UPDATE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.user_id == bindparam("owner")).values(_STATE)
+_INSERT_CONVERSATION = insert(_CONVERSATIONS).values(user_id=bindparam("owner"), **_STATE)
+
+
+async def save_conversation(session: AsyncSession, user_id: int, *, exists: bool, flow: str | None,
+                            step: str | None, data: dict[str, Any], now: datetime) -> None:
+    """Write the sender's conversation state (``exists``: the row was read with the sender). The sender's row
+    is locked for the transaction on PostgreSQL (``sender``), so the insert cannot race another worker's."""
+    connection = await session.connection()
+    await connection.execute(_UPDATE_CONVERSATION if exists else _INSERT_CONVERSATION,
+                             {"owner": user_id, "new_flow": flow, "new_step": step, "new_data": data,
+                              "new_updated_at": now})
 
 
 def name_to_greet(user: User, incoming: Incoming) -> str:
