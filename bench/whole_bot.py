@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/whole_bot.py [--updates 20000] [--rate 200 --seconds 30] [--users 1000]
                                         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
-                                        [--only echo sqlite postgresql] [--profile FOLDER] [--logs FOLDER] [--quick]
+                                        [--only echo sqlite postgresql floor-sqlite floor-postgresql]
+                                        [--profile FOLDER] [--logs FOLDER] [--quick]
 
 Three bots, one after the other, each in its own process (so its peak memory is its own) polling a fake Bot API
 (``tests/fake_telegram.py``, served by this process, which injects the updates and times the answers): a bare
@@ -21,6 +22,11 @@ echo bot answers a text with its text and a press with answerCallbackQuery and a
 (b) Steady: ``--rate`` updates a second for ``--seconds``; latency from the update entering the fake (where the
     bot's long poll picks it up) to the first message of its answer. A person writes again only after everyone
     else has (every ``users / rate`` seconds), so an answer always pairs with its update.
+
+``--only floor-sqlite floor-postgresql`` adds the floor: ``lideres run`` with no handlers at all (every message
+gets the engine's own one-line answer: "not understood", "unknown command", "button expired"), so what it costs
+is what every update pays before any feature runs: the channel, the journal that makes a crash lose nothing, the
+transaction that loads (or creates) the sender. The product can be no faster than its floor.
 
 ``--profile FOLDER`` runs lideres-bot under pyinstrument and writes its text profile there, one per database;
 ``--logs FOLDER`` keeps each bot's log. The saturation line also gives the messages a second in each third of
@@ -69,6 +75,7 @@ TOKEN = "123456:whole-bot-bench"
 CODEC = ButtonCodec(TOKEN)
 FIRST_USER = 5_000_000
 NEWCOMER_IDS = 9_000_000
+PRODUCT = ("sqlite", "postgresql")  # lideres-bot on each database; "floor-" + one of them: the bot without handlers
 QUIET = 3.0  # seconds without a reply, every update taken: the saturation run is over
 
 GREETINGS = ["hola", "Hola!", "buenos días", "buenas tardes", "hello", "hi", "gracias", "muchas gracias", "thanks",
@@ -299,6 +306,8 @@ async def start_bot(kind: str, fake: BenchFake, url: str | None, log_path: Path,
         env = dict(os.environ)
     else:
         command = bot_command or [sys.executable, "-m", "bot", "run"]
+        if kind.startswith("floor"):
+            command = [sys.executable, str(HERE), "--floor-bot"]
         if profile is not None:
             command = [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o",
                        str(profile / f"{kind}.pyisession"), "-m", "bot", "run"]
@@ -323,17 +332,17 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
                   label: str = "") -> dict[str, Any]:
     traffic = Traffic(args.users)
     url: str | None = None
-    if kind == "sqlite":
+    if kind.endswith("sqlite"):
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(dir=folder)}/whole_bot.db"
-    elif kind == "postgresql":
+    elif kind.endswith("postgresql"):
         url = await scratch_postgres(args.database_url, "whole_bot_bench")
     if url is not None:
         await prepare(url, traffic)
     fake = BenchFake()
     await fake.start()
     log_path = (args.logs or folder) / f"{kind}{'-compared' if label else ''}.log"
-    process = await start_bot(kind, fake, url, log_path, args.profile if kind != "echo" else None,
-                              command.split() if command and kind != "echo" else None)
+    process = await start_bot(kind, fake, url, log_path, args.profile if kind in PRODUCT else None,
+                              command.split() if command and kind in PRODUCT else None)
     result: dict[str, Any] = {"kind": kind + label}
     try:
         if args.updates:
@@ -378,13 +387,13 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
                 process.kill()
                 await process.wait()
         await fake.close()
-        if args.profile is not None and kind != "echo":
+        if args.profile is not None and kind in PRODUCT:
             session = args.profile / f"{kind}.pyisession"
             render = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "pyinstrument", "--load", str(session), "-r", "text", "-o",
                 str(session.with_suffix(".txt")), "--show", "*/bot/*", "--show", "*/handlers/*")
             await render.wait()
-        if kind == "postgresql":
+        if kind.endswith("postgresql"):
             await scratch_postgres(args.database_url, "whole_bot_bench", drop_only=True)
     return result
 
@@ -432,6 +441,15 @@ async def echo_bot(api_url: str) -> None:
         await application.stop()
 
 
+def floor_bot() -> None:
+    """The floor: ``lideres run`` as it is, with no handlers (an empty router list)."""
+    import bot.app
+    from bot.cli import main as lideres
+
+    bot.app._routers = list  # type: ignore[assignment]  # no routers: every update gets the engine's own answer
+    sys.exit(lideres(["run"]))
+
+
 async def run(args: argparse.Namespace) -> None:
     results = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -439,7 +457,7 @@ async def run(args: argparse.Namespace) -> None:
         for kind in args.only:
             print(f"{kind}:", flush=True)
             results.append(await measure(kind, args, folder, args.bot_command))
-            if args.compare and kind != "echo":
+            if args.compare and kind in PRODUCT:
                 results.append(await measure(kind, args, folder, args.compare, " (compared)"))
     report(results)
 
@@ -452,7 +470,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
                         help="a PostgreSQL server (a scratch database is made beside this one)")
-    parser.add_argument("--only", nargs="+", choices=["echo", "sqlite", "postgresql"],
+    parser.add_argument("--only", nargs="+", choices=["echo", *PRODUCT, *(f"floor-{kind}" for kind in PRODUCT)],
                         default=["echo", "sqlite", "postgresql"])
     parser.add_argument("--profile", type=Path, help="run lideres-bot under pyinstrument, profiles to this folder")
     parser.add_argument("--logs", type=Path, help="keep each bot's log in this folder")
@@ -461,7 +479,10 @@ def main() -> None:
     parser.add_argument("--compare", metavar="COMMAND",
                         help="also run this lideres-bot command on each database, right after (e.g. another checkout)")
     parser.add_argument("--echo-bot", metavar="API_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_bot:
+        floor_bot()
     if args.echo_bot:
         asyncio.run(echo_bot(args.echo_bot))
         return
