@@ -977,7 +977,7 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
     asks = doc.asks.get(intent, frozenset())
     if not held:
         return bool(asks) and not topical
-    if not asks.isdisjoint(held):
+    if not asks.isdisjoint(held) and _names_asked(doc, query):
         return True
     for sentence in doc.sentences:
         if sentence.keys.isdisjoint(held):
@@ -994,6 +994,14 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         if intent == "?hour" and sentence.clock:
             return True
     return False
+
+
+def _names_asked(doc: _Doc, query: _Query) -> bool:
+    """The names the question uses are what the entry is about (in its questions, title or tags), so its
+    questions asking the attribute ask it of them: not a name its answer mentions in passing ("where
+    did GSEF hold workshops" asks where of the series, not of the workshop with INAES its answer names)."""
+    return all(any(k in doc.strong for k, _ in term.keys) or not any(k in doc.weak for k, _ in term.keys)
+               for term in query.terms if term.name and not term.everywhere)
 
 
 def _digit_keys(digits: str) -> tuple[str, ...]:
