@@ -260,9 +260,11 @@ FUTURE_WORDS: frozenset[str] = frozenset(
 )
 # And concepts that are places: asking for one ("in which city", "¿en qué lugar?") asks "where".
 PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
-# Words after which a capitalised name is a place ("en Jalisco", "in Dakar", "desde Santander"): what an
-# answer to "where" must hold.
-LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across".split())
+# Words after which a capitalised name is a place ("en Jalisco", "in Dakar", "desde Santander", "to the
+# Department of Santa Cruz", "el movimiento cooperativo de León"): what an answer to "where" must hold. (A
+# name after "de" that is no place, "la Unión de Cooperativas", is at worst one more name a "where" of it
+# may be answered with; the question must still share the sentence's words.)
+LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de del of to".split())
 
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".
