@@ -307,7 +307,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces")
+                 "asked", "surfaces", "procedure")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -339,6 +339,10 @@ class _Query:
         self.counted = _counted(terms, "?qty" in self.intents) if amount_asked else ()
         self.asked = _asked(terms)
         self.surfaces = frozenset(t.surface for t in terms)
+        # What "how do I" asks to do: the word right after it, when the knowledge base knows it ("suscribo").
+        verb = next(itertools.islice(itertools.dropwhile(lambda t: t.surface != "?howto", terms), 1, 2), None)
+        self.procedure = (frozenset(k for k, _ in verb.keys) if verb is not None and not verb.name
+                          and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
@@ -597,7 +601,7 @@ class KnowledgeIndex:
                 found = max((c for k, c in term.keys if k in doc.strong or k in doc.weak), default=0.0)
                 unmatched += term.weight * (1.0 - found)
                 matched += term.weight * found
-        lacks_fact = (any(intent not in doc.facts for intent in query.intents)
+        lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
@@ -810,7 +814,7 @@ class KnowledgeIndex:
         contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one)."""
         factor = 1.0
         for intent in query.intents:
-            if intent not in doc.facts:
+            if _lacks_intent(doc, query, intent):
                 factor *= INTENT_MISMATCH
         if missing_topic:
             factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
@@ -994,6 +998,17 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         if intent == "?hour" and sentence.clock:
             return True
     return False
+
+
+def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
+    """The entry cannot give the kind of fact `intent` asks for. "How do I subscribe" is answered by an
+    entry none of whose questions asks "how do I" when one asks whether one can do it ("can I subscribe?")
+    and its answer speaks of doing it ("its page lets you subscribe")."""
+    if intent in doc.facts:
+        return False
+    return not (intent == "?howto" and query.procedure
+                and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
+                and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
 
 
 def _names_asked(doc: _Doc, query: _Query) -> bool:
