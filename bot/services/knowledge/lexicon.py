@@ -149,6 +149,10 @@ PHRASES: dict[tuple[str, str], str] = {
     ("que", "trata"): "",
     ("se", "trata"): "",
     ("se", "tratan"): "",
+    # "¿a quién se dirige?", "se dirige a nuevas entidades": whom something is meant for, not who heads it
+    # ("dirige", `DETAIL_WORDS`).
+    ("se", "dirige"): "",
+    ("se", "dirigen"): "",
     ("take", "part"): "~participant",
     ("took", "part"): "~participant",
     ("takes", "part"): "~participant",
