@@ -300,7 +300,7 @@ class _Term:
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 # Interrogatives that ask something other than an amount of what they name.
-OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when"})
+OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when", "?from"})
 
 
 class _Query:

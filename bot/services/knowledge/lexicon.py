@@ -95,8 +95,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "big"): "?qty",
     ("how", "large"): "?qty",
     ("por", "que"): "?why",
-    # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a place.
-    ("de", "donde"): "",
+    # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a
+    # place; nor an amount when it names one ("de dónde saca los recursos, ¿cuotas?"): `index.OTHER_ATTRIBUTES`.
+    ("de", "donde"): "?from",
     # A website asked for: only an answer holding an address answers it (`DETAIL_WORDS`).
     ("pagina", "web"): "?contact",
     ("sitio", "web"): "?contact",
