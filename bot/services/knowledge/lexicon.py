@@ -29,7 +29,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
     durante mediante tras traves dentro fuera cerca ademas incluso tampoco mientras ahora todavia cuyo cuya
-    cuyos cuyas tipo tipos manera modo exactamente concretamente
+    cuyos cuyas manera modo exactamente concretamente
     tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
     quieren querian va van iba iban ido hacia hacian hara haran dice dicen dijo dijeron habla hablan
@@ -45,11 +45,11 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     please same she should so some such than that the their theirs them then there these they this
     those through to too under until up very was we were what which while with would you your yours
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
-    whats thing things kind sort held hold take took taken happen happened exist exists dont work works
+    whats thing things held hold take took taken happen happened exist exists dont work works
     working pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
-    wants during exactly now currently already ever one ones type types way ways according regarding
+    wants during exactly now currently already ever one ones way ways according regarding
     besides whole entire each every both either neither several many few lot lots bit little quite rather
     maybe perhaps probably still yet since ago kindly exact anyway somehow
     main overall specific specifically basically
@@ -528,6 +528,7 @@ head: presidente presidenta presidentes director directora directores directoras
     gerentes | president presidents chair chairman chairwoman chairperson director directors head
 photo: foto fotos fotografia fotografias imagen imagenes galeria galerias | photo photos photograph
     photographs picture pictures image images gallery galleries
+kind: tipo tipos clase clases | kind kinds type types sort sorts
 external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 
