@@ -53,6 +53,8 @@ from rapidfuzz.distance import OSA, Indel
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
+    CITING_ASKED,
+    CITING_WORDS,
     CONTRASTS,
     DETAIL_WORDS,
     DIGIT_WORDS,
@@ -70,6 +72,7 @@ from bot.services.knowledge.lexicon import (
 )
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
+    CLAUSE_BREAK,
     FACT_INTENTS,
     MAX_QUERY_TOKENS,
     YEAR_RE,
@@ -621,7 +624,7 @@ class KnowledgeIndex:
         text = clean_query(question)
         fixed: list[str] = []
         credits: list[float] = []
-        for word in expand_chat(query_words(text, self._knows))[: MAX_QUERY_TOKENS * 3]:
+        for word in _uncited(expand_chat(query_words(text, self._knows)))[: MAX_QUERY_TOKENS * 3]:
             correction, credit = self._correct(word)
             fixed.append(correction)
             credits.append(credit)
@@ -1070,6 +1073,24 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
                 and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
+
+
+def _uncited(ws: list[str]) -> list[str]:
+    """The words of a question less the source it cites ("según la ficha de LÍDERES", "according to the
+    project description", up to the end of the clause): where the user read it, not what they ask about,
+    and as like the words of an entry about that source as of the one answering. Not a source asked for
+    ("¿según qué regla...?")."""
+    out: list[str] = []
+    citing = False
+    for i, w in enumerate(ws):
+        if w == CLAUSE_BREAK:
+            citing = False
+        elif w in CITING_WORDS and not (i + 1 < len(ws) and ws[i + 1] in CITING_ASKED):
+            citing = True
+            continue
+        if not citing:
+            out.append(w)
+    return out if any(w != CLAUSE_BREAK for w in out) else ws
 
 
 def _f_beta(precision: float, recall: float) -> float:

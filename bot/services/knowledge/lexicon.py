@@ -271,6 +271,12 @@ PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
 # may be answered with; the question must still share the sentence's words.)
 LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de del of to".split())
 
+# Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
+# description"): the rest of the clause is where the user read it, not what they ask about.
+CITING_WORDS: frozenset[str] = frozenset({"segun", "according"})
+# After one of those, a source asked for ("¿según qué regla...?", "according to which rule"), not cited.
+CITING_ASKED: frozenset[str] = frozenset("que cual cuales quien quienes what which whom who".split())
+
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".
 PROCEDURE_OPENERS: frozenset[str] = frozenset({"do", "can", "could", "should"})
