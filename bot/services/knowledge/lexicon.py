@@ -493,7 +493,7 @@ receive: recibir recibe reciben obtener obtienen obtiene obtuvo obtuvieron obten
     obtain obtains obtained gain gains gained
 consultancy: consultoria consultorias asesoria asesorias asesoramiento consultor consultores |
     consultancy consultancies consulting advice advisory consultant consultants
-employment: empleo empleos trabajo trabajos ocupacion | employment job jobs
+employment: empleo empleos ocupacion | employment job jobs
 population: demografia demografica demografico poblacion despoblacion | demography demographic
     demographics population depopulation
 incubation: incubacion incubadora incubar aceleracion aceleradora | incubation incubator incubate
