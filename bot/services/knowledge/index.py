@@ -624,10 +624,12 @@ class KnowledgeIndex:
         text = clean_query(question)
         fixed: list[str] = []
         credits: list[float] = []
-        for word in _uncited(expand_chat(query_words(text, self._knows)))[: MAX_QUERY_TOKENS * 3]:
+        for word in expand_chat(query_words(text, self._knows))[: MAX_QUERY_TOKENS * 3]:
             correction, credit = self._correct(word)
             fixed.append(correction)
             credits.append(credit)
+        kept = _uncited(fixed)  # once corrected: "acording to the text"
+        fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         lang = guess_language(text, fixed)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
@@ -1075,12 +1077,12 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
     return tuple(counted)
 
 
-def _uncited(ws: list[str]) -> list[str]:
-    """The words of a question less the source it cites ("según la ficha de LÍDERES", "according to the
-    project description", up to the end of the clause): where the user read it, not what they ask about,
-    and as like the words of an entry about that source as of the one answering. Not a source asked for
-    ("¿según qué regla...?")."""
-    out: list[str] = []
+def _uncited(ws: list[str]) -> list[int]:
+    """The places of the words of a question less the source it cites ("según la ficha de LÍDERES",
+    "according to the project description", up to the end of the clause): where the user read it, not
+    what they ask about, and as like the words of an entry about that source as of the one answering. Not
+    a source asked for ("¿según qué regla...?")."""
+    kept: list[int] = []
     citing = False
     for i, w in enumerate(ws):
         if w == CLAUSE_BREAK:
@@ -1089,8 +1091,8 @@ def _uncited(ws: list[str]) -> list[str]:
             citing = True
             continue
         if not citing:
-            out.append(w)
-    return out if any(w != CLAUSE_BREAK for w in out) else ws
+            kept.append(i)
+    return kept if any(ws[i] != CLAUSE_BREAK for i in kept) else list(range(len(ws)))
 
 
 def _f_beta(precision: float, recall: float) -> float:
