@@ -352,7 +352,7 @@ SURFACE_CONCEPTS: dict[str, str] = {
 MODAL_WORDS: frozenset[str] = frozenset(
     """
     can could may might will would shall future next
-    puede pueden puedo podemos podra podran podria podrian podre futuro futura proximo proximos proxima
+    puede pueden puedo podemos podra podran podria podrian podre podia podian futuro futura proximo proximos proxima
     proximas
     """.split()
 )
