@@ -988,8 +988,13 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         return bool(asks) and not topical
     if not asks.isdisjoint(held) and _names_asked(doc, query):
         return True
-    for sentence in doc.sentences:
-        if sentence.keys.isdisjoint(held):
+    # Of the sentences about what is asked, those naming most of what the question names: the one about
+    # the workshop with INAES, not the one about GSEF's other workshops.
+    named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+    about = [s for s in doc.sentences if not s.keys.isdisjoint(held)]
+    most = max((len(s.keys & named) for s in about), default=0)
+    for sentence in about:
+        if len(sentence.keys & named) < most:
             continue
         if intent == "?who" and (any(_new_name(w, query) for w in sentence.names)
                                  or any(k in PEOPLE_CONCEPTS and k not in query.credit for k in sentence.keys)):
