@@ -53,6 +53,8 @@ from rapidfuzz.distance import OSA, Indel
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
+    CITING_ASKED,
+    CITING_WORDS,
     CONTRASTS,
     DETAIL_WORDS,
     DIGIT_WORDS,
@@ -70,6 +72,7 @@ from bot.services.knowledge.lexicon import (
 )
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
+    CLAUSE_BREAK,
     FACT_INTENTS,
     MAX_QUERY_TOKENS,
     YEAR_RE,
@@ -300,14 +303,14 @@ class _Term:
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 # Interrogatives that ask something other than an amount of what they name.
-OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when"})
+OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when", "?from"})
 
 
 class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces")
+                 "asked", "surfaces", "procedure")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -339,6 +342,10 @@ class _Query:
         self.counted = _counted(terms, "?qty" in self.intents) if amount_asked else ()
         self.asked = _asked(terms)
         self.surfaces = frozenset(t.surface for t in terms)
+        # What "how do I" asks to do: the word right after it, when the knowledge base knows it ("suscribo").
+        verb = next(itertools.islice(itertools.dropwhile(lambda t: t.surface != "?howto", terms), 1, 2), None)
+        self.procedure = (frozenset(k for k, _ in verb.keys) if verb is not None and not verb.name
+                          and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
@@ -597,7 +604,7 @@ class KnowledgeIndex:
                 found = max((c for k, c in term.keys if k in doc.strong or k in doc.weak), default=0.0)
                 unmatched += term.weight * (1.0 - found)
                 matched += term.weight * found
-        lacks_fact = (any(intent not in doc.facts for intent in query.intents)
+        lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
@@ -621,6 +628,8 @@ class KnowledgeIndex:
             correction, credit = self._correct(word)
             fixed.append(correction)
             credits.append(credit)
+        kept = _uncited(fixed)  # once corrected: "acording to the text"
+        fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         lang = guess_language(text, fixed)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
@@ -810,7 +819,7 @@ class KnowledgeIndex:
         contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one)."""
         factor = 1.0
         for intent in query.intents:
-            if intent not in doc.facts:
+            if _lacks_intent(doc, query, intent):
                 factor *= INTENT_MISMATCH
         if missing_topic:
             factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
@@ -977,10 +986,15 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
     asks = doc.asks.get(intent, frozenset())
     if not held:
         return bool(asks) and not topical
-    if not asks.isdisjoint(held):
+    if not asks.isdisjoint(held) and _names_asked(doc, query):
         return True
-    for sentence in doc.sentences:
-        if sentence.keys.isdisjoint(held):
+    # Of the sentences about what is asked, those naming most of what the question names: the one about
+    # the workshop with INAES, not the one about GSEF's other workshops.
+    named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+    about = [s for s in doc.sentences if not s.keys.isdisjoint(held)]
+    most = max((len(s.keys & named) for s in about), default=0)
+    for sentence in about:
+        if len(sentence.keys & named) < most:
             continue
         if intent == "?who" and (any(_new_name(w, query) for w in sentence.names)
                                  or any(k in PEOPLE_CONCEPTS and k not in query.credit for k in sentence.keys)):
@@ -994,6 +1008,25 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         if intent == "?hour" and sentence.clock:
             return True
     return False
+
+
+def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
+    """The entry cannot give the kind of fact `intent` asks for. "How do I subscribe" is answered by an
+    entry none of whose questions asks "how do I" when one asks whether one can do it ("can I subscribe?")
+    and its answer speaks of doing it ("its page lets you subscribe")."""
+    if intent in doc.facts:
+        return False
+    return not (intent == "?howto" and query.procedure
+                and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
+                and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
+
+
+def _names_asked(doc: _Doc, query: _Query) -> bool:
+    """The names the question uses are what the entry is about (in its questions, title or tags), so its
+    questions asking the attribute ask it of them: not a name its answer mentions in passing ("where
+    did GSEF hold workshops" asks where of the series, not of the workshop with INAES its answer names)."""
+    return all(any(k in doc.strong for k, _ in term.keys) or not any(k in doc.weak for k, _ in term.keys)
+               for term in query.terms if term.name and not term.everywhere)
 
 
 def _digit_keys(digits: str) -> tuple[str, ...]:
@@ -1047,6 +1080,24 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
                 and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
+
+
+def _uncited(ws: list[str]) -> list[int]:
+    """The places of the words of a question less the source it cites ("según la ficha de LÍDERES",
+    "according to the project description", up to the end of the clause): where the user read it, not
+    what they ask about, and as like the words of an entry about that source as of the one answering. Not
+    a source asked for ("¿según qué regla...?")."""
+    kept: list[int] = []
+    citing = False
+    for i, w in enumerate(ws):
+        if w == CLAUSE_BREAK:
+            citing = False
+        elif w in CITING_WORDS and not (i + 1 < len(ws) and ws[i + 1] in CITING_ASKED):
+            citing = True
+            continue
+        if not citing:
+            kept.append(i)
+    return kept if any(ws[i] != CLAUSE_BREAK for i in kept) else list(range(len(ws)))
 
 
 def _f_beta(precision: float, recall: float) -> float:

@@ -29,7 +29,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
     durante mediante tras traves dentro fuera cerca ademas incluso tampoco mientras ahora todavia cuyo cuya
-    cuyos cuyas tipo tipos manera modo exactamente concretamente
+    cuyos cuyas manera modo exactamente concretamente
     tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
     quieren querian va van iba iban ido hacia hacian hara haran dice dicen dijo dijeron habla hablan
@@ -45,11 +45,11 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     please same she should so some such than that the their theirs them then there these they this
     those through to too under until up very was we were what which while with would you your yours
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
-    whats thing things kind sort held hold take took taken happen happened exist exists dont work works
+    whats thing things held hold take took taken happen happened exist exists dont work works
     working pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
-    wants during exactly now currently already ever one ones type types way ways according regarding
+    wants during exactly now currently already ever one ones way ways according regarding
     besides whole entire each every both either neither several many few lot lots bit little quite rather
     maybe perhaps probably still yet since ago kindly exact anyway somehow
     main overall specific specifically basically
@@ -95,8 +95,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "big"): "?qty",
     ("how", "large"): "?qty",
     ("por", "que"): "?why",
-    # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a place.
-    ("de", "donde"): "",
+    # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a
+    # place; nor an amount when it names one ("de dónde saca los recursos, ¿cuotas?"): `index.OTHER_ATTRIBUTES`.
+    ("de", "donde"): "?from",
     # A website asked for: only an answer holding an address answers it (`DETAIL_WORDS`).
     ("pagina", "web"): "?contact",
     ("sitio", "web"): "?contact",
@@ -149,6 +150,10 @@ PHRASES: dict[tuple[str, str], str] = {
     ("que", "trata"): "",
     ("se", "trata"): "",
     ("se", "tratan"): "",
+    # "¿a quién se dirige?", "se dirige a nuevas entidades": whom something is meant for, not who heads it
+    # ("dirige", `DETAIL_WORDS`).
+    ("se", "dirige"): "",
+    ("se", "dirigen"): "",
     ("take", "part"): "~participant",
     ("took", "part"): "~participant",
     ("takes", "part"): "~participant",
@@ -260,9 +265,17 @@ FUTURE_WORDS: frozenset[str] = frozenset(
 )
 # And concepts that are places: asking for one ("in which city", "¿en qué lugar?") asks "where".
 PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
-# Words after which a capitalised name is a place ("en Jalisco", "in Dakar", "desde Santander"): what an
-# answer to "where" must hold.
-LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across".split())
+# Words after which a capitalised name is a place ("en Jalisco", "in Dakar", "desde Santander", "to the
+# Department of Santa Cruz", "el movimiento cooperativo de León"): what an answer to "where" must hold. (A
+# name after "de" that is no place, "la Unión de Cooperativas", is at worst one more name a "where" of it
+# may be answered with; the question must still share the sentence's words.)
+LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de del of to".split())
+
+# Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
+# description"): the rest of the clause is where the user read it, not what they ask about.
+CITING_WORDS: frozenset[str] = frozenset({"segun", "according"})
+# After one of those, a source asked for ("¿según qué regla...?", "according to which rule"), not cited.
+CITING_ASKED: frozenset[str] = frozenset("que cual cuales quien quienes what which whom who".split())
 
 # "how" followed by one of these and then by "I" or "we" asks for a procedure ("?howto"): "How do I start
 # a cooperative?" is not "How did Cooperactivas start?".
@@ -339,7 +352,7 @@ SURFACE_CONCEPTS: dict[str, str] = {
 MODAL_WORDS: frozenset[str] = frozenset(
     """
     can could may might will would shall future next
-    puede pueden puedo podemos podra podran podria podrian podre futuro futura proximo proximos proxima
+    puede pueden puedo podemos podra podran podria podrian podre podia podian futuro futura proximo proximos proxima
     proximas
     """.split()
 )
@@ -480,7 +493,7 @@ receive: recibir recibe reciben obtener obtienen obtiene obtuvo obtuvieron obten
     obtain obtains obtained gain gains gained
 consultancy: consultoria consultorias asesoria asesorias asesoramiento consultor consultores |
     consultancy consultancies consulting advice advisory consultant consultants
-employment: empleo empleos trabajo trabajos ocupacion | employment job jobs
+employment: empleo empleos ocupacion | employment job jobs
 population: demografia demografica demografico poblacion despoblacion | demography demographic
     demographics population depopulation
 incubation: incubacion incubadora incubar aceleracion aceleradora | incubation incubator incubate
@@ -521,6 +534,7 @@ head: presidente presidenta presidentes director directora directores directoras
     gerentes | president presidents chair chairman chairwoman chairperson director directors head
 photo: foto fotos fotografia fotografias imagen imagenes galeria galerias | photo photos photograph
     photographs picture pictures image images gallery galleries
+kind: tipo tipos clase clases | kind kinds type types sort sorts
 external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 
