@@ -79,7 +79,8 @@ CHAT_ABBREVIATIONS: dict[str, str] = {
     "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
     "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
     "tbh": "", "ngl": "",
-    # Ordinals in figures
+    # Ordinals in figures; "1a", "2o" also stand for "1ª", "2º", which fold to them
+    "1a": "primera", "1o": "primero", "2a": "segunda", "2o": "segundo", "3a": "tercera", "3o": "tercero",
     "1ra": "primera", "1era": "primera", "1ro": "primero", "1er": "primer", "2da": "segunda", "2do": "segundo",
     "3ra": "tercera", "3ro": "tercero", "3er": "tercer", "1st": "first", "2nd": "second", "3rd": "third",
     # The sector's acronyms, written out as the entries say them
