@@ -164,6 +164,10 @@ PHRASES: dict[tuple[str, str], str] = {
     ("forma", "parte"): "~participant",
     ("formaron", "parte"): "~participant",
     ("part", "of"): "~participant",
+    # Phrasal verbs of founding: "when was it set up" asks when it started, not why.
+    ("set", "up"): "~create",
+    ("sets", "up"): "~create",
+    ("setting", "up"): "~create",
     # "en cuanto a las relaciones": as regards, not "how many".
     ("en", "cuanto"): "",
     # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
