@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.knowledge.entries import load_knowledge
-from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip
+from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip, _name_slip
 from bot.services.knowledge.lexicon import CONCEPTS
 from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, lowercase_words, stem
 
@@ -895,3 +895,19 @@ def test_two_sounds_off_is_a_typo_only_where_written_as_one() -> None:
     assert _likely_slip("cantabro", "cantabria")  # another ending of the same word
     assert not _likely_slip("parecido", "precio")  # another word
     assert not _likely_slip("mentions", "mentors")
+
+
+def test_a_name_with_its_letters_in_another_order_is_a_slip() -> None:
+    assert _name_slip("cantarbia", "cantabria")  # two letters swapped
+    assert _name_slip("cantbaria", "cantabria")  # a letter moved two places
+    assert _name_slip("gesf", "gsef")  # short, all capitals
+    assert _name_slip("dai", "day")  # "i" for "y"
+    assert not _name_slip("leo", "leon")  # a letter left out: short names are one letter from other words
+    assert not _name_slip("scef", "gsef")  # the first letter is right in a slip
+
+
+def test_a_misspelt_name_written_as_a_name_is_corrected_to_it() -> None:
+    index = KnowledgeIndex.build(load_knowledge(Path(__file__).resolve().parents[1] / "knowledge").entries)
+    assert index._correct_name("gesf") == ("gsef", pytest.approx(0.95))
+    assert index._correct_name("cooperactivas") is None  # a word the entries use
+    assert index._correct_name("brasil") is None  # a name the entries never write

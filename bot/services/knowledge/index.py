@@ -624,8 +624,12 @@ class KnowledgeIndex:
         text = clean_query(question)
         fixed: list[str] = []
         credits: list[float] = []
+        named = capitalised_words(text)
         for word in expand_chat(query_words(text, self._knows))[: MAX_QUERY_TOKENS * 3]:
             correction, credit = self._correct(word)
+            as_name = self._correct_name(word) if word in named else None
+            if as_name is not None and (correction == word or as_name[1] > credit):
+                correction, credit = as_name
             fixed.append(correction)
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
@@ -730,6 +734,20 @@ class KnowledgeIndex:
             # and so is a word one sound off but three letters off in writing ("hecho" is not "CEO").
             return word, 1.0
         return correction, max(0.0, 1.0 - TYPO_COST * edits / len(word))
+
+    def _correct_name(self, word: str) -> tuple[str, float] | None:
+        """A word the question writes capitalised in mid-sentence, as a name, that no entry uses: the one
+        name of the entries it writes with every letter but in another order, or with "i" for "y"
+        (`_name_slip`), even where it is short or sounds like a common word ("GESF" for "GSEF", "Changemaker
+        Dai" rather than "día"). People misremember the order of a name's letters more than a common
+        word's; with every letter there, it is as sure a guess as a sound-alike (`SOUND_CREDIT`). A letter
+        left out or added is not guessed here: too many short names are one letter from another word."""
+        if self._knows(word) or word in STOPWORDS:
+            return None
+        found = [name for name in self._names if _name_slip(word, name)]
+        if len(found) != 1:
+            return None  # two names as near: nothing tells which one was meant
+        return found[0], SOUND_CREDIT
 
     def _plausible(self, word: str, form: str, known: str) -> bool:
         """A short word leaves too little to guess from, and a content word one letter from a function
@@ -1055,6 +1073,15 @@ def _likely_slip(word: str, known: str) -> bool:
         return True
     shorter = min(len(word), len(known))
     return len(os.path.commonprefix((word, known))) >= shorter - 2
+
+
+def _name_slip(word: str, name: str) -> bool:
+    """`word` is `name` with one slip of writing that keeps its letters: one letter moved or two swapped
+    ("Cantrabia", "GESF"), or "i" for "y" ("Dai"), which sound alike. The first letter is right."""
+    if len(word) != len(name) or len(word) < 2 or word[0] != name[0]:
+        return False
+    return (word.replace("y", "i") == name.replace("y", "i")
+            or (sorted(word) == sorted(name) and Indel.distance(word, name) == 2))
 
 
 def _vowel_dropped(form: str, known: str) -> bool:

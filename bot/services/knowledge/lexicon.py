@@ -79,7 +79,8 @@ CHAT_ABBREVIATIONS: dict[str, str] = {
     "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
     "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
     "tbh": "", "ngl": "",
-    # Ordinals in figures
+    # Ordinals in figures; "1a", "2o" also stand for "1ª", "2º", which fold to them
+    "1a": "primera", "1o": "primero", "2a": "segunda", "2o": "segundo", "3a": "tercera", "3o": "tercero",
     "1ra": "primera", "1era": "primera", "1ro": "primero", "1er": "primer", "2da": "segunda", "2do": "segundo",
     "3ra": "tercera", "3ro": "tercero", "3er": "tercer", "1st": "first", "2nd": "second", "3rd": "third",
     # The sector's acronyms, written out as the entries say them
@@ -163,6 +164,10 @@ PHRASES: dict[tuple[str, str], str] = {
     ("forma", "parte"): "~participant",
     ("formaron", "parte"): "~participant",
     ("part", "of"): "~participant",
+    # Phrasal verbs of founding: "when was it set up" asks when it started, not why.
+    ("set", "up"): "~create",
+    ("sets", "up"): "~create",
+    ("setting", "up"): "~create",
     # "en cuanto a las relaciones": as regards, not "how many".
     ("en", "cuanto"): "",
     # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
