@@ -393,7 +393,7 @@ country: pais paises nacion | country countries nation
 member: socio socios socia socias miembro miembros afiliado afiliados aliado aliados pertenece pertenecen
     pertenecer | member members membership affiliate partner partners ally allies belong belongs
 join: sumarse sumar unirse unir incorporarse incorporar | join joining joins
-partnership: alianza consorcio coalicion | partnership alliance consortium coalition
+partnership: alianza consorcio coalicion partenariado partenariados | partnership alliance consortium coalition
 organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
     organismos dirigio dirigieron dirigir | organisation organization organisations organizations entity entities
     institution institutions body bodies ran run runs led hosted
