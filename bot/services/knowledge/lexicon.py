@@ -46,7 +46,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     those through to too under until up very was we were what which while with would you your yours
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
     whats thing things held hold take took taken happen happened exist exists dont work works
-    working pls plz u ur consist consists consisted came come comes
+    working worked pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
     wants during exactly now currently already ever one ones way ways according regarding
