@@ -475,7 +475,7 @@ international: internacional internacionales extranjero extranjeras extranjeros 
 city: ciudad ciudades lugar lugares sitio sitios | city cities place places location locations
 session: sesion sesiones reunion reuniones encuentro encuentros | session sessions meeting meetings
 promote: promover promueve promueven promovido promovida promotor promotores impulsar impulsa impulsan
-    impulsado impulsada impulsor impulsores | promote promotes promoted promoter promoters drive drives
+    impulsado impulsada impulsor impulsores detras | promote promotes promoted promoter promoters drive drives
     driven behind
 use: usar usan uso utilizar utilizan tratamiento gestionar gestionan manejar manejan | use uses used
     handle handles handled treat process processing manage
