@@ -305,12 +305,13 @@ async def start_bot(kind: str, fake: BenchFake, url: str | None, log_path: Path,
         command = [sys.executable, str(HERE), "--echo-bot", fake.api_url]
         env = dict(os.environ)
     else:
-        command = bot_command or [sys.executable, "-m", "bot", "run"]
-        if kind.startswith("floor"):
+        if kind.startswith("floor"):  # never profiled nor another checkout: `measure` passes neither for it
             command = [sys.executable, str(HERE), "--floor-bot"]
-        if profile is not None:
+        elif profile is not None:
             command = [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o",
                        str(profile / f"{kind}.pyisession"), "-m", "bot", "run"]
+        else:
+            command = bot_command or [sys.executable, "-m", "bot", "run"]
         env = dict(os.environ, LIDERES_DATABASE_URL=url or "", LIDERES_TELEGRAM_TOKEN=TOKEN,
                    LIDERES_TELEGRAM_API_URL=fake.api_url, LIDERES_WEB_PORT=str(free_port()),
                    LIDERES_TELEGRAM_MAX_RATE="0")

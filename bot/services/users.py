@@ -89,8 +89,8 @@ async def sender(
 # The conversation's new state, written with Core statements built once: the ORM's unit of work (change tracking,
 # then an UPDATE it builds per flush) cost about as much as the FAQ lookup on a message that changes the flow.
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_STATE: dict[str, Any] = {"flow": bindparam("new_flow"), "step": bindparam("new_step"), "data": bindparam("new_data"),
-          "updated_at": bindparam("new_updated_at")}
+_STATE: dict[str, Any] = {"flow": bindparam("new_flow"), "step": bindparam("new_step"),
+                          "data": bindparam("new_data"), "updated_at": bindparam("new_updated_at")}
 _UPDATE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.user_id == bindparam("owner")).values(_STATE)
 _INSERT_CONVERSATION = insert(_CONVERSATIONS).values(user_id=bindparam("owner"), **_STATE)
 
