@@ -255,7 +255,8 @@ class BenchFake(FakeTelegram):
         while time.perf_counter() - began < guard:
             await asyncio.sleep(0.5)
             idle = time.perf_counter() - max(self.last_reply, began)
-            if not self.updates and idle >= QUIET:
+            taken = len(self.delivered) == len(self.updates) if self.webhook_urls else not self.updates
+            if taken and idle >= QUIET:
                 return
 
 
@@ -299,8 +300,8 @@ async def scratch_postgres(server_url: str, name: str, *, drop_only: bool = Fals
 
 
 async def start_bot(kind: str, fake: BenchFake, url: str | None, log_path: Path, profile: Path | None,
-                    bot_command: list[str] | None = None) -> asyncio.subprocess.Process:
-    log = log_path.open("wb")
+                    bot_command: list[str] | None = None, workers: int = 1) -> list[asyncio.subprocess.Process]:
+    """The bot's process (polling), or ``workers`` of them behind the webhook (PostgreSQL only), started."""
     if kind == "echo":
         command = [sys.executable, str(HERE), "--echo-bot", fake.api_url]
         env = dict(os.environ)
@@ -313,20 +314,37 @@ async def start_bot(kind: str, fake: BenchFake, url: str | None, log_path: Path,
         else:
             command = bot_command or [sys.executable, "-m", "bot", "run"]
         env = dict(os.environ, LIDERES_DATABASE_URL=url or "", LIDERES_TELEGRAM_TOKEN=TOKEN,
-                   LIDERES_TELEGRAM_API_URL=fake.api_url, LIDERES_WEB_PORT=str(free_port()),
-                   LIDERES_TELEGRAM_MAX_RATE="0")
+                   LIDERES_TELEGRAM_API_URL=fake.api_url, LIDERES_TELEGRAM_MAX_RATE="0")
+    if workers > 1:  # as deployed behind a reverse proxy: the proxy is the fake's turn-taking over the URLs
+        env |= {"LIDERES_TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/webhook", "LIDERES_WEB_CHAT": "false"}
     fake.polled.clear()
-    process = await asyncio.create_subprocess_exec(*command, cwd=PROJECT_ROOT, env=env,
-                                                   stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
-    started = asyncio.create_task(fake.polled.wait())
-    exited = asyncio.create_task(process.wait())
-    await asyncio.wait([started, exited], timeout=120, return_when=asyncio.FIRST_COMPLETED)
+    processes, ports = [], []
+    for number in range(workers):
+        ports.append(free_port())
+        log = log_path.with_suffix(f".{number}.log" if workers > 1 else ".log").open("wb")
+        processes.append(await asyncio.create_subprocess_exec(
+            *command, cwd=PROJECT_ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+            env=env | {"LIDERES_WEB_PORT": str(ports[-1]), "LIDERES_WORKER_ID": f"bench-{number}"}))
+
+    async def ready() -> None:
+        if workers == 1:
+            await fake.polled.wait()
+            return
+        await fake.wait_for(lambda: len(fake.sent("setWebhook")) >= workers, guard=120)
+
+    started = asyncio.create_task(ready())
+    exited = [asyncio.create_task(process.wait()) for process in processes]
+    await asyncio.wait([started, *exited], timeout=120, return_when=asyncio.FIRST_COMPLETED)
+    for task in exited:
+        task.cancel()
     if not started.done():
         started.cancel()
-        tail = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-3000:]
-        raise RuntimeError(f"{kind} did not start polling:\n{tail}")
-    exited.cancel()
-    return process
+        tail = (await asyncio.to_thread(log_path.with_suffix(".0.log" if workers > 1 else ".log").read_text,
+                                        errors="replace"))[-3000:]
+        raise RuntimeError(f"{kind} did not start:\n{tail}")
+    if workers > 1:
+        fake.deliver_to([f"http://127.0.0.1:{port}/telegram/webhook" for port in ports])
+    return processes
 
 
 async def measure(kind: str, args: argparse.Namespace, folder: Path, command: str | None = None,
@@ -342,9 +360,11 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
     fake = BenchFake()
     await fake.start()
     log_path = (args.logs or folder) / f"{kind}{'-compared' if label else ''}.log"
-    process = await start_bot(kind, fake, url, log_path, args.profile if kind in PRODUCT else None,
-                              command.split() if command and kind in PRODUCT else None)
-    result: dict[str, Any] = {"kind": kind + label}
+    workers = args.workers if kind.endswith("postgresql") else 1
+    processes = await start_bot(kind, fake, url, log_path, args.profile if kind in PRODUCT else None,
+                                command.split() if command and kind in PRODUCT else None, workers)
+    shown = kind + (f" ×{workers}" if workers > 1 else "")
+    result: dict[str, Any] = {"kind": shown + label}
     try:
         if args.updates:
             burst = traffic.burst(args.updates)
@@ -356,7 +376,7 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
             result |= {"updates": len(burst), "seconds": elapsed, "per_second": len(burst) / elapsed,
                        "burst_unanswered": fake.unanswered(), "burst_replies": fake.replies}
             thirds = " / ".join(f"{rate:.0f}" for rate in fake.thirds())
-            print(f"  {kind}: {len(burst)} queued at once, answered in {elapsed:.1f} s = "
+            print(f"  {shown}: {len(burst)} queued at once, answered in {elapsed:.1f} s = "
                   f"{result['per_second']:.0f} updates/s ({fake.replies} messages; messages/s by thirds: {thirds})",
                   flush=True)
         if args.rate and args.seconds:
@@ -376,17 +396,12 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
                        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000 if latencies else float("nan"),
                        "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
                        "steady_unanswered": fake.unanswered()}
-            print(f"  {kind}: steady {result['steady_rate']:.0f}/s for {sent_for:.0f} s: p50 {result['p50_ms']:.1f} ms,"
-                  f" p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms", flush=True)
-        result["peak_mb"] = peak_mb(process.pid)
+            print(f"  {shown}: steady {result['steady_rate']:.0f}/s for {sent_for:.0f} s: "
+                  f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms",
+                  flush=True)
+        result["peak_mb"] = sum(peak_mb(process.pid) for process in processes)
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 120)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await asyncio.gather(*(stop(process) for process in processes))
         await fake.close()
         if args.profile is not None and kind in PRODUCT:
             session = args.profile / f"{kind}.pyisession"
@@ -397,6 +412,16 @@ async def measure(kind: str, args: argparse.Namespace, folder: Path, command: st
         if kind.endswith("postgresql"):
             await scratch_postgres(args.database_url, "whole_bot_bench", drop_only=True)
     return result
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 120)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 def report(results: list[dict[str, Any]]) -> None:
@@ -473,6 +498,8 @@ def main() -> None:
                         help="a PostgreSQL server (a scratch database is made beside this one)")
     parser.add_argument("--only", nargs="+", choices=["echo", *PRODUCT, *(f"floor-{kind}" for kind in PRODUCT)],
                         default=["echo", "sqlite", "postgresql"])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="PostgreSQL bots: this many worker processes behind the webhook instead of one polling")
     parser.add_argument("--profile", type=Path, help="run lideres-bot under pyinstrument, profiles to this folder")
     parser.add_argument("--logs", type=Path, help="keep each bot's log in this folder")
     parser.add_argument("--quick", action="store_true", help="2,000 updates and 5 s steady (make bench)")

@@ -41,6 +41,7 @@ from aiohttp import web
 TOKEN = "123456:TEST-token_for-the-fake-api"
 BOT_ID = 123456
 MESSAGE_METHODS = ("sendMessage", "editMessageText", "sendDocument", "sendPhoto")
+WEBHOOK_CONNECTIONS = 40  # the Bot API's default max_connections: updates it POSTs at once to a webhook
 INT_PARAMS = {"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"}
 JSON_PARAMS = {"reply_markup", "commands", "allowed_updates", "scope", "link_preview_options", "reply_parameters"}
 
@@ -126,6 +127,7 @@ class FakeTelegram:
         self.meter: LoadMeter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.webhook_urls: list[str] = []
+        self._connections = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
         self.delivered: dict[int, str] = {}  # update id → the webhook URL that answered 200
         self._turn = itertools.count()
         self._http: aiohttp.ClientSession | None = None
@@ -235,15 +237,21 @@ class FakeTelegram:
     def deliver_to(self, urls: list[str]) -> None:
         """Webhook mode behind a load balancer: every update injected from now on is POSTed, with the secret
         the bot gave setWebhook, to the next of ``urls`` in turn (several at once, as Telegram opens several
-        connections). A call refused or not answered 200 (a worker killed, or stopping) goes to the next URL,
-        as Telegram delivers again; ``delivered`` records which URL took each update."""
+        connections: at most setWebhook's ``max_connections``, 40 unless given). A call refused or not answered
+        200 (a worker killed, or stopping) goes to the next URL, as Telegram delivers again; ``delivered``
+        records which URL took each update."""
         self.webhook_urls = list(urls)
+        self._connections = asyncio.Semaphore(int((self.webhook or {}).get("max_connections", WEBHOOK_CONNECTIONS)))
 
     async def _post_update(self, update: dict[str, Any]) -> None:
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         secret = (self.webhook or {}).get("secret_token", "")
         start = next(self._turn)
+        async with self._connections:
+            await self._post_to_workers(update, secret, start)
+
+    async def _post_to_workers(self, update: dict[str, Any], secret: str, start: int) -> None:
         for attempt in range(3 * len(self.webhook_urls)):
             url = self.webhook_urls[(start + attempt) % len(self.webhook_urls)]
             try:
