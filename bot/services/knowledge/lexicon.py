@@ -28,7 +28,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
-    durante mediante tras traves dentro fuera cerca ademas incluso tampoco mientras ahora todavia cuyo cuya
+    durante mediante tras traves dentro fuera cerca ademas aparte incluso tampoco mientras ahora todavia cuyo cuya
     cuyos cuyas manera modo exactamente concretamente
     tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
@@ -50,7 +50,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
     wants during exactly now currently already ever one ones way ways according regarding
-    besides whole entire each every both either neither several many few lot lots bit little quite rather
+    besides apart whole entire each every both either neither several many few lot lots bit little quite rather
     maybe perhaps probably still yet since ago kindly exact anyway somehow
     main overall specific specifically basically
     """.split()
