@@ -8,6 +8,7 @@ network: another network's knowledge base reuses them unchanged. Everything here
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # Function words and conversational filler of both languages. Dropped in either language because a
 # user may write in either whatever their profile says ("what es el budget"), and a word that is
@@ -556,3 +557,10 @@ def _parse_concepts(text: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, .
 
 # (concept, Spanish words, English words)
 CONCEPTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = _parse_concepts(CONCEPTS_TEXT)
+
+
+# Common words of Spanish and English, folded: `common_words.txt` beside this file says where they come from
+# (a word frequency list, cut at 30 uses per million words, about 5,300 words) and how to regenerate them.
+COMMON_WORDS: frozenset[str] = frozenset(
+    line for line in (Path(__file__).with_name("common_words.txt").read_text(encoding="utf-8").split("\n"))
+    if line and not line.startswith("#"))
