@@ -477,6 +477,51 @@ def test_misspelt_names_and_words_are_recovered(places, question, expected):
     assert answer_id(places, question) == expected
 
 
+@pytest.fixture
+def stage(tmp_path) -> KnowledgeIndex:
+    """A theatre's entries, whose words are one letter from common words they never use: "mando" from
+    "mundo", "actor" from "autor", "aporte" from "aparte"."""
+    return _write_entries(tmp_path, {
+        "remote": (["¿Cómo funciona el mando de la sala?", "Mando de la sala", "¿Dónde está el mando?"],
+                   ["How does the room's remote work?", "Room remote", "Where is the remote?"],
+                   "El mando de la sala enciende el proyector y las luces."),
+        "cast": (["¿Quién es el actor principal?", "Actor principal", "¿Qué actor protagoniza la obra?"],
+                 ["Who is the lead actor?", "Lead actor", "Which actor stars in the play?"],
+                 "El actor principal es Mario Sanz."),
+        "donations": (["¿Cómo hago un aporte al teatro?", "Aportes", "¿Puedo donar al teatro?"],
+                      ["How do I make a donation to the theatre?", "Donations", "Can I donate to the theatre?"],
+                      "Los aportes al teatro se hacen en taquilla."),
+    })
+
+
+@pytest.mark.parametrize(
+    ("question", "wrong"),
+    [
+        ("¿Dónde está el mundo?", "remote"),  # "mundo" is a word, not "mando" misspelt
+        ("¿Cómo funciona el mundo?", "remote"),
+        ("¿Quién es el autor?", "cast"),  # "autor" is not "actor"
+        ("¿Quién es el autor principal?", "cast"),
+        ("¿Cómo hago un aparte?", "donations"),  # "aparte" is not "aporte"
+    ],
+)
+def test_a_common_word_the_entries_never_use_is_not_read_as_another_word(stage, question, wrong):
+    """A correctly written word of the language that the knowledge base lacks is a word it lacks, not a
+    typo of the knowledge base's nearest word: the question is not answered with that word's entry."""
+    assert answer_id(stage, question) != wrong
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("¿cómo funciona el mnado de la sala?", "remote"),  # two letters swapped: still a typo
+        ("¿quién es el actr principal?", "cast"),  # a letter left out
+        ("¿cómo hago un aprote al teatro?", "donations"),
+    ],
+)
+def test_real_typos_of_the_entries_words_are_still_recovered(stage, question, expected):
+    assert answer_id(stage, question) == expected
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

@@ -55,6 +55,7 @@ from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     CITING_ASKED,
     CITING_WORDS,
+    COMMON_WORDS,
     CONTRASTS,
     DETAIL_WORDS,
     DIGIT_WORDS,
@@ -149,6 +150,13 @@ TYPO2_MIN_LEN = 8
 TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
 SOUND_CREDIT = 0.95
 TYPO_COST = 1.5
+# A correctly written common word of either language (`lexicon.COMMON_WORDS`) that the entries never use is
+# more often a word the knowledge base lacks than a slip for one of its words ("mundo" is not "mando",
+# "autor" not "actor", "recién" not "reciben"): its correction keeps only this share of its credit, below
+# `CROSS_LANGUAGE_CREDIT`, so that it pulls the question little and, alone, is nothing to go on. Not a
+# sound-alike ("tubo" for "tuvo": Spanish writes one sound several ways), nor another ending of the word
+# ("advisor" / "advisory", "distingue" / "distinguió").
+COMMON_WORD_CREDIT = 0.3
 # A name in at least this share of the entries is the knowledge base's own subject (`_Term.everywhere`).
 EVERYWHERE_SHARE = 0.3
 # A key is a name's (`KnowledgeIndex._name_keys`) when at least this share of its uses in the entries'
@@ -707,6 +715,14 @@ class KnowledgeIndex:
         form = phonetic(word)
         if form in self._sounds:
             return self._sounds[form], SOUND_CREDIT
+        correction, credit = self._misspelt(word, form)
+        if correction != word and word in COMMON_WORDS and not _another_ending(word, correction):
+            return correction, credit * COMMON_WORD_CREDIT
+        return correction, credit
+
+    def _misspelt(self, word: str, form: str) -> tuple[str, float]:
+        """The known word `word` (`form` as it sounds) is one or two slips of writing from, with its credit,
+        or `word` itself."""
         if len(form) < TYPO_MIN_LEN:
             return word, 1.0
         max_edits = 2 if len(word) >= TYPO2_MIN_LEN else 1
@@ -1073,6 +1089,13 @@ def _likely_slip(word: str, known: str) -> bool:
         return True
     shorter = min(len(word), len(known))
     return len(os.path.commonprefix((word, known))) >= shorter - 2
+
+
+def _another_ending(word: str, known: str) -> bool:
+    """`known` is `word` with another ending: they share at least four letters and differ only in the last
+    two of each ("advisor" / "advisory", "distingue" / "distinguio"; not "recien" / "reciben")."""
+    prefix = len(os.path.commonprefix((word, known)))
+    return prefix >= 4 and max(len(word), len(known)) - prefix <= 2
 
 
 def _name_slip(word: str, name: str) -> bool:

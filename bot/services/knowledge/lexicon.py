@@ -8,6 +8,7 @@ network: another network's knowledge base reuses them unchanged. Everything here
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # Function words and conversational filler of both languages. Dropped in either language because a
 # user may write in either whatever their profile says ("what es el budget"), and a word that is
@@ -28,7 +29,7 @@ STOPWORDS_ES: frozenset[str] = frozenset(
     alguien alguno nadie todo todos toda todas dar da dan dio dieron doy das dame denme conocer conoce
     conocen conocio conocieron conozco entonces bueno vale oiga ok mio mia mios mias tuyo tuya tuyos tuyas
     suyo suya suyos suyas nuestros nuestras vuestro vuestra vuestros vuestras aqui aca
-    durante mediante tras traves dentro fuera cerca ademas incluso tampoco mientras ahora todavia cuyo cuya
+    durante mediante tras traves dentro fuera cerca ademas aparte incluso tampoco mientras ahora todavia cuyo cuya
     cuyos cuyas manera modo exactamente concretamente
     tenian tenemos tendra tendran tuviera habian habra habran habria haya hayan sera seran seria serian
     fueran siendo estuvo estuvieron estaban estara podia podian podra podran pudo pudieron podemos quiere
@@ -50,7 +51,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
     wants during exactly now currently already ever one ones way ways according regarding
-    besides whole entire each every both either neither several many few lot lots bit little quite rather
+    besides apart whole entire each every both either neither several many few lot lots bit little quite rather
     maybe perhaps probably still yet since ago kindly exact anyway somehow
     main overall specific specifically basically
     """.split()
@@ -556,3 +557,10 @@ def _parse_concepts(text: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, .
 
 # (concept, Spanish words, English words)
 CONCEPTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = _parse_concepts(CONCEPTS_TEXT)
+
+
+# Common words of Spanish and English, folded: `common_words.txt` beside this file says where they come from
+# (a word frequency list, cut at 30 uses per million words, about 5,300 words) and how to regenerate them.
+COMMON_WORDS: frozenset[str] = frozenset(
+    line for line in (Path(__file__).with_name("common_words.txt").read_text(encoding="utf-8").split("\n"))
+    if line and not line.startswith("#"))
