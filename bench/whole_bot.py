@@ -3,7 +3,7 @@
     .venv/bin/python bench/whole_bot.py [--updates 20000] [--rate 200 --seconds 30] [--users 1000]
                                         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
                                         [--only echo sqlite postgresql floor-sqlite floor-postgresql]
-                                        [--profile FOLDER] [--logs FOLDER] [--quick]
+                                        [--workers N] [--profile FOLDER] [--logs FOLDER] [--quick]
 
 Three bots, one after the other, each in its own process (so its peak memory is its own) polling a fake Bot API
 (``tests/fake_telegram.py``, served by this process, which injects the updates and times the answers): a bare
@@ -27,6 +27,10 @@ echo bot answers a text with its text and a press with answerCallbackQuery and a
 gets the engine's own one-line answer: "not understood", "unknown command", "button expired"), so what it costs
 is what every update pays before any feature runs: the channel, the journal that makes a crash lose nothing, the
 transaction that loads (or creates) the sender. The product can be no faster than its floor.
+
+``--workers N`` runs each PostgreSQL bot as N ``lideres run`` processes in webhook mode behind one URL (README,
+"Several worker processes"): the fake POSTs each update to the next worker in turn, at most 40 at once (Telegram's
+default ``max_connections``); the peak memory is the workers' sum.
 
 ``--profile FOLDER`` runs lideres-bot under pyinstrument and writes its text profile there, one per database;
 ``--logs FOLDER`` keeps each bot's log. The saturation line also gives the messages a second in each third of
