@@ -911,3 +911,28 @@ def test_a_misspelt_name_written_as_a_name_is_corrected_to_it() -> None:
     assert index._correct_name("gesf") == ("gsef", pytest.approx(0.95))
     assert index._correct_name("cooperactivas") is None  # a word the entries use
     assert index._correct_name("brasil") is None  # a name the entries never write
+
+
+def test_a_question_is_nearer_to_an_entry_asked_the_same_way(tmp_path):
+    """"¿Qué ofrece la tienda?" asks what the shop offers; "¿Ofrece la tienda envíos a domicilio?" asks
+    whether it offers one thing. With the same words, a question asking "what" is less near the entry
+    asking "whether" than a question asking "whether" is, and the other way round: the entry is the more
+    sure answer for the question asked its way."""
+    index = _write_entries(tmp_path, {
+        "shop": (["¿Qué se vende en la tienda de Colmena?", "Productos de la tienda de Colmena",
+                  "¿Qué vende la tienda?"],
+                 ["What is sold in the Colmena shop?", "Colmena shop products", "What does the shop sell?"],
+                 "La tienda de Colmena ofrece miel, polen y velas de cera de sus socios."),
+        "delivery": (["¿Ofrece la tienda envíos a domicilio?", "Envíos de la tienda",
+                      "¿Envía la tienda pedidos a casa?"],
+                     ["Does the shop offer home delivery?", "Shop deliveries", "Does the shop send orders home?"],
+                     "Sí: la tienda envía los pedidos a domicilio en toda la provincia."),
+    })
+
+    def closeness(question: str, entry_id: str) -> float:
+        return next(c for e, c in index.rank(question) if e.id == entry_id)
+
+    for what, whether in (("¿Qué ofrece la tienda?", "¿La tienda ofrece algo?"),
+                          ("What does the shop offer?", "Does the shop offer anything?")):
+        assert closeness(what, "delivery") < closeness(whether, "delivery")
+        assert closeness(whether, "shop") < closeness(what, "shop")

@@ -93,6 +93,7 @@ from bot.services.knowledge.text import (
     phonetic,
     proper_names,
     query_words,
+    question_form,
     words,
 )
 
@@ -127,6 +128,11 @@ _CONTRARY: dict[str, str] = {**dict(CONTRASTS), **{b: a for a, b in CONTRASTS}}
 # A variant asking what can be ("can new entities join?") for a question about what was ("which entities
 # joined?"), or the other way round, is that much less near (`text.aspect`).
 ASPECT_MISMATCH = 0.8
+# A variant asking whether something holds ("were synergies analysed in Cantabria?") for a question
+# asking what it was ("what was analysed in Cantabria?"), or the other way round, is that much less near
+# (`text.question_form`): the yes / no variant names one fact of the subject while the question asks for
+# it, so an entry asking "what" of the subject answers it better than one confirming a detail.
+FORM_MISMATCH = 0.8
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -253,6 +259,7 @@ class _Variant(NamedTuple):
     keys: frozenset[str]
     total: float
     aspect: str | None = None  # "modal" or "past" (`text.aspect`)
+    form: str | None = None  # "wh" or "yn" (`text.question_form`)
 
 
 @dataclass(slots=True)
@@ -310,7 +317,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure")
+                 "asked", "surfaces", "procedure", "form")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -347,6 +354,7 @@ class _Query:
         self.procedure = (frozenset(k for k, _ in verb.keys) if verb is not None and not verb.name
                           and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
+        self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -391,20 +399,20 @@ class KnowledgeIndex:
     def _build(self, entries: list[Entry]) -> None:
         fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
-        variant_aspects: list[list[str | None]] = []
+        variant_aspects: list[list[tuple[str | None, str | None]]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
             variants: list[list[Token]] = []
-            aspects: list[str | None] = []
+            aspects: list[tuple[str | None, str | None]] = []  # per variant: `text.aspect`, `text.question_form`
             for lang, texts in entry.questions.items():
                 for text in texts:
                     variants.append(analyse(text, lang))
-                    aspects.append(aspect(text))
+                    aspects.append((aspect(text), question_form(text)))
             questions_end = len(variants)
             for lang, text in entry.title.items():
                 variants.append(analyse(text, lang))
-                aspects.append(aspect(text))
+                aspects.append((aspect(text), question_form(text)))
             for i, tokens in enumerate(variants):
                 fields["questions" if i < questions_end else "title"].update(t.keys[0] for t in tokens)
                 for t in tokens:
@@ -516,13 +524,14 @@ class KnowledgeIndex:
         self._deletes = dict(deletes)
         self._by_shape = dict(by_shape)
 
-    def _variant(self, tokens: list[Token], aspect_: str | None = None) -> _Variant:
+    def _variant(self, tokens: list[Token],
+                 shape: tuple[str | None, str | None] = (None, None)) -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
         words: dict[str, float] = {}
         for t in tokens:
             words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, aspect_)
+        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape)
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -547,6 +556,7 @@ class KnowledgeIndex:
             return [], NO_SIGNALS  # only interrogatives, unknown words or weak guesses: nothing to go on
         query = _Query(terms)
         query.aspect = aspect(clean_query(question))
+        query.form = question_form(clean_query(question))
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
@@ -895,6 +905,8 @@ class KnowledgeIndex:
             closeness = OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) * similarity
             if query.aspect and variant.aspect and query.aspect != variant.aspect:
                 closeness *= ASPECT_MISMATCH
+            if query.form and variant.form and query.form != variant.form:
+                closeness *= FORM_MISMATCH
             best = max(best, closeness)
         return best
 
