@@ -11,7 +11,8 @@
 2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words
    count more, unknown words count against it, and so does lacking a word nearly every entry has)
    and how close the question is to its nearest question variant (key overlap plus rapidfuzz
-   similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
+   similarity of the folded text; a variant asked another way is less near: what can be for what was,
+   whether something holds for what it was). An entry about another name than the one asked about ("CAINCO's
    services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
    what is asked: no figure in its answer of what "how many" (or "the budget of") counts, in one sentence
    with it or asked for by one of its questions; a number the question names that it never states; no
