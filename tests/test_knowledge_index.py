@@ -936,3 +936,21 @@ def test_a_question_is_nearer_to_an_entry_asked_the_same_way(tmp_path):
                           ("What does the shop offer?", "Does the shop offer anything?")):
         assert closeness(what, "delivery") < closeness(whether, "delivery")
         assert closeness(whether, "shop") < closeness(what, "shop")
+
+
+def test_why_is_answered_by_the_entry_asked_why_not_by_the_one_about_the_subject(tmp_path):
+    """"Why did the Brezo Foundation come into Colmena?" shares more words with the entry listing who joined
+    than with the one asked why the foundation joined; the one asked "why" answers it."""
+    index = _write_entries(tmp_path, {
+        "new-partners": (["¿Qué entidades se sumaron a Colmena en 2020?", "Nuevos socios de Colmena",
+                          "¿Qué organizaciones entraron en Colmena?"],
+                         ["Which entities joined Colmena in 2020?", "New Colmena partners",
+                          "Which organisations came into Colmena?"],
+                         "En 2020 se sumaron a Colmena la Fundación Brezo y la cooperativa Alba."),
+        "brezo": (["¿Por qué se sumó la Fundación Brezo?", "Fundación Brezo", "¿Qué aporta la Fundación Brezo?"],
+                  ["Why did the Brezo Foundation join?", "Brezo Foundation", "What does the Brezo Foundation bring?"],
+                  "La Fundación Brezo se sumó para aportar su experiencia en polinización."),
+    })
+    assert answer_id(index, "Why did the Brezo Foundation come into Colmena?", "en") == "brezo"
+    assert index.rank("¿Por qué entró la Fundación Brezo en Colmena?")[0][0].id == "brezo"
+    assert answer_id(index, "Which organisations came into Colmena?", "en") == "new-partners"

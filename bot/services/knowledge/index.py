@@ -134,6 +134,13 @@ ASPECT_MISMATCH = 0.8
 # (`text.question_form`): the yes / no variant names one fact of the subject while the question asks for
 # it, so an entry asking "what" of the subject answers it better than one confirming a detail.
 FORM_MISMATCH = 0.8
+# "Who", "why" or "how many" asked of a subject is answered by the entry one of whose questions asks it
+# ("¿Por qué se sumó la Fundación Carolina?"), rather than by the entry about the subject whose questions
+# never do ("¿Qué entidades se sumaron?"): an entry that is not asked it says it at most in passing. Not
+# "when" and "where" (an answer stating a date or a place is checked for them, `_states`), nor "how",
+# which any description of the subject answers, nor "how do I" (`ASKED_INTENTS`).
+UNASKED_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?why", "?qty"})
+UNASKED_ATTRIBUTE = 0.85
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -261,6 +268,7 @@ class _Variant(NamedTuple):
     total: float
     aspect: str | None = None  # "modal" or "past" (`text.aspect`)
     form: str | None = None  # "wh" or "yn" (`text.question_form`)
+    asks: frozenset[str] = frozenset()  # its interrogatives ("?who", "?why")
 
 
 @dataclass(slots=True)
@@ -532,7 +540,12 @@ class KnowledgeIndex:
         for t in tokens:
             words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape)
+        # A variant naming an amount asks it ("Presupuesto de Colmena"), as a question naming one does.
+        asks = {t.surface for t in tokens if t.intent}
+        if any(not QUANTITY_CONCEPTS.isdisjoint(t.keys) for t in tokens):
+            asks.add("?qty")
+        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape,
+                        frozenset(asks))
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -845,7 +858,8 @@ class KnowledgeIndex:
         """What is left of an entry's confidence once it is checked against what the question asks:
         a fact its answer lacks, a subject of other entries it never mentions (`missing_topic`, their
         weight), a name it is not about (when `missing_name`, the question has a name it lacks), the
-        contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one)."""
+        contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one),
+        and none of its questions asking the "who", "why" or "how many" asked (`UNASKED_ATTRIBUTES`)."""
         factor = 1.0
         for intent in query.intents:
             if _lacks_intent(doc, query, intent):
@@ -857,6 +871,9 @@ class KnowledgeIndex:
         for k in query.contrasts:
             if k not in doc.strong and _CONTRARY[k] in doc.strong:
                 factor *= CONTRAST_CONFLICT
+        for t in query.terms:
+            if t.surface in UNASKED_ATTRIBUTES and not any(t.surface in v.asks for v in doc.variants):
+                factor *= UNASKED_ATTRIBUTE
         return factor
 
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
