@@ -956,3 +956,46 @@ def test_a_misspelt_name_written_as_a_name_is_corrected_to_it() -> None:
     assert index._correct_name("gesf") == ("gsef", pytest.approx(0.95))
     assert index._correct_name("cooperactivas") is None  # a word the entries use
     assert index._correct_name("brasil") is None  # a name the entries never write
+
+
+def test_a_question_is_nearer_to_an_entry_asked_the_same_way(tmp_path):
+    """"¿Qué ofrece la tienda?" asks what the shop offers; "¿Ofrece la tienda envíos a domicilio?" asks
+    whether it offers one thing. With the same words, a question asking "what" is less near the entry
+    asking "whether" than a question asking "whether" is, and the other way round: the entry is the more
+    sure answer for the question asked its way."""
+    index = _write_entries(tmp_path, {
+        "shop": (["¿Qué se vende en la tienda de Colmena?", "Productos de la tienda de Colmena",
+                  "¿Qué vende la tienda?"],
+                 ["What is sold in the Colmena shop?", "Colmena shop products", "What does the shop sell?"],
+                 "La tienda de Colmena ofrece miel, polen y velas de cera de sus socios."),
+        "delivery": (["¿Ofrece la tienda envíos a domicilio?", "Envíos de la tienda",
+                      "¿Envía la tienda pedidos a casa?"],
+                     ["Does the shop offer home delivery?", "Shop deliveries", "Does the shop send orders home?"],
+                     "Sí: la tienda envía los pedidos a domicilio en toda la provincia."),
+    })
+
+    def closeness(question: str, entry_id: str) -> float:
+        return next(c for e, c in index.rank(question) if e.id == entry_id)
+
+    for what, whether in (("¿Qué ofrece la tienda?", "¿La tienda ofrece algo?"),
+                          ("What does the shop offer?", "Does the shop offer anything?")):
+        assert closeness(what, "delivery") < closeness(whether, "delivery")
+        assert closeness(whether, "shop") < closeness(what, "shop")
+
+
+def test_why_is_answered_by_the_entry_asked_why_not_by_the_one_about_the_subject(tmp_path):
+    """"Why did the Brezo Foundation come into Colmena?" shares more words with the entry listing who joined
+    than with the one asked why the foundation joined; the one asked "why" answers it."""
+    index = _write_entries(tmp_path, {
+        "new-partners": (["¿Qué entidades se sumaron a Colmena en 2020?", "Nuevos socios de Colmena",
+                          "¿Qué organizaciones entraron en Colmena?"],
+                         ["Which entities joined Colmena in 2020?", "New Colmena partners",
+                          "Which organisations came into Colmena?"],
+                         "En 2020 se sumaron a Colmena la Fundación Brezo y la cooperativa Alba."),
+        "brezo": (["¿Por qué se sumó la Fundación Brezo?", "Fundación Brezo", "¿Qué aporta la Fundación Brezo?"],
+                  ["Why did the Brezo Foundation join?", "Brezo Foundation", "What does the Brezo Foundation bring?"],
+                  "La Fundación Brezo se sumó para aportar su experiencia en polinización."),
+    })
+    assert answer_id(index, "Why did the Brezo Foundation come into Colmena?", "en") == "brezo"
+    assert index.rank("¿Por qué entró la Fundación Brezo en Colmena?")[0][0].id == "brezo"
+    assert answer_id(index, "Which organisations came into Colmena?", "en") == "new-partners"

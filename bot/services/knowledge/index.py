@@ -11,7 +11,8 @@
 2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words
    count more, unknown words count against it, and so does lacking a word nearly every entry has)
    and how close the question is to its nearest question variant (key overlap plus rapidfuzz
-   similarity of the folded text). An entry about another name than the one asked about ("CAINCO's
+   similarity of the folded text; a variant asked another way is less near: what can be for what was,
+   whether something holds for what it was). An entry about another name than the one asked about ("CAINCO's
    services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
    what is asked: no figure in its answer of what "how many" (or "the budget of") counts, in one sentence
    with it or asked for by one of its questions; a number the question names that it never states; no
@@ -94,6 +95,7 @@ from bot.services.knowledge.text import (
     phonetic,
     proper_names,
     query_words,
+    question_form,
     words,
 )
 
@@ -128,6 +130,18 @@ _CONTRARY: dict[str, str] = {**dict(CONTRASTS), **{b: a for a, b in CONTRASTS}}
 # A variant asking what can be ("can new entities join?") for a question about what was ("which entities
 # joined?"), or the other way round, is that much less near (`text.aspect`).
 ASPECT_MISMATCH = 0.8
+# A variant asking whether something holds ("were synergies analysed in Cantabria?") for a question
+# asking what it was ("what was analysed in Cantabria?"), or the other way round, is that much less near
+# (`text.question_form`): the yes / no variant names one fact of the subject while the question asks for
+# it, so an entry asking "what" of the subject answers it better than one confirming a detail.
+FORM_MISMATCH = 0.8
+# "Who", "why" or "how many" asked of a subject is answered by the entry one of whose questions asks it
+# ("¿Por qué se sumó la Fundación Carolina?"), rather than by the entry about the subject whose questions
+# never do ("¿Qué entidades se sumaron?"): an entry that is not asked it says it at most in passing. Not
+# "when" and "where" (an answer stating a date or a place is checked for them, `_states`), nor "how",
+# which any description of the subject answers, nor "how do I" (`ASKED_INTENTS`).
+UNASKED_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?why", "?qty"})
+UNASKED_ATTRIBUTE = 0.85
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -261,6 +275,8 @@ class _Variant(NamedTuple):
     keys: frozenset[str]
     total: float
     aspect: str | None = None  # "modal" or "past" (`text.aspect`)
+    form: str | None = None  # "wh" or "yn" (`text.question_form`)
+    asks: frozenset[str] = frozenset()  # its interrogatives ("?who", "?why")
 
 
 @dataclass(slots=True)
@@ -318,7 +334,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure")
+                 "asked", "surfaces", "procedure", "form")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -355,6 +371,7 @@ class _Query:
         self.procedure = (frozenset(k for k, _ in verb.keys) if verb is not None and not verb.name
                           and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
+        self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -399,20 +416,20 @@ class KnowledgeIndex:
     def _build(self, entries: list[Entry]) -> None:
         fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
-        variant_aspects: list[list[str | None]] = []
+        variant_aspects: list[list[tuple[str | None, str | None]]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
             variants: list[list[Token]] = []
-            aspects: list[str | None] = []
+            aspects: list[tuple[str | None, str | None]] = []  # per variant: `text.aspect`, `text.question_form`
             for lang, texts in entry.questions.items():
                 for text in texts:
                     variants.append(analyse(text, lang))
-                    aspects.append(aspect(text))
+                    aspects.append((aspect(text), question_form(text)))
             questions_end = len(variants)
             for lang, text in entry.title.items():
                 variants.append(analyse(text, lang))
-                aspects.append(aspect(text))
+                aspects.append((aspect(text), question_form(text)))
             for i, tokens in enumerate(variants):
                 fields["questions" if i < questions_end else "title"].update(t.keys[0] for t in tokens)
                 for t in tokens:
@@ -524,13 +541,19 @@ class KnowledgeIndex:
         self._deletes = dict(deletes)
         self._by_shape = dict(by_shape)
 
-    def _variant(self, tokens: list[Token], aspect_: str | None = None) -> _Variant:
+    def _variant(self, tokens: list[Token],
+                 shape: tuple[str | None, str | None] = (None, None)) -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
         words: dict[str, float] = {}
         for t in tokens:
             words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         text = " ".join(t.surface for t in tokens if not t.intent)
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, aspect_)
+        # A variant naming an amount asks it ("Presupuesto de Colmena"), as a question naming one does.
+        asks = {t.surface for t in tokens if t.intent}
+        if any(not QUANTITY_CONCEPTS.isdisjoint(t.keys) for t in tokens):
+            asks.add("?qty")
+        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape,
+                        frozenset(asks))
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -555,6 +578,7 @@ class KnowledgeIndex:
             return [], NO_SIGNALS  # only interrogatives, unknown words or weak guesses: nothing to go on
         query = _Query(terms)
         query.aspect = aspect(clean_query(question))
+        query.form = question_form(clean_query(question))
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
@@ -850,7 +874,8 @@ class KnowledgeIndex:
         """What is left of an entry's confidence once it is checked against what the question asks:
         a fact its answer lacks, a subject of other entries it never mentions (`missing_topic`, their
         weight), a name it is not about (when `missing_name`, the question has a name it lacks), the
-        contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one)."""
+        contrary of a concept asked about (`lexicon.CONTRASTS`: the opening seminar for the closing one),
+        and none of its questions asking the "who", "why" or "how many" asked (`UNASKED_ATTRIBUTES`)."""
         factor = 1.0
         for intent in query.intents:
             if _lacks_intent(doc, query, intent):
@@ -862,6 +887,9 @@ class KnowledgeIndex:
         for k in query.contrasts:
             if k not in doc.strong and _CONTRARY[k] in doc.strong:
                 factor *= CONTRAST_CONFLICT
+        for t in query.terms:
+            if t.surface in UNASKED_ATTRIBUTES and not any(t.surface in v.asks for v in doc.variants):
+                factor *= UNASKED_ATTRIBUTE
         return factor
 
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
@@ -911,6 +939,8 @@ class KnowledgeIndex:
             closeness = OVERLAP_SHARE * overlap + (1 - OVERLAP_SHARE) * similarity
             if query.aspect and variant.aspect and query.aspect != variant.aspect:
                 closeness *= ASPECT_MISMATCH
+            if query.form and variant.form and query.form != variant.form:
+                closeness *= FORM_MISMATCH
             best = max(best, closeness)
         return best
 

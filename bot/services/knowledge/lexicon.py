@@ -370,6 +370,19 @@ PAST_WORDS: frozenset[str] = frozenset(
 )
 PAST_ENDINGS: tuple[str, ...] = ("ed", "aron", "ieron")
 
+# Whether a question asks for something ("what was analysed?", "¿qué se analizó?") or whether something
+# holds ("were synergies analysed?", "¿se analizaron sinergias?"): its interrogatives, folded (accents
+# gone: "qué" is "que", "cómo" is "como"), and the English auxiliaries that open a yes / no question.
+WH_WORDS: frozenset[str] = frozenset(
+    """
+    que cual cuales quien quienes como donde adonde cuando cuanto cuanta cuantos cuantas porque
+    what which who whom whose how where when why
+    """.split()
+)
+YES_NO_OPENERS: frozenset[str] = frozenset(
+    "is are was were do does did has have had can could will would should shall may might".split()
+)
+
 # Concepts that exclude each other: an entry about one ("the opening seminar") does not answer a question
 # about the other ("what was decided at the closing seminar"), however many other words they share.
 CONTRASTS: tuple[tuple[str, str], ...] = (

@@ -38,7 +38,9 @@ from bot.services.knowledge.lexicon import (
     STOPWORDS_EN,
     STOPWORDS_ES,
     SURFACE_CONCEPTS,
+    WH_WORDS,
     WORKINGS,
+    YES_NO_OPENERS,
 )
 
 LANGUAGES: tuple[str, ...] = ("es", "en")
@@ -315,6 +317,21 @@ def aspect(text: str) -> str | None:
         return "modal"
     if not PAST_WORDS.isdisjoint(ws) or any(len(w) > 5 and w.endswith(PAST_ENDINGS) for w in ws):
         return "past"
+    return None
+
+
+def question_form(text: str) -> str | None:
+    """"wh" when a question asks for something ("what was analysed?", "¿qué se analizó?"), "yn" when it
+    asks whether something holds ("were synergies analysed?", "¿se analizaron sinergias?": no
+    interrogative, and an English auxiliary first or a question mark), None when it does not say ("tell me
+    about X", "beneficiarios directos")."""
+    ws = expand_chat(words(text))
+    if not ws:
+        return None
+    if not WH_WORDS.isdisjoint(ws):
+        return "wh"
+    if ws[0] in YES_NO_OPENERS or "?" in text:
+        return "yn"
     return None
 
 
