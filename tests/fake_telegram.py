@@ -128,6 +128,7 @@ class FakeTelegram:
         self._tasks: set[asyncio.Task[None]] = set()
         self.webhook_urls: list[str] = []
         self._connections = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
+        self._chat_calls: dict[Any, asyncio.Task[Any] | None] = {}  # chat → its update being POSTed
         self.delivered: dict[int, str] = {}  # update id → the webhook URL that answered 200
         self._turn = itertools.count()
         self._http: aiohttp.ClientSession | None = None
@@ -237,9 +238,10 @@ class FakeTelegram:
     def deliver_to(self, urls: list[str]) -> None:
         """Webhook mode behind a load balancer: every update injected from now on is POSTed, with the secret
         the bot gave setWebhook, to the next of ``urls`` in turn (several at once, as Telegram opens several
-        connections: at most setWebhook's ``max_connections``, 40 unless given). A call refused or not answered
-        200 (a worker killed, or stopping) goes to the next URL, as Telegram delivers again; ``delivered``
-        records which URL took each update."""
+        connections: at most setWebhook's ``max_connections``, 40 unless given; one chat's updates one after the
+        other, each once the call before it ended). A call refused or not answered 200 (a worker killed, or
+        stopping) goes to the next URL, as Telegram delivers again; ``delivered`` records which URL took each
+        update."""
         self.webhook_urls = list(urls)
         self._connections = asyncio.Semaphore(int((self.webhook or {}).get("max_connections", WEBHOOK_CONNECTIONS)))
 
@@ -248,8 +250,17 @@ class FakeTelegram:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         secret = (self.webhook or {}).get("secret_token", "")
         start = next(self._turn)
-        async with self._connections:
-            await self._post_to_workers(update, secret, start)
+        chat, this = _chat_of(update), asyncio.current_task()
+        previous = self._chat_calls.get(chat)
+        self._chat_calls[chat] = this
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # as Telegram: a chat's next update once its previous call ended
+            async with self._connections:
+                await self._post_to_workers(update, secret, start)
+        finally:
+            if self._chat_calls.get(chat) is this:
+                del self._chat_calls[chat]
 
     async def _post_to_workers(self, update: dict[str, Any], secret: str, start: int) -> None:
         for attempt in range(3 * len(self.webhook_urls)):
@@ -575,6 +586,16 @@ class FakeTelegram:
     async def _control_sent(self, _request: web.Request) -> web.Response:
         return web.json_response([{"method": c.method, "chat_id": c.chat_id, "text": c.text, "buttons": c.labels}
                                   for c in self.sent()])
+
+
+def _chat_of(update: dict[str, Any]) -> Any:
+    """The chat an update belongs to (its sender's when it names none)."""
+    for kind in ("message", "edited_message", "channel_post", "callback_query", "my_chat_member"):
+        body = update.get(kind)
+        if isinstance(body, dict):
+            chat = (body.get("message") or body).get("chat") or {}
+            return chat.get("id", (body.get("from") or {}).get("id"))
+    return None
 
 
 class _ApiError(Exception):

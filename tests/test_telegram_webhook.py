@@ -3,12 +3,13 @@ anything else happens."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH, derived_secret
@@ -76,6 +77,33 @@ async def test_good_webhook_flow_with_a_button_and_a_redelivery(fake, webhook, a
     assert [c.labels[0] for c in fake.sent(chat_id=ANA) if c.labels][1:3] == ["✅ Acepto", "💡 Enviar una idea"]
     assert len([c for c in fake.sent(chat_id=ANA) if "Gracias" in c.text]) == 1  # the press counted once
     assert await processed(app) == 3
+
+
+async def test_the_call_ends_once_the_update_is_answered_so_a_chats_next_update_cannot_overtake_it(fake, webhook,
+                                                                                                   app, database_url):
+    """Telegram sends a chat's next update only once the call before it ended. Were the call to end when the
+    update is recorded, the next one could reach another worker and be handled first (an idea form's answers
+    out of order). Here the user's row is locked, so the handler waits: the call must wait with it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a row lock held by the test stops the handler on PostgreSQL only")
+    _channel, client = webhook
+    good = {SECRET_HEADER: SECRET}
+    fake.message(ANA, "/start")
+    assert (await client.post(WEBHOOK_PATH, json=take(fake), headers=good)).status == 200
+    async with app.sessions() as locker, app.sessions() as watcher:
+        await locker.execute(select(User).where(User.external_id == str(ANA)).with_for_update())
+        fake.message(ANA, "/help")
+        call = asyncio.create_task(client.post(WEBHOOK_PATH, json=take(fake), headers=good))
+        while not (await watcher.scalar(text("select count(*) from pg_locks where not granted"))):
+            assert not call.done(), "the call ended before its update was handled"
+            await asyncio.sleep(0.01)  # polling PostgreSQL until the handler waits for the row
+        assert await processed(app) == 2  # recorded: Telegram would never send it again
+        done, _ = await asyncio.wait([call], timeout=0.5)
+        assert not done  # but the call is still open: the chat's next update is not sent yet
+        await locker.rollback()
+    response = await call
+    assert response.status == 200
+    await fake.wait_for(lambda: any(c.text.startswith("Puedo ayudarte") for c in fake.sent(chat_id=ANA)))
 
 
 async def test_bad_body_and_stopping(fake, webhook):

@@ -428,11 +428,13 @@ class Intake(Generic[Item]):
     order is kept) and skips the rest. ``put`` waits when too much is waiting (back-pressure)."""
 
     def __init__(self, updates: Journal, handle: Callable[[Any, Item], Awaitable[None]], *,
-                 serialize: Callable[[Item], Record | None] = lambda _item: None, batch: int = 500,
+                 serialize: Callable[[Item], Record | None] = lambda _item: None,
+                 skipped: Callable[[Any], None] = lambda _update_id: None, batch: int = 500,
                  limit: int = 10_000) -> None:
         self.updates = updates
         self.handle = handle
         self.serialize = serialize
+        self.skipped = skipped  # told of each duplicate, which ``handle`` never sees
         self.queue: KeyedQueue[str, tuple[UpdateId, Item, asyncio.Future[None]]] = KeyedQueue(
             self._take, workers=1, batch=batch, limit=limit, name=f"{updates.channel}-intake"
         )
@@ -461,6 +463,7 @@ class Intake(Generic[Item]):
             if str(update_id) not in fresh:
                 log.info("journal: duplicate update skipped",
                          extra={"channel": self.updates.channel, "update_id": str(update_id)[:64]})
+                self.skipped(update_id)
                 continue
             fresh.discard(str(update_id))  # a second copy in the same batch is a duplicate too
             try:

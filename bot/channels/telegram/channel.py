@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.telegram")
 
 WEBHOOK_PATH = "/telegram/webhook"
+# A webhook call ends once its update is handled (see ``_webhook``), or after this many seconds regardless: the
+# update is recorded by then, and Telegram is not kept waiting on one slow chat.
+HANDLED_WAIT = 10.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
@@ -114,7 +117,9 @@ class TelegramChannel:
         # goes on to the next message instead of waiting for Telegram; one chat's replies keep their order.
         self.sender: KeyedQueue[int, Outgoing] = KeyedQueue(self._send_all, workers=64, name="telegram-sender")
         self.updates = Journal.for_app(app, CHANNEL)
-        self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record)
+        self.intake: Intake[Inbound] = Intake(self.updates, self._dispatch, serialize=to_record,
+                                              skipped=self._handled)
+        self.in_handling: dict[str, asyncio.Future[None]] = {}  # webhook calls waiting for their update's end
         self.accepting = False
         self.closed = False
         self.poller: asyncio.Task[None] | None = None
@@ -239,10 +244,26 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook: not an update", extra={"remote": request.remote})
             return web.Response(status=400)
-        recorded = await self._take(update)
-        if recorded is not None:
-            await recorded  # a 200 tells Telegram it arrived: it never sends it again
+        key = str(update.update_id)
+        handled = self.in_handling.setdefault(key, asyncio.get_running_loop().create_future())
+        try:
+            recorded = await self._take(update)
+            if recorded is not None:
+                await recorded  # a 200 tells Telegram it arrived: it never sends it again
+                # Telegram sends a chat's next update only once this call ends: ending it once the update is
+                # handled, not just recorded, keeps each chat's order when several workers share the webhook
+                # (the next one may reach another worker, which must not handle it first).
+                await asyncio.wait([handled], timeout=HANDLED_WAIT)
+        finally:
+            if self.in_handling.get(key) is handled:
+                del self.in_handling[key]
         return web.Response()
+
+    def _handled(self, update_id: int | str) -> None:
+        """The update's answer is queued (or it was a duplicate): its webhook call may end."""
+        handled = self.in_handling.get(str(update_id))
+        if handled is not None and not handled.done():
+            handled.set_result(None)
 
     async def _poll(self) -> None:
         """Long polling. Ours rather than PTB's Updater, which confirms a batch (the next getUpdates' offset)
@@ -337,6 +358,7 @@ class TelegramChannel:
             job = Outgoing(notice=(inbound.notice, inbound.notice_values), language=inbound.language,
                            callback_id=inbound.callback_id)
             await self.sender.put(inbound.chat_id, job)
+            self._handled(update_id)
             return
         chat_id, callback_id = inbound.chat_id, inbound.callback_id
         edit = callback_id is not None
@@ -345,9 +367,11 @@ class TelegramChannel:
             await self.sender.put(chat_id, Outgoing(tuple(replies), callback_id=callback_id,
                                                     edit_message_id=incoming.message_id if edit else None,
                                                     update_id=str(update_id)))
+            self._handled(update_id)
 
         if not await self.app.engine.submit(inbound.incoming, respond, self.updates.within(update_id)):
             log.warning("telegram update dropped: engine draining", extra={"update_id": update_id})
+            self._handled(update_id)
 
     async def _membership(self, update: Update) -> None:
         """The user blocked the bot (status "kicked" in their private chat): stop bulk messages to them now."""
