@@ -710,6 +710,16 @@ def test_how_many_is_answered_only_by_a_figure_of_what_is_counted(tmp_path):
     assert answer_id(index, "How many finalists were there in the competition?", "en") is None
 
 
+def test_how_many_of_something_no_entry_speaks_of_is_not_answered() -> None:
+    """"How many kilometres did they travel to Santa Cruz": no entry speaks of kilometres, so none holds
+    their number, however much of the rest (the partners, the visit to Santa Cruz) an entry shares. The
+    user is not given the study visits' answer as if it said it; a count the entries do hold still is."""
+    index = KnowledgeIndex.build(load_knowledge(Path(__file__).resolve().parents[1] / "knowledge").entries)
+    assert answer_id(index, "How many kilometres did the partners travel to Santa Cruz?", "en") is None
+    assert answer_id(index, "How many registered members does Cooperactivas have?", "en") == \
+        "cooperactivas-registered-members"
+
+
 @pytest.mark.parametrize(
     ("question", "lang"),
     [

@@ -39,6 +39,7 @@ language first; the answer's language is the one asked for, whichever language m
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import math
@@ -323,6 +324,9 @@ class _Term:
     # A name a large share of the entries use (the network's own, "LÍDERES"): the knowledge base's subject,
     # so an entry not repeating it is not about something else.
     everywhere: bool = False
+    # An unknown word that begins a word the knowledge base uses ("pros", "orgs"): maybe a clipping of it,
+    # so not surely something no entry speaks of.
+    clipped: bool = False
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
@@ -391,6 +395,7 @@ class KnowledgeIndex:
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
         self._known: frozenset[str] = frozenset()  # words of the entries and of the lexicon
+        self._ordered: tuple[str, ...] = ()  # `_known` in order, to find the words a clipping begins
         self._sounds: dict[str, str] = {}  # phonetic form -> the most used known word with it
         self._rank: dict[str, int] = {}  # phonetic form -> its place in that order (ties between corrections)
         self._deletes: dict[str, list[str]] = {}  # phonetic form minus one letter -> phonetic forms
@@ -523,6 +528,7 @@ class KnowledgeIndex:
             uses.update({w for text in texts for w in words(text)})
         lexicon = lexicon_vocabulary()
         self._known = frozenset(self._surfaces) | lexicon
+        self._ordered = tuple(sorted(self._known))
         sounds: dict[str, str] = {}
         # Most used first, so that of two words sounding alike the common one is the correction; the
         # lexicon's function words before all ("ke" is "que").
@@ -704,8 +710,9 @@ class KnowledgeIndex:
             # Nor a word the question writes in lower case where it capitalises names ("the Bolivian chamber").
             name = (token.surface in self._names and token.surface not in common
                     and any(k in self._name_keys for k, _ in keys))
+            clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere))
+                               token.keys, everywhere, clipped))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -726,6 +733,15 @@ class KnowledgeIndex:
         if token.surface in self._surfaces:
             return keys
         return tuple((k, credit * (1.0 if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
+
+    def _clipping(self, word: str) -> bool:
+        """`word` (less a plural "s") begins a longer word of the entries or the lexicon: "pros" may be
+        "professionals"; "calories" begins none."""
+        stem = word[:-1] if word.endswith("s") and len(word) > 3 else word
+        if len(stem) < TYPO_MIN_LEN:
+            return False
+        i = bisect.bisect_left(self._ordered, stem)
+        return i < len(self._ordered) and self._ordered[i].startswith(stem) and self._ordered[i] != word
 
     def _knows(self, word: str) -> bool:
         """A word of the entries or the lexicon, or another form of one (its stem is a key)."""
@@ -1153,10 +1169,11 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
     if amount:
         counted.extend(t.lexical for t in terms if t.surface in PERIOD_WORDS)
     for before, after in itertools.pairwise(terms):
-        # Not a word nobody in the knowledge base uses ("how many pros"): the entries cannot say whether
-        # they count it. Nor the word after "cuánto" in a question that names the amount ("cuánto sumaba
-        # su presupuesto"): that word is the verb, and the amount is the one named.
-        if (before.surface == "?qty" and after.keys and not named and after.lexical
+        # A word nobody in the knowledge base uses ("how many calories") counts what no entry speaks of,
+        # as "who" asks a relation no entry states (`_asked`); not one that may be a clipping of a word it
+        # uses ("how many pros": `_Term.clipped`). Nor the word after "cuánto" in a question that names the
+        # amount ("cuánto sumaba su presupuesto"): that word is the verb, and the amount is the one named.
+        if (before.surface == "?qty" and not named and after.lexical and (after.keys or not after.clipped)
                 and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
