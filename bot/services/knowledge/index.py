@@ -583,13 +583,14 @@ class KnowledgeIndex:
                    for t in terms):
             return [], NO_SIGNALS  # only interrogatives, unknown words or weak guesses: nothing to go on
         query = _Query(terms)
-        query.aspect = aspect(clean_query(question))
-        query.form = question_form(clean_query(question))
+        cleaned = clean_query(question)
+        query.aspect = aspect(cleaned)
+        query.form = question_form(cleaned)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if unknown & capitalised_words(clean_query(question)):
+        if unknown & capitalised_words(cleaned):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
             signals = signals._replace(lacks_fact=True)
