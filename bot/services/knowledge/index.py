@@ -31,7 +31,10 @@
    entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
    of something (or "in which city") is answered only by an entry with a question of its own asking it,
    or with an answer sentence about it that names someone the question does not, places it somewhere
-   the question does not name, or dates it (a date to come for "when will the next one be").
+   the question does not name, or dates it (a date to come for "when will the next one be"). So does an
+   attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
+   by an entry using that word, and a value asked "of" something ("the population of Palencia", "la web
+   de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -55,6 +58,8 @@ from rapidfuzz.distance import OSA, Indel
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
+    ATTRIBUTE_WORDS,
+    BESIDES_WORDS,
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
@@ -72,6 +77,8 @@ from bot.services.knowledge.lexicon import (
     QUANTITY_CONCEPTS,
     STOPWORDS,
     TIME_CONCEPTS,
+    VALUE_OF,
+    VALUE_OF_WORDS,
 )
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
@@ -327,9 +334,16 @@ class _Term:
     # An unknown word that begins a word the knowledge base uses ("pros", "orgs"): maybe a clipping of it,
     # so not surely something no entry speaks of.
     clipped: bool = False
+    # A value asked of something ("the population of Palencia", `lexicon.VALUE_OF_WORDS`): its kind of fact.
+    value: str | None = None
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
+# Per attribute word (`lexicon.ATTRIBUTE_WORDS`), the keys of every word of its attribute in either language.
+_ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
+    word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
+    for word, attribute in ATTRIBUTE_WORDS.items()
+}
 # Interrogatives that ask something other than an amount of what they name.
 OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when", "?from"})
 
@@ -338,7 +352,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -368,7 +382,13 @@ class _Query:
         if "?when" in self.intents and any(YEAR_RE.fullmatch(t.surface) for t in terms):
             self.intents |= {"?day"}
         self.counted = _counted(terms, "?qty" in self.intents) if amount_asked else ()
+        # The value of something asked ("the population of Palencia"): a figure of that measure, an address.
+        self.intents |= {t.value for t in terms if t.value}
+        self.counted += tuple(t.lexical for t in terms if t.value == "?qty")
         self.asked = _asked(terms)
+        # Attributes asked of the subject ("the founder's age"): an entry with no word of one does not state it.
+        self.attributes = tuple(_ATTRIBUTE_KEYS[t.surface] | frozenset(t.lexical)
+                                for t in terms if t.surface in _ATTRIBUTE_KEYS)
         self.surfaces = frozenset(t.surface for t in terms)
         # What "how do I" asks to do: the word right after it, when the knowledge base knows it ("suscribo").
         verb = next(itertools.islice(itertools.dropwhile(lambda t: t.surface != "?howto", terms), 1, 2), None)
@@ -376,6 +396,7 @@ class _Query:
                           and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
+        self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -586,6 +607,7 @@ class KnowledgeIndex:
         cleaned = clean_query(question)
         query.aspect = aspect(cleaned)
         query.form = question_form(cleaned)
+        query.besides = not BESIDES_WORDS.isdisjoint(words(cleaned))
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
@@ -644,6 +666,7 @@ class KnowledgeIndex:
                 unmatched += term.weight * (1.0 - found)
                 matched += term.weight * found
         lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
+                      or any(_lacks_attribute(doc, keys) for keys in query.attributes)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
@@ -673,6 +696,8 @@ class KnowledgeIndex:
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
+        values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
+                  if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
@@ -713,7 +738,7 @@ class KnowledgeIndex:
                     and any(k in self._name_keys for k, _ in keys))
             clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere, clipped))
+                               token.keys, everywhere, clipped, values.get(token.surface)))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -897,6 +922,9 @@ class KnowledgeIndex:
         for intent in query.intents:
             if _lacks_intent(doc, query, intent):
                 factor *= INTENT_MISMATCH
+        for keys in query.attributes:
+            if _lacks_attribute(doc, keys):
+                factor *= INTENT_MISMATCH
         if missing_topic:
             factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
         if missing_name and self._names_conflict(doc, query):
@@ -1060,22 +1088,36 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
     `FUTURE`) or a time of day (hours). When the entry has none of the focus words, the question says
     them in words of its own ("when did X kick off"), and any question of the entry asking the attribute
     will do, unless one of them is what other entries are about (`topical`: "the market's hours" against
-    the shop's). No focus word the knowledge base knows: not stated."""
+    the shop's) or the attribute is "where" (the place of a thing the entry never mentions). Of the
+    sentences about it, "where" reads the one sharing most of the question's words: the place of the
+    event asked about, not of another event the entry lists ("the fair was in Castile, but in which city?"
+    against the sentence placing the other fairs in Burgos and Soria), unless the question asks for the
+    others ("where else"). No focus word the knowledge base knows: not stated."""
     if not focus:
         return False
     held = {k for keys in focus for k in keys if k in doc.strong or k in doc.weak}
     asks = doc.asks.get(intent, frozenset())
     if not held:
-        return bool(asks) and not topical
+        # Not "where": a place is of a thing the entry must speak of; its questions asking where place
+        # something else ("where did X hold fairs" for "where is X's seat").
+        return bool(asks) and not topical and intent != "?where"
     if not asks.isdisjoint(held) and _names_asked(doc, query):
         return True
     # Of the sentences about what is asked, those naming most of what the question names: the one about
     # the workshop with INAES, not the one about GSEF's other workshops.
     named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
     about = [s for s in doc.sentences if not s.keys.isdisjoint(held)]
-    most = max((len(s.keys & named) for s in about), default=0)
+
+    def closeness(s: _Sentence) -> tuple[int, int]:
+        # "Where" of an event: the sentence sharing most of the question's words is about that event, not
+        # another one the entry lists with its own places.
+        # Not "where else": the places of the others are what is asked.
+        shared = len(s.keys.intersection(query.credit)) if intent == "?where" and not query.besides else 0
+        return len(s.keys & named), shared
+
+    most = max((closeness(s) for s in about), default=(0, 0))
     for sentence in about:
-        if len(sentence.keys & named) < most:
+        if closeness(sentence) < most:
             continue
         if intent == "?who" and (any(_new_name(w, query) for w in sentence.names)
                                  or any(k in PEOPLE_CONCEPTS and k not in query.credit for k in sentence.keys)):
@@ -1100,6 +1142,11 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
     return not (intent == "?howto" and query.procedure
                 and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
                 and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
+
+
+def _lacks_attribute(doc: _Doc, keys: frozenset[str]) -> bool:
+    """The entry never speaks of the attribute asked (`lexicon.ATTRIBUTE_WORDS`), so it does not state it."""
+    return doc.strong.isdisjoint(keys) and doc.weak.isdisjoint(keys)
 
 
 def _names_asked(doc: _Doc, query: _Query) -> bool:
