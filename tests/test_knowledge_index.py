@@ -1052,6 +1052,8 @@ def colmena_facts(tmp_path) -> KnowledgeIndex:
         ("What did the 2023 members' survey conclude?", "en"),  # it happened; what it found is not said
         ("¿Qué conclusiones sacó la encuesta de socios de 2023?", "es"),
         ("How old is the founder of Colmena?", "en"),
+        ("What did the 2023 members' survey find?", "en"),  # "find" asked of what was: its findings
+        ("¿En qué fecha exacta fue la encuesta de socios?", "es"),  # an exact date: 2023 is only the year
     ],
 )
 def test_an_attribute_the_entry_never_states_is_not_answered(colmena_facts, question, lang):
@@ -1067,6 +1069,7 @@ def test_an_attribute_the_entry_never_states_is_not_answered(colmena_facts, ques
         ("What problems does the Palencia area have with jobs and population?", "en", "area"),
         ("¿Colmena da visibilidad en la web a sus socios?", "es", "visibility"),
         ("Was there a survey of the members in 2023?", "en", "survey"),
+        ("¿Cuándo fue la encuesta a los socios?", "es", "survey"),
         ("¿Quién fundó Colmena?", "es", "founder"),
         ("¿Dónde más organizó Apisur ferias, aparte de Castilla?", "es", "fairs"),  # the other fairs' towns
     ],

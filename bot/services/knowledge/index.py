@@ -66,6 +66,8 @@ from bot.services.knowledge.lexicon import (
     CONTRASTS,
     DETAIL_WORDS,
     DIGIT_WORDS,
+    EXACT_WORDS,
+    FINDING_VERBS,
     FUTURE_WORDS,
     HOUR_CONCEPTS,
     INTENT_WORDS,
@@ -607,7 +609,12 @@ class KnowledgeIndex:
         cleaned = clean_query(question)
         query.aspect = aspect(cleaned)
         query.form = question_form(cleaned)
-        query.besides = not BESIDES_WORDS.isdisjoint(words(cleaned))
+        said = words(cleaned)
+        query.besides = not BESIDES_WORDS.isdisjoint(said)
+        if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
+            query.intents |= {"?day"}  # "the exact date": a day, not a year
+        if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
+            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)

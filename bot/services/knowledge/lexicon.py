@@ -268,6 +268,10 @@ ATTRIBUTE_WORDS: dict[str, str] = {
         conclude concludes finding findings""".split(), "findings"),
 }
 
+# Verbs of finding: asked of what was ("what did the survey find?", "¿qué encontraron?") they ask for the
+# findings (`ATTRIBUTE_WORDS`); otherwise for where to look ("where can I find the report").
+FINDING_VERBS: frozenset[str] = frozenset("find found encontro encontraron hallo hallaron".split())
+
 # Words that, followed by "of" ("the population of Palencia", "la altitud de Burgos", "la web de
 # Colmena"), ask for that value of something: a figure (a sentence holding the measure with a number:
 # "its inhabitants" is no population figure) or an address to reach ("web" alone is no address: "visibilidad
@@ -301,6 +305,11 @@ PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
 # name after "de" that is no place, "la Unión de Cooperativas", is at worst one more name a "where" of it
 # may be answered with; the question must still share the sentence's words.)
 LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de del of to".split())
+# Words asking for a precise fact: "when" asked exactly ("¿en qué fecha exacta...?", "what exact date")
+# wants a day, which a year does not give (a month or a date in digits does).
+EXACT_WORDS: frozenset[str] = frozenset(
+    "exacto exacta exactos exactas exactamente precisa preciso precisamente exact exactly precise precisely".split()
+)
 # Words asking for others than what the question names ("where else", "¿dónde más, aparte de Burgos?"): the
 # places of the other events an entry lists are then what is asked.
 BESIDES_WORDS: frozenset[str] = frozenset(
