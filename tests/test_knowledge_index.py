@@ -1084,3 +1084,22 @@ def test_where_of_an_event_is_read_in_the_sentence_about_it(colmena_facts):
     Castilla, which the question names already; the towns of the other fairs do not answer it."""
     assert answer_id(colmena_facts, "La feria de la miel de Apisur fue en Castilla, pero ¿en qué ciudad se "
                                     "organizó?") is None
+
+
+def test_which_organisation_asks_for_a_name_that_is_not_a_place(tmp_path):
+    """"¿Qué organización de Oporto presentó su experiencia?" asks "who": a name. The entry saying that
+    experiences from Oporto, Portugal were presented names only places (Portugal is Oporto's country), so
+    it does not say which organisation; the entry naming the foundation that organised the fair does."""
+    index = _write_entries(tmp_path, {
+        "fair-guests": (["¿Qué experiencias de Portugal se presentaron en la feria?", "Portugal en la feria",
+                         "¿Hubo experiencias de Oporto en la feria?"],
+                        ["Which experiences from Portugal were presented at the fair?", "Portugal at the fair",
+                         "Were there experiences from Porto at the fair?"],
+                        "En la feria se presentaron experiencias de cooperativas de Oporto, Portugal."),
+        "fair-organiser": (["¿Quién organizó la feria?", "organizador de la feria", "¿Qué entidad organizó la feria?"],
+                           ["Who organised the fair?", "fair organiser", "Which body organised the fair?"],
+                           "La feria la organizó la Fundación Miel Viva junto con Colmena."),
+    })
+    assert answer_id(index, "¿Qué organización concreta de Oporto presentó su experiencia en la feria?") is None
+    assert answer_id(index, "¿Hubo experiencias de Oporto en la feria?") == "fair-guests"
+    assert answer_id(index, "¿Qué fundación organizó la feria?") == "fair-organiser"

@@ -71,8 +71,10 @@ from bot.services.knowledge.lexicon import (
     FUTURE_WORDS,
     HOUR_CONCEPTS,
     INTENT_WORDS,
+    KIND_ASKERS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
     PERIOD_WORDS,
     PLACE_CONCEPTS,
@@ -338,6 +340,8 @@ class _Term:
     clipped: bool = False
     # A value asked of something ("the population of Palencia", `lexicon.VALUE_OF_WORDS`): its kind of fact.
     value: str | None = None
+    # Right after "which" or "what" ("which organisation"): the kind of thing the question asks for.
+    kind: bool = False
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
@@ -445,6 +449,7 @@ class KnowledgeIndex:
         fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
         variant_aspects: list[list[tuple[str | None, str | None]]] = []
+        variant_texts: list[list[str]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
@@ -472,6 +477,7 @@ class KnowledgeIndex:
                     surfaces[surface].add(k)
             fields_per_doc.append(fields)
             variant_tokens.append(variants)
+            variant_texts.append([*(q for qs in entry.questions.values() for q in qs), *entry.title.values()])
             variant_aspects.append(aspects)
 
         n = len(entries)
@@ -520,8 +526,8 @@ class KnowledgeIndex:
             for k in keys:
                 groups[k] |= keys
         self._name_groups = {k: frozenset(g) for k, g in groups.items()}
-        for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
-            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
+        for doc, doc_variants, texts in zip(self._docs, variant_tokens, variant_texts, strict=True):
+            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, texts, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         self._build_speller(entries)
@@ -703,6 +709,7 @@ class KnowledgeIndex:
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
+        kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
                   if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
@@ -745,7 +752,7 @@ class KnowledgeIndex:
                     and any(k in self._name_keys for k, _ in keys))
             clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere, clipped, values.get(token.surface)))
+                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -1017,6 +1024,7 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[
 # "en Jalisco", "in the Basque Country": a capitalised name after a locative word (and an article).
 _PLACE_RE = re.compile(r"\b(?:" + "|".join(sorted(LOCATIVE_WORDS)) + r")\s+(?:(?:el|la|los|las|the)\s+)?"
                        r"([^\W\d_a-zß-ÿ][\w-]*)")
+_APPOSITIVE_RE = re.compile(r"([^\W\d_a-zß-ÿ][\w-]*),\s+([^\W\d_a-zß-ÿ][\w-]*)")
 # What "who", "where" and "when" ask for, and the concepts that ask it without the interrogative.
 ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour"})
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
@@ -1024,23 +1032,30 @@ FUTURE = "?when-next"  # "when will the next one be": a date of something to com
 SOURCE_CONCEPTS: frozenset[str] = frozenset({"~see", "~find"})
 
 
-def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
+def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequence[str],
                 names: frozenset[str]) -> tuple[tuple[_Sentence, ...], dict[str, frozenset[str]]]:
     """`_Doc.sentences` and `_Doc.asks`: each answer sentence with the names, places and dates it states,
-    and per attribute intent the keys of the question variants that ask it ("who organised ...")."""
+    and per attribute intent the keys of the question variants that ask it ("who organised ...", "which
+    body organised ...": `_asked`)."""
     sentences = []
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
             pairs = content_keys(sentence, lang)
             named = capitalised_words(sentence) | {w for w, _ in pairs if w in names}
             places = {w for m in _PLACE_RE.finditer(sentence) for w in words(m.group(1))[-1:]}
+            # "from Oporto, Portugal", "en Burgos, España": the name after a place and a comma is its country.
+            places |= {w for m in _APPOSITIVE_RE.finditer(sentence) if (ws := words(m.group(1)))
+                       and ws[-1] in places for w in words(m.group(2))[-1:]}
             facts = answer_facts([sentence])
             sentences.append(_Sentence(frozenset(k for _, k in pairs), frozenset(named), frozenset(places),
                                        "?when" in facts, "?hour" in facts,
                                        not FUTURE_WORDS.isdisjoint(w for w, _ in pairs)))
     asks: dict[str, set[str]] = defaultdict(set)
-    for tokens in variants:
+    for tokens, text in zip(variants, texts, strict=True):
         intents = {t.surface for t in tokens if t.surface in ATTRIBUTE_INTENTS}
+        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
+        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+            intents.add("?who")
         if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
             intents.add(FUTURE)
         if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
@@ -1059,7 +1074,9 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     whether one of those words is a subject of some entry (`_Term.topic`). No words at all when the first
     of them is unknown ("who is the president of the fair", "quién es el rector del Tec"): a relation no
     entry speaks of. "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent
-    nothing follows is left out ("y el AL-INVEST ese de quién es")."""
+    nothing follows is left out ("y el AL-INVEST ese de quién es"). "Which" of a body that has a name
+    ("which organisation presented", "¿qué fundación se sumó?": `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of
+    that body and the words after it."""
     asked = []
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
@@ -1068,9 +1085,11 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
             intent = "?where"
         elif not HOUR_CONCEPTS.isdisjoint(term.lexical):
             intent = "?hour"
+        elif term.kind and not NAMED_BODY_CONCEPTS.isdisjoint(k for k, _ in term.keys):
+            intent = "?who"  # "which organisation presented", "¿qué universidad participa?": a name
         else:
             continue
-        following = []
+        following = [term] if intent == "?who" and term.kind else []  # "which foundation": one with a name
         for after in terms[i + 1:]:
             if after.surface.startswith("?"):
                 break
@@ -1091,8 +1110,9 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
 def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...], ...], topical: bool) -> bool:
     """The entry states the attribute asked of the `focus` words (`_asked`): one of its questions asks it
     of one of them, or one sentence of its answer has one of them with a name the question does not
-    already use (who), a place it does not already name (where), a date (when; one to come for
-    `FUTURE`) or a time of day (hours). When the entry has none of the focus words, the question says
+    already use and that is not a place (who: "experiences from Oporto, Portugal" name no organisation),
+    a place it does not already name (where), a date (when; one to come for `FUTURE`) or a time of day
+    (hours). When the entry has none of the focus words, the question says
     them in words of its own ("when did X kick off"), and any question of the entry asking the attribute
     will do, unless one of them is what other entries are about (`topical`: "the market's hours" against
     the shop's) or the attribute is "where" (the place of a thing the entry never mentions). Of the
@@ -1126,7 +1146,7 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
     for sentence in about:
         if closeness(sentence) < most:
             continue
-        if intent == "?who" and (any(_new_name(w, query) for w in sentence.names)
+        if intent == "?who" and (any(_new_name(w, query) for w in sentence.names - sentence.places)
                                  or any(k in PEOPLE_CONCEPTS and k not in query.credit for k in sentence.keys)):
             return True
         if intent == "?where" and any(_new_name(w, query) for w in sentence.places):

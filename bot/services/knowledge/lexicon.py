@@ -226,6 +226,13 @@ PEOPLE_CONCEPTS: frozenset[str] = frozenset(
      "~organisation", "~university", "~company", "~government", "~coordinator", "~foundation", "~agency"}
 )
 
+# Bodies that have a name: "which organisation / university / agency ..." asks "who" (a name).
+NAMED_BODY_CONCEPTS: frozenset[str] = frozenset(
+    {"~organisation", "~university", "~company", "~government", "~foundation", "~agency"}
+)
+# Words that ask which one of a kind ("which organisation", "¿qué universidad?"): the word after one names the kind.
+KIND_ASKERS: frozenset[str] = frozenset("which what que cual cuales".split())
+
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
 PERIOD_WORDS: frozenset[str] = frozenset(
