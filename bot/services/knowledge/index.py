@@ -526,8 +526,8 @@ class KnowledgeIndex:
             for k in keys:
                 groups[k] |= keys
         self._name_groups = {k: frozenset(g) for k, g in groups.items()}
-        for doc, doc_variants, texts in zip(self._docs, variant_tokens, variant_texts, strict=True):
-            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, texts, self._names)
+        for doc, doc_variants, doc_texts in zip(self._docs, variant_tokens, variant_texts, strict=True):
+            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, doc_texts, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         self._build_speller(entries)
