@@ -1009,3 +1009,97 @@ def test_why_is_answered_by_the_entry_asked_why_not_by_the_one_about_the_subject
     assert answer_id(index, "Why did the Brezo Foundation come into Colmena?", "en") == "brezo"
     assert index.rank("¿Por qué entró la Fundación Brezo en Colmena?")[0][0].id == "brezo"
     assert answer_id(index, "Which organisations came into Colmena?", "en") == "new-partners"
+
+
+@pytest.fixture
+def colmena_facts(tmp_path) -> KnowledgeIndex:
+    """Entries that speak of a subject without stating some of its attributes: the area's troubles (not its
+    population), the web visibility service (not the website), a survey that happened (not what it found),
+    the founder (not her age), and fairs in several towns."""
+    return _write_entries(tmp_path, {
+        "area": (["¿Qué problemas tiene la comarca de Palencia?", "problemas de la comarca de Palencia",
+                  "¿Falta empleo en Palencia?"],
+                 ["What problems does the Palencia area face?", "Palencia area problems",
+                  "Is there a lack of jobs in Palencia?"],
+                 "La comarca de Palencia pierde habitantes y le faltan empleos para sus jóvenes."),
+        "visibility": (["¿Cómo da visibilidad Colmena a sus socios?", "visibilidad en la web de Colmena",
+                        "¿Colmena ayuda con la marca?"],
+                       ["How does Colmena give its members visibility?", "Colmena web visibility",
+                        "Does Colmena help with branding?"],
+                       "Colmena da a sus socios visibilidad en la web y consejo sobre su marca."),
+        "survey": (["¿Hubo una encuesta a los socios en 2023?", "encuesta de socios 2023",
+                    "¿Cuándo fue la encuesta a los socios?"],
+                   ["Was there a members' survey in 2023?", "2023 members survey",
+                    "When was the members' survey?"],
+                   "Sí, Colmena hizo una encuesta a sus socios en 2023."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora de Palencia."),
+        "fairs": (["¿Dónde organizó Colmena ferias en 2022?", "ferias de Colmena 2022",
+                   "¿En qué ciudades hizo ferias Colmena?"],
+                  ["Where did Colmena hold fairs in 2022?", "Colmena fairs 2022",
+                   "In which towns did Colmena hold fairs?"],
+                  "En 2022 Colmena y Apisur organizaron ferias en Burgos, Soria y Segovia. En noviembre llegó "
+                  "la feria de la miel de Castilla, organizada con la Junta."),
+    })
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("¿Cuál es la población de la comarca de Palencia?", "es"),  # "pierde habitantes" is no figure
+        ("¿Cuál es la web de Colmena?", "es"),  # visibility on the web is no address
+        ("What did the 2023 members' survey conclude?", "en"),  # it happened; what it found is not said
+        ("¿Qué conclusiones sacó la encuesta de socios de 2023?", "es"),
+        ("How old is the founder of Colmena?", "en"),
+        ("What did the 2023 members' survey find?", "en"),  # "find" asked of what was: its findings
+        ("¿En qué fecha exacta fue la encuesta de socios?", "es"),  # an exact date: 2023 is only the year
+    ],
+)
+def test_an_attribute_the_entry_never_states_is_not_answered(colmena_facts, question, lang):
+    """The question asks an attribute of a subject an entry speaks of (the area, Colmena, the survey, the
+    founder) that the entry never states: a value asked "of" something needs a figure of it or an address
+    (`lexicon.VALUE_OF_WORDS`), and an attribute word (`lexicon.ATTRIBUTE_WORDS`) must be in the entry."""
+    assert answer_id(colmena_facts, question, lang) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "expected"),
+    [
+        ("What problems does the Palencia area have with jobs and population?", "en", "area"),
+        ("¿Colmena da visibilidad en la web a sus socios?", "es", "visibility"),
+        ("Was there a survey of the members in 2023?", "en", "survey"),
+        ("¿Cuándo fue la encuesta a los socios?", "es", "survey"),
+        ("¿Quién fundó Colmena?", "es", "founder"),
+        ("¿Dónde más organizó Apisur ferias, aparte de Castilla?", "es", "fairs"),  # the other fairs' towns
+    ],
+)
+def test_what_the_entry_does_state_is_still_answered(colmena_facts, question, lang, expected):
+    """The near-misses' counterparts: the same subjects asked what their entries say."""
+    assert answer_id(colmena_facts, question, lang) == expected
+
+
+def test_where_of_an_event_is_read_in_the_sentence_about_it(colmena_facts):
+    """"In which city was the honey fair held": the entry's sentence about that fair places it only in
+    Castilla, which the question names already; the towns of the other fairs do not answer it."""
+    assert answer_id(colmena_facts, "La feria de la miel de Apisur fue en Castilla, pero ¿en qué ciudad se "
+                                    "organizó?") is None
+
+
+def test_which_organisation_asks_for_a_name_that_is_not_a_place(tmp_path):
+    """"¿Qué organización de Oporto presentó su experiencia?" asks "who": a name. The entry saying that
+    experiences from Oporto, Portugal were presented names only places (Portugal is Oporto's country), so
+    it does not say which organisation; the entry naming the foundation that organised the fair does."""
+    index = _write_entries(tmp_path, {
+        "fair-guests": (["¿Qué experiencias de Portugal se presentaron en la feria?", "Portugal en la feria",
+                         "¿Hubo experiencias de Oporto en la feria?"],
+                        ["Which experiences from Portugal were presented at the fair?", "Portugal at the fair",
+                         "Were there experiences from Porto at the fair?"],
+                        "En la feria se presentaron experiencias de cooperativas de Oporto, Portugal."),
+        "fair-organiser": (["¿Quién organizó la feria?", "organizador de la feria", "¿Qué entidad organizó la feria?"],
+                           ["Who organised the fair?", "fair organiser", "Which body organised the fair?"],
+                           "La feria la organizó la Fundación Miel Viva junto con Colmena."),
+    })
+    assert answer_id(index, "¿Qué organización concreta de Oporto presentó su experiencia en la feria?") is None
+    assert answer_id(index, "¿Hubo experiencias de Oporto en la feria?") == "fair-guests"
+    assert answer_id(index, "¿Qué fundación organizó la feria?") == "fair-organiser"

@@ -31,7 +31,10 @@
    entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
    of something (or "in which city") is answered only by an entry with a question of its own asking it,
    or with an answer sentence about it that names someone the question does not, places it somewhere
-   the question does not name, or dates it (a date to come for "when will the next one be").
+   the question does not name, or dates it (a date to come for "when will the next one be"). So does an
+   attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
+   by an entry using that word, and a value asked "of" something ("the population of Palencia", "la web
+   de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -55,23 +58,31 @@ from rapidfuzz.distance import OSA, Indel
 
 from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
+    ATTRIBUTE_WORDS,
+    BESIDES_WORDS,
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
     CONTRASTS,
     DETAIL_WORDS,
     DIGIT_WORDS,
+    EXACT_WORDS,
+    FINDING_VERBS,
     FUTURE_WORDS,
     HOUR_CONCEPTS,
     INTENT_WORDS,
+    KIND_ASKERS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
     PERIOD_WORDS,
     PLACE_CONCEPTS,
     QUANTITY_CONCEPTS,
     STOPWORDS,
     TIME_CONCEPTS,
+    VALUE_OF,
+    VALUE_OF_WORDS,
 )
 from bot.services.knowledge.text import (
     ASKED_INTENTS,
@@ -327,9 +338,18 @@ class _Term:
     # An unknown word that begins a word the knowledge base uses ("pros", "orgs"): maybe a clipping of it,
     # so not surely something no entry speaks of.
     clipped: bool = False
+    # A value asked of something ("the population of Palencia", `lexicon.VALUE_OF_WORDS`): its kind of fact.
+    value: str | None = None
+    # Right after "which" or "what" ("which organisation"): the kind of thing the question asks for.
+    kind: bool = False
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
+# Per attribute word (`lexicon.ATTRIBUTE_WORDS`), the keys of every word of its attribute in either language.
+_ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
+    word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
+    for word, attribute in ATTRIBUTE_WORDS.items()
+}
 # Interrogatives that ask something other than an amount of what they name.
 OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when", "?from"})
 
@@ -338,7 +358,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -368,7 +388,13 @@ class _Query:
         if "?when" in self.intents and any(YEAR_RE.fullmatch(t.surface) for t in terms):
             self.intents |= {"?day"}
         self.counted = _counted(terms, "?qty" in self.intents) if amount_asked else ()
+        # The value of something asked ("the population of Palencia"): a figure of that measure, an address.
+        self.intents |= {t.value for t in terms if t.value}
+        self.counted += tuple(t.lexical for t in terms if t.value == "?qty")
         self.asked = _asked(terms)
+        # Attributes asked of the subject ("the founder's age"): an entry with no word of one does not state it.
+        self.attributes = tuple(_ATTRIBUTE_KEYS[t.surface] | frozenset(t.lexical)
+                                for t in terms if t.surface in _ATTRIBUTE_KEYS)
         self.surfaces = frozenset(t.surface for t in terms)
         # What "how do I" asks to do: the word right after it, when the knowledge base knows it ("suscribo").
         verb = next(itertools.islice(itertools.dropwhile(lambda t: t.surface != "?howto", terms), 1, 2), None)
@@ -376,6 +402,7 @@ class _Query:
                           and not verb.surface.startswith("?") else frozenset())
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
+        self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -422,6 +449,7 @@ class KnowledgeIndex:
         fields_per_doc: list[dict[str, Counter[str]]] = []
         variant_tokens: list[list[list[Token]]] = []
         variant_aspects: list[list[tuple[str | None, str | None]]] = []
+        variant_texts: list[list[str]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
@@ -449,6 +477,7 @@ class KnowledgeIndex:
                     surfaces[surface].add(k)
             fields_per_doc.append(fields)
             variant_tokens.append(variants)
+            variant_texts.append([*(q for qs in entry.questions.values() for q in qs), *entry.title.values()])
             variant_aspects.append(aspects)
 
         n = len(entries)
@@ -497,8 +526,8 @@ class KnowledgeIndex:
             for k in keys:
                 groups[k] |= keys
         self._name_groups = {k: frozenset(g) for k, g in groups.items()}
-        for doc, doc_variants in zip(self._docs, variant_tokens, strict=True):
-            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, self._names)
+        for doc, doc_variants, doc_texts in zip(self._docs, variant_tokens, variant_texts, strict=True):
+            doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, doc_texts, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
         self._build_speller(entries)
@@ -586,6 +615,12 @@ class KnowledgeIndex:
         cleaned = clean_query(question)
         query.aspect = aspect(cleaned)
         query.form = question_form(cleaned)
+        said = words(cleaned)
+        query.besides = not BESIDES_WORDS.isdisjoint(said)
+        if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
+            query.intents |= {"?day"}  # "the exact date": a day, not a year
+        if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
+            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
@@ -644,6 +679,7 @@ class KnowledgeIndex:
                 unmatched += term.weight * (1.0 - found)
                 matched += term.weight * found
         lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
+                      or any(_lacks_attribute(doc, keys) for keys in query.attributes)
                       or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
@@ -673,6 +709,9 @@ class KnowledgeIndex:
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
+        kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
+        values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
+                  if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
@@ -713,7 +752,7 @@ class KnowledgeIndex:
                     and any(k in self._name_keys for k, _ in keys))
             clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere, clipped))
+                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -897,6 +936,9 @@ class KnowledgeIndex:
         for intent in query.intents:
             if _lacks_intent(doc, query, intent):
                 factor *= INTENT_MISMATCH
+        for keys in query.attributes:
+            if _lacks_attribute(doc, keys):
+                factor *= INTENT_MISMATCH
         if missing_topic:
             factor *= max(0.0, 1.0 - MISSING_TOPIC * missing_topic / query.total)
         if missing_name and self._names_conflict(doc, query):
@@ -982,6 +1024,7 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[
 # "en Jalisco", "in the Basque Country": a capitalised name after a locative word (and an article).
 _PLACE_RE = re.compile(r"\b(?:" + "|".join(sorted(LOCATIVE_WORDS)) + r")\s+(?:(?:el|la|los|las|the)\s+)?"
                        r"([^\W\d_a-zß-ÿ][\w-]*)")
+_APPOSITIVE_RE = re.compile(r"([^\W\d_a-zß-ÿ][\w-]*),\s+([^\W\d_a-zß-ÿ][\w-]*)")
 # What "who", "where" and "when" ask for, and the concepts that ask it without the interrogative.
 ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour"})
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
@@ -989,23 +1032,30 @@ FUTURE = "?when-next"  # "when will the next one be": a date of something to com
 SOURCE_CONCEPTS: frozenset[str] = frozenset({"~see", "~find"})
 
 
-def _attributes(entry: Entry, variants: Sequence[Sequence[Token]],
+def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequence[str],
                 names: frozenset[str]) -> tuple[tuple[_Sentence, ...], dict[str, frozenset[str]]]:
     """`_Doc.sentences` and `_Doc.asks`: each answer sentence with the names, places and dates it states,
-    and per attribute intent the keys of the question variants that ask it ("who organised ...")."""
+    and per attribute intent the keys of the question variants that ask it ("who organised ...", "which
+    body organised ...": `_asked`)."""
     sentences = []
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
             pairs = content_keys(sentence, lang)
             named = capitalised_words(sentence) | {w for w, _ in pairs if w in names}
             places = {w for m in _PLACE_RE.finditer(sentence) for w in words(m.group(1))[-1:]}
+            # "from Oporto, Portugal", "en Burgos, España": the name after a place and a comma is its country.
+            places |= {w for m in _APPOSITIVE_RE.finditer(sentence) if (ws := words(m.group(1)))
+                       and ws[-1] in places for w in words(m.group(2))[-1:]}
             facts = answer_facts([sentence])
             sentences.append(_Sentence(frozenset(k for _, k in pairs), frozenset(named), frozenset(places),
                                        "?when" in facts, "?hour" in facts,
                                        not FUTURE_WORDS.isdisjoint(w for w, _ in pairs)))
     asks: dict[str, set[str]] = defaultdict(set)
-    for tokens in variants:
+    for tokens, text in zip(variants, texts, strict=True):
         intents = {t.surface for t in tokens if t.surface in ATTRIBUTE_INTENTS}
+        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
+        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+            intents.add("?who")
         if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
             intents.add(FUTURE)
         if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
@@ -1024,7 +1074,9 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     whether one of those words is a subject of some entry (`_Term.topic`). No words at all when the first
     of them is unknown ("who is the president of the fair", "quién es el rector del Tec"): a relation no
     entry speaks of. "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent
-    nothing follows is left out ("y el AL-INVEST ese de quién es")."""
+    nothing follows is left out ("y el AL-INVEST ese de quién es"). "Which" of a body that has a name
+    ("which organisation presented", "¿qué fundación se sumó?": `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of
+    that body and the words after it."""
     asked = []
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
@@ -1033,9 +1085,11 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
             intent = "?where"
         elif not HOUR_CONCEPTS.isdisjoint(term.lexical):
             intent = "?hour"
+        elif term.kind and not NAMED_BODY_CONCEPTS.isdisjoint(k for k, _ in term.keys):
+            intent = "?who"  # "which organisation presented", "¿qué universidad participa?": a name
         else:
             continue
-        following = []
+        following = [term] if intent == "?who" and term.kind else []  # "which foundation": one with a name
         for after in terms[i + 1:]:
             if after.surface.startswith("?"):
                 break
@@ -1056,28 +1110,43 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
 def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...], ...], topical: bool) -> bool:
     """The entry states the attribute asked of the `focus` words (`_asked`): one of its questions asks it
     of one of them, or one sentence of its answer has one of them with a name the question does not
-    already use (who), a place it does not already name (where), a date (when; one to come for
-    `FUTURE`) or a time of day (hours). When the entry has none of the focus words, the question says
+    already use and that is not a place (who: "experiences from Oporto, Portugal" name no organisation),
+    a place it does not already name (where), a date (when; one to come for `FUTURE`) or a time of day
+    (hours). When the entry has none of the focus words, the question says
     them in words of its own ("when did X kick off"), and any question of the entry asking the attribute
     will do, unless one of them is what other entries are about (`topical`: "the market's hours" against
-    the shop's). No focus word the knowledge base knows: not stated."""
+    the shop's) or the attribute is "where" (the place of a thing the entry never mentions). Of the
+    sentences about it, "where" reads the one sharing most of the question's words: the place of the
+    event asked about, not of another event the entry lists ("the fair was in Castile, but in which city?"
+    against the sentence placing the other fairs in Burgos and Soria), unless the question asks for the
+    others ("where else"). No focus word the knowledge base knows: not stated."""
     if not focus:
         return False
     held = {k for keys in focus for k in keys if k in doc.strong or k in doc.weak}
     asks = doc.asks.get(intent, frozenset())
     if not held:
-        return bool(asks) and not topical
+        # Not "where": a place is of a thing the entry must speak of; its questions asking where place
+        # something else ("where did X hold fairs" for "where is X's seat").
+        return bool(asks) and not topical and intent != "?where"
     if not asks.isdisjoint(held) and _names_asked(doc, query):
         return True
     # Of the sentences about what is asked, those naming most of what the question names: the one about
     # the workshop with INAES, not the one about GSEF's other workshops.
     named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
     about = [s for s in doc.sentences if not s.keys.isdisjoint(held)]
-    most = max((len(s.keys & named) for s in about), default=0)
+
+    def closeness(s: _Sentence) -> tuple[int, int]:
+        # "Where" of an event: the sentence sharing most of the question's words is about that event, not
+        # another one the entry lists with its own places.
+        # Not "where else": the places of the others are what is asked.
+        shared = len(s.keys.intersection(query.credit)) if intent == "?where" and not query.besides else 0
+        return len(s.keys & named), shared
+
+    most = max((closeness(s) for s in about), default=(0, 0))
     for sentence in about:
-        if len(sentence.keys & named) < most:
+        if closeness(sentence) < most:
             continue
-        if intent == "?who" and (any(_new_name(w, query) for w in sentence.names)
+        if intent == "?who" and (any(_new_name(w, query) for w in sentence.names - sentence.places)
                                  or any(k in PEOPLE_CONCEPTS and k not in query.credit for k in sentence.keys)):
             return True
         if intent == "?where" and any(_new_name(w, query) for w in sentence.places):
@@ -1100,6 +1169,11 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
     return not (intent == "?howto" and query.procedure
                 and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
                 and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
+
+
+def _lacks_attribute(doc: _Doc, keys: frozenset[str]) -> bool:
+    """The entry never speaks of the attribute asked (`lexicon.ATTRIBUTE_WORDS`), so it does not state it."""
+    return doc.strong.isdisjoint(keys) and doc.weak.isdisjoint(keys)
 
 
 def _names_asked(doc: _Doc, query: _Query) -> bool:

@@ -96,6 +96,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "much"): "?qty",
     ("how", "big"): "?qty",
     ("how", "large"): "?qty",
+    # "How old is X": X's age (`ATTRIBUTE_WORDS`).
+    ("how", "old"): "~age",
     ("por", "que"): "?why",
     # "¿De dónde salió la idea?", "¿de dónde salen los recursos?": where from, an origin or a source, not a
     # place; nor an amount when it names one ("de dónde saca los recursos, ¿cuotas?"): `index.OTHER_ATTRIBUTES`.
@@ -224,6 +226,13 @@ PEOPLE_CONCEPTS: frozenset[str] = frozenset(
      "~organisation", "~university", "~company", "~government", "~coordinator", "~foundation", "~agency"}
 )
 
+# Bodies that have a name: "which organisation / university / agency ..." asks "who" (a name).
+NAMED_BODY_CONCEPTS: frozenset[str] = frozenset(
+    {"~organisation", "~university", "~company", "~government", "~foundation", "~agency"}
+)
+# Words that ask which one of a kind ("which organisation", "¿qué universidad?"): the word after one names the kind.
+KIND_ASKERS: frozenset[str] = frozenset("which what que cual cuales".split())
+
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
 PERIOD_WORDS: frozenset[str] = frozenset(
@@ -255,6 +264,33 @@ DETAIL_WORDS: dict[str, str] = {
         weather llover llueve lluvia rain temperatura temperature""".split(), "?geo"),
 }
 
+# Attributes a question can ask of a subject that only an entry speaking of that attribute states: a
+# person's age, a salary, what a study or a survey found: per attribute, its words in both languages. An
+# entry with none of them (in its questions, title, tags or answer) does not hold it, however much it says
+# of the subject ("what did the members' survey conclude?" against the entry saying there was one).
+ATTRIBUTE_WORDS: dict[str, str] = {
+    **dict.fromkeys(["how old", *"edad edades age ages".split()], "age"),
+    **dict.fromkeys("""salario salarios sueldo sueldos remuneracion salary salaries wage wages""".split(), "salary"),
+    **dict.fromkeys("""conclusion conclusiones concluyo concluyeron hallazgo hallazgos conclusions concluded
+        conclude concludes finding findings""".split(), "findings"),
+}
+
+# Verbs of finding: asked of what was ("what did the survey find?", "¿qué encontraron?") they ask for the
+# findings (`ATTRIBUTE_WORDS`); otherwise for where to look ("where can I find the report").
+FINDING_VERBS: frozenset[str] = frozenset("find found encontro encontraron hallo hallaron".split())
+
+# Words that, followed by "of" ("the population of Palencia", "la altitud de Burgos", "la web de
+# Colmena"), ask for that value of something: a figure (a sentence holding the measure with a number:
+# "its inhabitants" is no population figure) or an address to reach ("web" alone is no address: "visibilidad
+# en la web" is a service, `DETAIL_WORDS`). Without "of" they speak of it without asking its value ("the
+# population trend", "jobs and population").
+VALUE_OF_WORDS: dict[str, str] = {
+    **dict.fromkeys("""altitud altura altitude elevation habitantes inhabitants poblacion population
+        temperatura temperature edad age""".split(), "?qty"),
+    "web": "?contact",
+}
+VALUE_OF: frozenset[str] = frozenset({"of", "de", "del"})
+
 # Concepts that are amounts: asking for one ("the budget of X", "el precio") asks "how much" without the
 # words, and an entry with no number in its answer cannot answer it.
 QUANTITY_CONCEPTS: frozenset[str] = frozenset({"~budget", "~fee"})
@@ -276,6 +312,16 @@ PLACE_CONCEPTS: frozenset[str] = frozenset({"~city"})
 # name after "de" that is no place, "la Unión de Cooperativas", is at worst one more name a "where" of it
 # may be answered with; the question must still share the sentence's words.)
 LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de del of to".split())
+# Words asking for a precise fact: "when" asked exactly ("¿en qué fecha exacta...?", "what exact date")
+# wants a day, which a year does not give (a month or a date in digits does).
+EXACT_WORDS: frozenset[str] = frozenset(
+    "exacto exacta exactos exactas exactamente precisa preciso precisamente exact exactly precise precisely".split()
+)
+# Words asking for others than what the question names ("where else", "¿dónde más, aparte de Burgos?"): the
+# places of the other events an entry lists are then what is asked.
+BESIDES_WORDS: frozenset[str] = frozenset(
+    "else other others besides apart aparte mas ademas otro otra otros otras".split()
+)
 
 # Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
 # description"): the rest of the clause is where the user read it, not what they ask about.
@@ -459,6 +505,7 @@ company: empresa empresas negocio negocios compania companias | company companie
     enterprise enterprises firm firms
 programme: programa programas | programme programmes program programs
 project: proyecto proyectos iniciativa iniciativas | project projects initiative initiatives
+age: edad edades | age ages
 result: resultado resultados logro logros | result results outcome outcomes achievement achievements
 support: apoyo apoyos apoyar ayuda ayudas respaldo apoyaron | support supports supported help aid
     backing
