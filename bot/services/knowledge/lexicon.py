@@ -144,6 +144,19 @@ PHRASES: dict[tuple[str, str], str] = {
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
+    # "dio lugar a", "gave rise to": what something led to, not a place.
+    ("dar", "lugar"): "",
+    ("da", "lugar"): "",
+    ("dio", "lugar"): "",
+    ("dieron", "lugar"): "",
+    ("dado", "lugar"): "",
+    ("give", "rise"): "",
+    ("gave", "rise"): "",
+    ("given", "rise"): "",
+    ("giving", "rise"): "",
+    # "how many visits in total", "¿cuántas en total?": all of them, not a word a total budget is asked with.
+    ("in", "total"): "",
+    ("en", "total"): "",
     # "en primer lugar", "in the first place": firstly, not a place.
     ("primer", "lugar"): "",
     ("first", "place"): "",
@@ -548,6 +561,10 @@ invite: invitar invito invitados invitadas invitaron convocar convoco convocados
     invite invited invitation invitations
 profit: ganancia ganancias lucro excedente excedentes | profit profits earnings surplus
 format: formato formatos | format formats
+learn: aprender aprende aprenden aprendio aprendieron aprendido aprendida | learn learns learned learnt
+implement: implementar implementa implementan implementado implementada implementando implementacion
+    aplicar aplica aplican aplicado aplicada aplicando | implement implements implemented implementing
+    implementation
 level: nivel niveles | level levels tier tiers
 head: presidente presidenta presidentes director directora directores directoras jefe jefa jefes gerente
     gerentes | president presidents chair chairman chairwoman chairperson director directors head
