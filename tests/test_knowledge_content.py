@@ -69,6 +69,9 @@ def shipped_index():
     # "dio lugar a" / "gave rise to" asks what something led to, not where
     ("¿A qué dio lugar el trabajo conjunto?", "es", "plataforma"),
     ("What did the partners' joint work give rise to?", "en", "platform"),
+    # "kept going" is lasting (~maintain), not keeping data; "made possible" is "enabled"
+    ("Has the alliance kept going since the initiative?", "en", "maintained"),
+    ("Which factors made the results of LÍDERES possible?", "en", "political and technical"),
     # the seed's only word on contacting the author of the Cooperactivas record
     ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
 ])

@@ -157,6 +157,10 @@ PHRASES: dict[tuple[str, str], str] = {
     # "how many visits in total", "¿cuántas en total?": all of them, not a word a total budget is asked with.
     ("in", "total"): "",
     ("en", "total"): "",
+    # "has it kept going?": lasted, not kept (stored) as data is.
+    ("keep", "going"): "~maintain",
+    ("keeps", "going"): "~maintain",
+    ("kept", "going"): "~maintain",
     # "en primer lugar", "in the first place": firstly, not a place.
     ("primer", "lugar"): "",
     ("first", "place"): "",
@@ -562,6 +566,11 @@ invite: invitar invito invitados invitadas invitaron convocar convoco convocados
 profit: ganancia ganancias lucro excedente excedentes | profit profits earnings surplus
 format: formato formatos | format formats
 learn: aprender aprende aprenden aprendio aprendieron aprendido aprendida | learn learns learned learnt
+possible: posible posibles posibilitar posibilito posibilitaron permitio permitieron | possible enable
+    enabled enables enabling
+maintain: mantener mantiene mantienen mantuvo mantuvieron mantenido mantenida mantenidos mantenidas perdurar
+    perduro perduraron sobrevivir sobrevivio | maintain maintains maintained maintaining survive survives
+    survived persist persists persisted
 implement: implementar implementa implementan implementado implementada implementando implementacion
     aplicar aplica aplican aplicado aplicada aplicando | implement implements implemented implementing
     implementation
