@@ -72,6 +72,8 @@ def shipped_index():
     # "kept going" is lasting (~maintain), not keeping data; "made possible" is "enabled"
     ("Has the alliance kept going since the initiative?", "en", "maintained"),
     ("Which factors made the results of LÍDERES possible?", "en", "political and technical"),
+    # what the seminars were for, asked of the entry that counts them
+    ("What purpose did the two LÍDERES seminars serve?", "en", "objectives"),
     # the seed's only word on contacting the author of the Cooperactivas record
     ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
 ])
