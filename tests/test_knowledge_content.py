@@ -74,6 +74,9 @@ def shipped_index():
     ("Which factors made the results of LÍDERES possible?", "en", "political and technical"),
     # what the seminars were for, asked of the entry that counts them
     ("What purpose did the two LÍDERES seminars serve?", "en", "objectives"),
+    # "spearheaded", "encabezó": who led it, like "led" and "dirigió"
+    ("Who spearheaded the Santa Cruz idea competition?", "en", "cainco"),
+    ("¿Quién encabezó el concurso de ideas de Santa Cruz?", "es", "cainco"),
     # the seed's only word on contacting the author of the Cooperactivas record
     ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
 ])

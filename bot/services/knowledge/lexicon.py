@@ -426,8 +426,9 @@ member: socio socios socia socias miembro miembros afiliado afiliados aliado ali
 join: sumarse sumar unirse unir incorporarse incorporar | join joining joins
 partnership: alianza consorcio coalicion partenariado partenariados | partnership alliance consortium coalition
 organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
-    organismos dirigio dirigieron dirigir | organisation organization organisations organizations entity entities
-    institution institutions body bodies ran run runs led hosted
+    organismos dirigio dirigieron dirigir encabezo encabezaron | organisation organization organisations
+    organizations entity entities institution institutions body bodies ran run runs led hosted spearhead
+    spearheads spearheaded spearheading
 seminar: seminario seminarios jornada jornadas conferencia conferencias | seminar seminars conference
     conferences
 workshop: taller talleres | workshop workshops
