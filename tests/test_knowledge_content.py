@@ -53,3 +53,34 @@ def test_no_entry_quotes_an_evaluation_question():
                 shown = "a question" if held_back(found) else repr(text)
                 quoted.append(f"{entry.id} quotes {shown} of {found.name}")
     assert quoted == []
+
+
+@pytest.fixture(scope="module")
+def shipped_index():
+    from bot.services.knowledge.index import KnowledgeIndex
+
+    return KnowledgeIndex.build(load_knowledge(PROJECT_ROOT / "knowledge").entries)
+
+
+@pytest.mark.parametrize(("question", "lang", "expected"), [
+    # "in total" / "en total" is filler, not the word a total budget is asked with
+    ("¿Cuántos seminarios hubo en total?", "es", "dos"),
+    ("How many study trips took place in total?", "en", "three"),
+    # "dio lugar a" / "gave rise to" asks what something led to, not where
+    ("¿A qué dio lugar el trabajo conjunto?", "es", "plataforma"),
+    ("What did the partners' joint work give rise to?", "en", "platform"),
+    # "kept going" is lasting (~maintain), not keeping data; "made possible" is "enabled"
+    ("Has the alliance kept going since the initiative?", "en", "maintained"),
+    ("Which factors made the results of LÍDERES possible?", "en", "political and technical"),
+    # what the seminars were for, asked of the entry that counts them
+    ("What purpose did the two LÍDERES seminars serve?", "en", "objectives"),
+    # "spearheaded", "encabezó": who led it, like "led" and "dirigió"
+    ("Who spearheaded the Santa Cruz idea competition?", "en", "cainco"),
+    ("¿Quién encabezó el concurso de ideas de Santa Cruz?", "es", "cainco"),
+    # the seed's only word on contacting the author of the Cooperactivas record
+    ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
+])
+def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
+    result = shipped_index.search(question, lang)
+    assert result.matched, (question, result.outcome, [e.id for e in result.suggestions])
+    assert result.entry is not None and expected in fold(result.entry.answers[lang]), result.entry.id

@@ -146,6 +146,23 @@ PHRASES: dict[tuple[str, str], str] = {
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
+    # "dio lugar a", "gave rise to": what something led to, not a place.
+    ("dar", "lugar"): "",
+    ("da", "lugar"): "",
+    ("dio", "lugar"): "",
+    ("dieron", "lugar"): "",
+    ("dado", "lugar"): "",
+    ("give", "rise"): "",
+    ("gave", "rise"): "",
+    ("given", "rise"): "",
+    ("giving", "rise"): "",
+    # "how many visits in total", "¿cuántas en total?": all of them, not a word a total budget is asked with.
+    ("in", "total"): "",
+    ("en", "total"): "",
+    # "has it kept going?": lasted, not kept (stored) as data is.
+    ("keep", "going"): "~maintain",
+    ("keeps", "going"): "~maintain",
+    ("kept", "going"): "~maintain",
     # "en primer lugar", "in the first place": firstly, not a place.
     ("primer", "lugar"): "",
     ("first", "place"): "",
@@ -455,8 +472,9 @@ member: socio socios socia socias miembro miembros afiliado afiliados aliado ali
 join: sumarse sumar unirse unir incorporarse incorporar | join joining joins
 partnership: alianza consorcio coalicion partenariado partenariados | partnership alliance consortium coalition
 organisation: entidad entidades organizacion organizaciones institucion instituciones organismo
-    organismos dirigio dirigieron dirigir | organisation organization organisations organizations entity entities
-    institution institutions body bodies ran run runs led hosted
+    organismos dirigio dirigieron dirigir encabezo encabezaron | organisation organization organisations
+    organizations entity entities institution institutions body bodies ran run runs led hosted spearhead
+    spearheads spearheaded spearheading
 seminar: seminario seminarios jornada jornadas conferencia conferencias | seminar seminars conference
     conferences
 workshop: taller talleres | workshop workshops
@@ -595,6 +613,15 @@ invite: invitar invito invitados invitadas invitaron convocar convoco convocados
     invite invited invitation invitations
 profit: ganancia ganancias lucro excedente excedentes | profit profits earnings surplus
 format: formato formatos | format formats
+learn: aprender aprende aprenden aprendio aprendieron aprendido aprendida | learn learns learned learnt
+possible: posible posibles posibilitar posibilito posibilitaron permitio permitieron | possible enable
+    enabled enables enabling
+maintain: mantener mantiene mantienen mantuvo mantuvieron mantenido mantenida mantenidos mantenidas perdurar
+    perduro perduraron sobrevivir sobrevivio | maintain maintains maintained maintaining survive survives
+    survived persist persists persisted
+implement: implementar implementa implementan implementado implementada implementando implementacion
+    aplicar aplica aplican aplicado aplicada aplicando | implement implements implemented implementing
+    implementation
 level: nivel niveles | level levels tier tiers
 head: presidente presidenta presidentes director directora directores directoras jefe jefa jefes gerente
     gerentes | president presidents chair chairman chairwoman chairperson director directors head
