@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.knowledge import index as index_module
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip, _name_slip
 from bot.services.knowledge.lexicon import CONCEPTS
@@ -1103,3 +1104,23 @@ def test_which_organisation_asks_for_a_name_that_is_not_a_place(tmp_path):
     assert answer_id(index, "¿Qué organización concreta de Oporto presentó su experiencia en la feria?") is None
     assert answer_id(index, "¿Hubo experiencias de Oporto en la feria?") == "fair-guests"
     assert answer_id(index, "¿Qué fundación organizó la feria?") == "fair-organiser"
+
+
+def test_a_variant_asking_another_interrogative_is_less_near(tmp_path, monkeypatch):
+    """"¿Cuántos fueron a la feria de Apisur?" shares "feria" and "Apisur" with "¿Cuándo fue la feria de
+    Apisur?", but asks how many, not when: that variant is less near than its words make it, and the entry
+    whose questions ask how many people came is the closest, though they do not name Apisur."""
+    index = _write_entries(tmp_path, {
+        "fair-date": (["¿Cuándo fue la feria de Apisur?", "fecha de la feria de Apisur", "¿En qué año fue la feria?"],
+                      ["When was the Apisur fair?", "Apisur fair date", "What year was the fair?"],
+                      "La feria de Apisur fue del 12 al 14 de mayo de 2019 en Burgos."),
+        "fair-visitors": (["¿Cuántas personas fueron a la feria?", "asistentes", "¿Cuánto público hubo?"],
+                          ["How many people went to the fair?", "attendees", "How big was the audience?"],
+                          "A la feria de Apisur asistieron 300 personas, sobre todo apicultores."),
+    })
+    ranked = index.rank("cuantos fueron a la feria de apisur")
+    assert ranked[0][0].id == "fair-visitors"
+    assert answer_id(index, "when did the apisur fair happen", "en") == "fair-date"
+    monkeypatch.setattr(index_module, "INTERROGATIVE_MISMATCH", 1.0)
+    unchecked = dict((e.id, c) for e, c in index.rank("cuantos fueron a la feria de apisur"))
+    assert dict((e.id, c) for e, c in ranked)["fair-date"] < unchecked["fair-date"]

@@ -147,6 +147,15 @@ ASPECT_MISMATCH = 0.8
 # (`text.question_form`): the yes / no variant names one fact of the subject while the question asks for
 # it, so an entry asking "what" of the subject answers it better than one confirming a detail.
 FORM_MISMATCH = 0.8
+# A variant asking another interrogative than the question's ("¿Cuándo fue el taller?" for "¿Cuántos fueron al
+# taller?"): the two share the subject but ask different facts of it, so the variant is that much less near.
+# Only when both ask one (`INTERROGATIVES`): "X 2017" or "what does X do" ask none. Not "how", which any
+# description of the subject answers (comparing it too lost in-scope questions in cross-validation).
+INTERROGATIVE_MISMATCH = 0.85
+# The interrogatives compared, each standing for the facts asking it ("?day" and "?hour" are a "when").
+INTERROGATIVES: dict[str, str] = {"?who": "?who", "?when": "?when", "?day": "?when", "?hour": "?when",
+                                  "?when-next": "?when", "?where": "?where", "?why": "?why", "?qty": "?qty",
+                                  "?dur": "?qty"}
 # "Who", "why" or "how many" asked of a subject is answered by the entry one of whose questions asks it
 # ("¿Por qué se sumó la Fundación Carolina?"), rather than by the entry about the subject whose questions
 # never do ("¿Qué entidades se sumaron?"): an entry that is not asked it says it at most in passing. Not
@@ -289,6 +298,7 @@ class _Variant(NamedTuple):
     aspect: str | None = None  # "modal" or "past" (`text.aspect`)
     form: str | None = None  # "wh" or "yn" (`text.question_form`)
     asks: frozenset[str] = frozenset()  # its interrogatives ("?who", "?why")
+    interrogatives: frozenset[str] = frozenset()  # what it asks, as `INTERROGATIVES` compares it
 
 
 @dataclass(slots=True)
@@ -358,7 +368,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form", "besides", "attributes")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -403,6 +413,11 @@ class _Query:
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
+        # What it asks, as `INTERROGATIVES` compares it: its interrogatives, the facts its words ask ("the
+        # budget", "the date") and "which" of a body with a name ("who").
+        self.interrogatives = frozenset(
+            INTERROGATIVES[i] for i in (*self.surfaces, *self.intents, *(a for a, _, _ in self.asked))
+            if i in INTERROGATIVES)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -503,8 +518,9 @@ class KnowledgeIndex:
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
-                                   [self._variant(tokens, a) for tokens, a
-                                    in zip(variant_tokens[doc_id], variant_aspects[doc_id], strict=True)
+                                   [self._variant(tokens, a, text) for tokens, a, text
+                                    in zip(variant_tokens[doc_id], variant_aspects[doc_id], variant_texts[doc_id],
+                                           strict=True)
                                     if tokens],
                                    answer_facts(entries[doc_id].answers.values())
                                    | {t.surface for ts in variant_tokens[doc_id] for t in ts
@@ -577,18 +593,26 @@ class KnowledgeIndex:
         self._by_shape = dict(by_shape)
 
     def _variant(self, tokens: list[Token],
-                 shape: tuple[str | None, str | None] = (None, None)) -> _Variant:
+                 shape: tuple[str | None, str | None] = (None, None), text: str = "") -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
-        words: dict[str, float] = {}
+        weights: dict[str, float] = {}
         for t in tokens:
-            words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
-        text = " ".join(t.surface for t in tokens if not t.intent)
+            weights[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         # A variant naming an amount asks it ("Presupuesto de Colmena"), as a question naming one does.
         asks = {t.surface for t in tokens if t.intent}
         if any(not QUANTITY_CONCEPTS.isdisjoint(t.keys) for t in tokens):
             asks.add("?qty")
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape,
-                        frozenset(asks))
+        # What it asks, as `INTERROGATIVES` compares it: a date word asks "when" ("What year was X funded?"),
+        # and "which" of a body with a name "who" ("Which association funded X?", as `_asked` reads it).
+        interrogatives = {INTERROGATIVES[a] for a in asks if a in INTERROGATIVES}
+        if any(not TIME_CONCEPTS.isdisjoint(t.keys) for t in tokens):
+            interrogatives.add("?when")
+        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
+        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+            interrogatives.add("?who")
+        folded = " ".join(t.surface for t in tokens if not t.intent)
+        return _Variant(folded, tuple(weights.items()), frozenset(weights), sum(weights.values()) or 1.0, *shape,
+                        frozenset(asks), frozenset(interrogatives))
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -1000,6 +1024,9 @@ class KnowledgeIndex:
                 closeness *= ASPECT_MISMATCH
             if query.form and variant.form and query.form != variant.form:
                 closeness *= FORM_MISMATCH
+            if query.interrogatives and variant.interrogatives and query.interrogatives.isdisjoint(
+                    variant.interrogatives):
+                closeness *= INTERROGATIVE_MISMATCH
             best = max(best, closeness)
         return best
 
