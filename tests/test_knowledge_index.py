@@ -1124,3 +1124,20 @@ def test_a_variant_asking_another_interrogative_is_less_near(tmp_path, monkeypat
     monkeypatch.setattr(index_module, "INTERROGATIVE_MISMATCH", 1.0)
     unchecked = dict((e.id, c) for e, c in index.rank("cuantos fueron a la feria de apisur"))
     assert dict((e.id, c) for e, c in ranked)["fair-date"] < unchecked["fair-date"]
+
+
+def test_a_kind_of_place_after_where_is_part_of_the_place_asked(tmp_path):
+    """"Which city and region is Colmena from": "region" is one more kind of place asked for, not something
+    the place is asked of, so the entry placing Colmena in a town of a region answers it though it never
+    says "region"; a "where" of something it does not speak of still is not answered."""
+    index = _write_entries(tmp_path, {
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad está Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city is Colmena in?"],
+                 "Colmena tiene su sede en Palencia (Castilla y León)."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "¿Quién forma Colmena?"],
+                    ["How many members does Colmena have?", "Colmena members", "Who makes up Colmena?"],
+                    "Colmena reúne a 40 cooperativas apícolas."),
+    })
+    assert answer_id(index, "which city and region is colmena from", "en") == "seat"
+    assert answer_id(index, "¿En qué ciudad y región está Colmena?") == "seat"
+    assert answer_id(index, "¿En qué ciudad está el almacén de miel de Colmena?") is None

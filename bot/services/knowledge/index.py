@@ -1057,6 +1057,8 @@ ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
 # Seeing or finding something: "where" of it asks where to look (a page, a gallery), not a place.
 SOURCE_CONCEPTS: frozenset[str] = frozenset({"~see", "~find"})
+# Kinds of place: one named after "where" or "in which city" is part of the place asked for.
+PLACE_KINDS: frozenset[str] = PLACE_CONCEPTS | {"~region", "~country"}
 
 
 def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequence[str],
@@ -1120,6 +1122,10 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
         for after in terms[i + 1:]:
             if after.surface.startswith("?"):
                 break
+            # "Which city and region is X from": a kind of place after "where" is more of what is asked,
+            # not what it is asked of.
+            if intent == "?where" and not PLACE_KINDS.isdisjoint(after.lexical):
+                continue
             if not after.name:
                 following.append(after)
         if intent == "?where" and any(not SOURCE_CONCEPTS.isdisjoint(t.lexical) for t in following):
