@@ -1141,3 +1141,20 @@ def test_a_kind_of_place_after_where_is_part_of_the_place_asked(tmp_path):
     assert answer_id(index, "which city and region is colmena from", "en") == "seat"
     assert answer_id(index, "¿En qué ciudad y región está Colmena?") == "seat"
     assert answer_id(index, "¿En qué ciudad está el almacén de miel de Colmena?") is None
+
+
+def test_a_name_cut_short_is_not_a_name_nobody_writes(tmp_path):
+    """"¿Quién fundó Colmena en Palen?": "Palen" is "Palencia" cut short, a name the entries write, so the
+    question is not about something no entry knows; "Burgos", which no entry writes, still is, and so is
+    a short name that only begins a common word ("Ana" and "análisis")."""
+    index = _write_entries(tmp_path, {
+        "founder": (["¿Quién fundó Colmena?", "fundadores de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founders", "Who created Colmena?"],
+                    "Colmena la fundó la cooperativa Apisur en Palencia, tras un análisis del sector."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "¿Qué socios tiene Colmena?"],
+                    ["How many members does Colmena have?", "Colmena members", "Which members does Colmena have?"],
+                    "Colmena reúne a 40 cooperativas apícolas."),
+    })
+    assert answer_id(index, "¿Quién fundó Colmena en Palen?") == "founder"
+    assert answer_id(index, "¿Quién fundó Colmena en Burgos?") is None
+    assert answer_id(index, "¿Quién fundó Colmena con Ana?") is None

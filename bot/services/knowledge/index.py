@@ -443,6 +443,7 @@ class KnowledgeIndex:
         self._deletes: dict[str, list[str]] = {}  # phonetic form minus one letter -> phonetic forms
         self._by_shape: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> phonetic forms
         self._names: frozenset[str] = frozenset()  # folded words the entries write capitalised
+        self._ordered_names: tuple[str, ...] = ()  # `_names` in order, to find the names a clipping begins
         self._name_keys: frozenset[str] = frozenset()
         # A name's key -> the keys of that name in either language ("cantabri", "cantabria"): the name is
         # said when any of them is.
@@ -536,6 +537,7 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = self._keys_of_names(entries)
+        self._ordered_names = tuple(sorted(self._names))
         groups: dict[str, set[str]] = defaultdict(set)
         for name in self._names:
             keys = self._name_keys.intersection(self._surfaces.get(name, ()))
@@ -649,7 +651,7 @@ class KnowledgeIndex:
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if unknown & capitalised_words(cleaned):
+        if any(not self._clipped_name(w) for w in unknown & capitalised_words(cleaned)):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
             signals = signals._replace(lacks_fact=True)
@@ -806,6 +808,15 @@ class KnowledgeIndex:
             return False
         i = bisect.bisect_left(self._ordered, stem)
         return i < len(self._ordered) and self._ordered[i].startswith(stem) and self._ordered[i] != word
+
+    def _clipped_name(self, word: str) -> bool:
+        """`word` begins a longer name the entries write capitalised: "Leo" cut short of "León" is that name,
+        not one nobody in the knowledge base writes. (Only names: "Ana" begins "análisis", no name.)"""
+        if len(word) < TYPO_MIN_LEN:
+            return False
+        i = bisect.bisect_left(self._ordered_names, word)
+        names = self._ordered_names
+        return i < len(names) and names[i].startswith(word) and names[i] != word
 
     def _knows(self, word: str) -> bool:
         """A word of the entries or the lexicon, or another form of one (its stem is a key)."""
