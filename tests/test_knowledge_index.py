@@ -1158,3 +1158,24 @@ def test_a_name_cut_short_is_not_a_name_nobody_writes(tmp_path):
     assert answer_id(index, "¿Quién fundó Colmena en Palen?") == "founder"
     assert answer_id(index, "¿Quién fundó Colmena en Burgos?") is None
     assert answer_id(index, "¿Quién fundó Colmena con Ana?") is None
+
+
+def test_in_total_asks_for_the_whole_count_not_about_totals(tmp_path):
+    """"¿Cuántas ferias organizó Apisur en total?": "en total" says the count is of all the fairs, as "how
+    many" asks already; it is not about the entries on totals (the total budget), and the fairs entry,
+    which never says "total", answers it."""
+    index = _write_entries(tmp_path, {
+        "fairs": (["¿Qué ferias organizó Apisur?", "ferias de Apisur", "¿Cuántas ferias hubo?"],
+                  ["Which fairs did Apisur hold?", "Apisur fairs", "How many fairs were there?"],
+                  "Apisur organizó tres ferias: en Burgos, en Soria y en Palencia."),
+        "budget": (["¿Cuál fue el presupuesto total de Apisur?", "total del presupuesto", "presupuesto total"],
+                   ["What was Apisur's total budget?", "budget total", "total budget"],
+                   "El presupuesto total de Apisur fue de 90.000 euros."),
+        "grants": (["¿Qué ayudas recibió Apisur?", "total de ayudas", "subvenciones de Apisur"],
+                   ["Which grants did Apisur get?", "grants total", "Apisur grants"],
+                   "Apisur recibió un total de 12 ayudas públicas."),
+    })
+    for question in ("¿Cuántas ferias organizó Apisur en total?", "how many fairs did apisur hold in total"):
+        result = index.search(question)
+        assert (result.outcome, result.entry and result.entry.id) == ("answer", "fairs")  # not a best guess
+    assert answer_id(index, "¿Cuál fue el total del presupuesto?") == "budget"

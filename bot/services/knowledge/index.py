@@ -117,6 +117,8 @@ MAX_SUGGESTIONS = 3
 # Alongside a sure answer, runner-ups at most this much less close are offered too.
 CLOSE_RUNNER_UP = 0.1
 
+# Adverbs of a whole ("en total", "in total"): their last word weighs as an interrogative does.
+ALTOGETHER: frozenset[tuple[str, str]] = frozenset({("en", "total"), ("in", "total")})
 # BM25F field weights: a word in a question variant or the title is what the entry is about; a word of
 # the answer text may be a passing mention.
 FIELD_WEIGHTS = {"questions": 3.0, "title": 2.0, "tags": 2.0, "answer": 1.0}
@@ -734,6 +736,9 @@ class KnowledgeIndex:
             fixed.append(correction)
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
+        # "How many were there in total": "in total" says the count is of all of them, not a subject of its
+        # own (the entries about a total budget), so it steers like an interrogative (`_Term.weight`).
+        altogether = {fixed[i] for i in kept if i and (fixed[i - 1], fixed[i]) in ALTOGETHER}
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
@@ -762,14 +767,14 @@ class KnowledgeIndex:
             else:
                 weight = self._unknown_idf ** IDF_POWER
             absence = 0.0
-            if token.intent:
+            if token.intent or token.surface in altogether:
                 weight *= INTENT_WEIGHT
             elif keys:
                 # A word nearly every entry has ("lideres") tells little where it is, much where it is
                 # missing: the few entries without it are about something else.
                 present = max(self._df[k] for k, _ in keys)
                 absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
-            topic = any(k in self._topics for k, _ in keys) and not token.intent
+            topic = any(k in self._topics for k, _ in keys) and not token.intent and token.surface not in altogether
             everywhere = bool(keys) and max(self._df[k] for k, _ in keys) >= EVERYWHERE_SHARE * len(self._docs)
             # A word the entries write capitalised is a name only where they mostly use it as one: not
             # "chamber" ("the Bolivian chamber") for "Chamber of Industry", nor "report" for a report's title.
