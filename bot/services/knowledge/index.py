@@ -8,17 +8,17 @@
    BM25F-style, question variants, titles and tags weighing more than the answer text, at a cost that
    follows the words of the question, not the size of the knowledge base (rapidfuzz over 10,000 choices
    costs tens of milliseconds per question, see DESIGN.md).
-2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words
-   count more, unknown words count against it, and so does lacking a word nearly every entry has)
-   and how close the question is to its nearest question variant (key overlap plus rapidfuzz
-   similarity of the folded text; a variant asked another way is less near: what can be for what was,
-   whether something holds for what it was). An entry about another name than the one asked about ("CAINCO's
-   services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
-   what is asked: no figure in its answer of what "how many" (or "the budget of") counts, in one sentence
-   with it or asked for by one of its questions; a number the question names that it never states; no
-   date for "when", no
-   "how do I" among its questions for a procedure, no mention of a question word that other entries are
-   about, or being about the contrary of what is asked (the opening seminar for the closing one).
+2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words count
+   more, unknown words count against it, and so does lacking a word nearly every entry has) and how close
+   the question is to its nearest question variant (key overlap plus rapidfuzz similarity of the folded
+   text; a variant asked another way is less near: what can be for what was, whether something holds for
+   what it was, another interrogative: "when" for "how many"). An entry about another name than the one
+   asked about ("CAINCO's services" against Cooperactivas' services) loses a share of it, and so does one
+   that cannot answer what is asked: no figure in its answer of what "how many" (or "the budget of") counts,
+   in one sentence with it or asked for by one of its questions; a number the question names that it never
+   states; no date for "when", no "how do I" among its questions for a procedure, no mention of a question
+   word that other entries are about, or being about the contrary of what is asked (the opening seminar for
+   the closing one).
 3. Decision: a logistic model over the closest entry's `Signals` (its closeness, its lead over the
    runner-up, the share of the question in words nobody in the knowledge base uses, and in words it
    uses elsewhere; and in amounts, what the entry shares with the question, so that a paraphrase padded
