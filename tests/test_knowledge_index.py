@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.knowledge import index as index_module
 from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip, _name_slip
 from bot.services.knowledge.lexicon import CONCEPTS
@@ -1103,3 +1104,78 @@ def test_which_organisation_asks_for_a_name_that_is_not_a_place(tmp_path):
     assert answer_id(index, "¿Qué organización concreta de Oporto presentó su experiencia en la feria?") is None
     assert answer_id(index, "¿Hubo experiencias de Oporto en la feria?") == "fair-guests"
     assert answer_id(index, "¿Qué fundación organizó la feria?") == "fair-organiser"
+
+
+def test_a_variant_asking_another_interrogative_is_less_near(tmp_path, monkeypatch):
+    """"¿Cuántos fueron a la feria de Apisur?" shares "feria" and "Apisur" with "¿Cuándo fue la feria de
+    Apisur?", but asks how many, not when: that variant is less near than its words make it, and the entry
+    whose questions ask how many people came is the closest, though they do not name Apisur."""
+    index = _write_entries(tmp_path, {
+        "fair-date": (["¿Cuándo fue la feria de Apisur?", "fecha de la feria de Apisur", "¿En qué año fue la feria?"],
+                      ["When was the Apisur fair?", "Apisur fair date", "What year was the fair?"],
+                      "La feria de Apisur fue del 12 al 14 de mayo de 2019 en Burgos."),
+        "fair-visitors": (["¿Cuántas personas fueron a la feria?", "asistentes", "¿Cuánto público hubo?"],
+                          ["How many people went to the fair?", "attendees", "How big was the audience?"],
+                          "A la feria de Apisur asistieron 300 personas, sobre todo apicultores."),
+    })
+    ranked = index.rank("cuantos fueron a la feria de apisur")
+    assert ranked[0][0].id == "fair-visitors"
+    assert answer_id(index, "when did the apisur fair happen", "en") == "fair-date"
+    monkeypatch.setattr(index_module, "INTERROGATIVE_MISMATCH", 1.0)
+    unchecked = dict((e.id, c) for e, c in index.rank("cuantos fueron a la feria de apisur"))
+    assert dict((e.id, c) for e, c in ranked)["fair-date"] < unchecked["fair-date"]
+
+
+def test_a_kind_of_place_after_where_is_part_of_the_place_asked(tmp_path):
+    """"Which city and region is Colmena from": "region" is one more kind of place asked for, not something
+    the place is asked of, so the entry placing Colmena in a town of a region answers it though it never
+    says "region"; a "where" of something it does not speak of still is not answered."""
+    index = _write_entries(tmp_path, {
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad está Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city is Colmena in?"],
+                 "Colmena tiene su sede en Palencia (Castilla y León)."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "¿Quién forma Colmena?"],
+                    ["How many members does Colmena have?", "Colmena members", "Who makes up Colmena?"],
+                    "Colmena reúne a 40 cooperativas apícolas."),
+    })
+    assert answer_id(index, "which city and region is colmena from", "en") == "seat"
+    assert answer_id(index, "¿En qué ciudad y región está Colmena?") == "seat"
+    assert answer_id(index, "¿En qué ciudad está el almacén de miel de Colmena?") is None
+
+
+def test_a_name_cut_short_is_not_a_name_nobody_writes(tmp_path):
+    """"¿Quién fundó Colmena en Palen?": "Palen" is "Palencia" cut short, a name the entries write, so the
+    question is not about something no entry knows; "Burgos", which no entry writes, still is, and so is
+    a short name that only begins a common word ("Ana" and "análisis")."""
+    index = _write_entries(tmp_path, {
+        "founder": (["¿Quién fundó Colmena?", "fundadores de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founders", "Who created Colmena?"],
+                    "Colmena la fundó la cooperativa Apisur en Palencia, tras un análisis del sector."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "¿Qué socios tiene Colmena?"],
+                    ["How many members does Colmena have?", "Colmena members", "Which members does Colmena have?"],
+                    "Colmena reúne a 40 cooperativas apícolas."),
+    })
+    assert answer_id(index, "¿Quién fundó Colmena en Palen?") == "founder"
+    assert answer_id(index, "¿Quién fundó Colmena en Burgos?") is None
+    assert answer_id(index, "¿Quién fundó Colmena con Ana?") is None
+
+
+def test_in_total_asks_for_the_whole_count_not_about_totals(tmp_path):
+    """"¿Cuántas ferias organizó Apisur en total?": "en total" says the count is of all the fairs, as "how
+    many" asks already; it is not about the entries on totals (the total budget), and the fairs entry,
+    which never says "total", answers it."""
+    index = _write_entries(tmp_path, {
+        "fairs": (["¿Qué ferias organizó Apisur?", "ferias de Apisur", "¿Cuántas ferias hubo?"],
+                  ["Which fairs did Apisur hold?", "Apisur fairs", "How many fairs were there?"],
+                  "Apisur organizó tres ferias: en Burgos, en Soria y en Palencia."),
+        "budget": (["¿Cuál fue el presupuesto total de Apisur?", "total del presupuesto", "presupuesto total"],
+                   ["What was Apisur's total budget?", "budget total", "total budget"],
+                   "El presupuesto total de Apisur fue de 90.000 euros."),
+        "grants": (["¿Qué ayudas recibió Apisur?", "total de ayudas", "subvenciones de Apisur"],
+                   ["Which grants did Apisur get?", "grants total", "Apisur grants"],
+                   "Apisur recibió un total de 12 ayudas públicas."),
+    })
+    for question in ("¿Cuántas ferias organizó Apisur en total?", "how many fairs did apisur hold in total"):
+        result = index.search(question)
+        assert (result.outcome, result.entry and result.entry.id) == ("answer", "fairs")  # not a best guess
+    assert answer_id(index, "¿Cuál fue el total del presupuesto?") == "budget"

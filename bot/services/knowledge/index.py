@@ -8,17 +8,17 @@
    BM25F-style, question variants, titles and tags weighing more than the answer text, at a cost that
    follows the words of the question, not the size of the knowledge base (rapidfuzz over 10,000 choices
    costs tens of milliseconds per question, see DESIGN.md).
-2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words
-   count more, unknown words count against it, and so does lacking a word nearly every entry has)
-   and how close the question is to its nearest question variant (key overlap plus rapidfuzz
-   similarity of the folded text; a variant asked another way is less near: what can be for what was,
-   whether something holds for what it was). An entry about another name than the one asked about ("CAINCO's
-   services" against Cooperactivas' services) loses a share of it, and so does one that cannot answer
-   what is asked: no figure in its answer of what "how many" (or "the budget of") counts, in one sentence
-   with it or asked for by one of its questions; a number the question names that it never states; no
-   date for "when", no
-   "how do I" among its questions for a procedure, no mention of a question word that other entries are
-   about, or being about the contrary of what is asked (the opening seminar for the closing one).
+2. Closeness: each candidate gets a score in 0..1 from how much of the question it covers (rare words count
+   more, unknown words count against it, and so does lacking a word nearly every entry has) and how close
+   the question is to its nearest question variant (key overlap plus rapidfuzz similarity of the folded
+   text; a variant asked another way is less near: what can be for what was, whether something holds for
+   what it was, another interrogative: "when" for "how many"). An entry about another name than the one
+   asked about ("CAINCO's services" against Cooperactivas' services) loses a share of it, and so does one
+   that cannot answer what is asked: no figure in its answer of what "how many" (or "the budget of") counts,
+   in one sentence with it or asked for by one of its questions; a number the question names that it never
+   states; no date for "when", no "how do I" among its questions for a procedure, no mention of a question
+   word that other entries are about, or being about the contrary of what is asked (the opening seminar for
+   the closing one).
 3. Decision: a logistic model over the closest entry's `Signals` (its closeness, its lead over the
    runner-up, the share of the question in words nobody in the knowledge base uses, and in words it
    uses elsewhere; and in amounts, what the entry shares with the question, so that a paraphrase padded
@@ -117,6 +117,8 @@ MAX_SUGGESTIONS = 3
 # Alongside a sure answer, runner-ups at most this much less close are offered too.
 CLOSE_RUNNER_UP = 0.1
 
+# Adverbs of a whole ("en total", "in total"): their last word weighs as an interrogative does.
+ALTOGETHER: frozenset[tuple[str, str]] = frozenset({("en", "total"), ("in", "total")})
 # BM25F field weights: a word in a question variant or the title is what the entry is about; a word of
 # the answer text may be a passing mention.
 FIELD_WEIGHTS = {"questions": 3.0, "title": 2.0, "tags": 2.0, "answer": 1.0}
@@ -147,6 +149,15 @@ ASPECT_MISMATCH = 0.8
 # (`text.question_form`): the yes / no variant names one fact of the subject while the question asks for
 # it, so an entry asking "what" of the subject answers it better than one confirming a detail.
 FORM_MISMATCH = 0.8
+# A variant asking another interrogative than the question's ("¿Cuándo fue el taller?" for "¿Cuántos fueron al
+# taller?"): the two share the subject but ask different facts of it, so the variant is that much less near.
+# Only when both ask one (`INTERROGATIVES`): "X 2017" or "what does X do" ask none. Not "how", which any
+# description of the subject answers (comparing it too lost in-scope questions in cross-validation).
+INTERROGATIVE_MISMATCH = 0.85
+# The interrogatives compared, each standing for the facts asking it ("?day" and "?hour" are a "when").
+INTERROGATIVES: dict[str, str] = {"?who": "?who", "?when": "?when", "?day": "?when", "?hour": "?when",
+                                  "?when-next": "?when", "?where": "?where", "?why": "?why", "?qty": "?qty",
+                                  "?dur": "?qty"}
 # "Who", "why" or "how many" asked of a subject is answered by the entry one of whose questions asks it
 # ("¿Por qué se sumó la Fundación Carolina?"), rather than by the entry about the subject whose questions
 # never do ("¿Qué entidades se sumaron?"): an entry that is not asked it says it at most in passing. Not
@@ -289,6 +300,7 @@ class _Variant(NamedTuple):
     aspect: str | None = None  # "modal" or "past" (`text.aspect`)
     form: str | None = None  # "wh" or "yn" (`text.question_form`)
     asks: frozenset[str] = frozenset()  # its interrogatives ("?who", "?why")
+    interrogatives: frozenset[str] = frozenset()  # what it asks, as `INTERROGATIVES` compares it
 
 
 @dataclass(slots=True)
@@ -358,7 +370,7 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form", "besides", "attributes")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -403,6 +415,11 @@ class _Query:
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
+        # What it asks, as `INTERROGATIVES` compares it: its interrogatives, the facts its words ask ("the
+        # budget", "the date") and "which" of a body with a name ("who").
+        self.interrogatives = frozenset(
+            INTERROGATIVES[i] for i in (*self.surfaces, *self.intents, *(a for a, _, _ in self.asked))
+            if i in INTERROGATIVES)
         # Concepts asked about fully (not a typo's guess) whose contrary an entry may be about instead.
         self.contrasts = frozenset(k for k, c in self.credit.items()
                                    if c >= 1.0 and k in _CONTRARY and _CONTRARY[k] not in self.credit)
@@ -428,6 +445,7 @@ class KnowledgeIndex:
         self._deletes: dict[str, list[str]] = {}  # phonetic form minus one letter -> phonetic forms
         self._by_shape: dict[tuple[str, int], list[str]] = {}  # (first letter, length) -> phonetic forms
         self._names: frozenset[str] = frozenset()  # folded words the entries write capitalised
+        self._ordered_names: tuple[str, ...] = ()  # `_names` in order, to find the names a clipping begins
         self._name_keys: frozenset[str] = frozenset()
         # A name's key -> the keys of that name in either language ("cantabri", "cantabria"): the name is
         # said when any of them is.
@@ -503,8 +521,9 @@ class KnowledgeIndex:
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
             self._docs.append(_Doc(entries[doc_id], strong, weak,
-                                   [self._variant(tokens, a) for tokens, a
-                                    in zip(variant_tokens[doc_id], variant_aspects[doc_id], strict=True)
+                                   [self._variant(tokens, a, text) for tokens, a, text
+                                    in zip(variant_tokens[doc_id], variant_aspects[doc_id], variant_texts[doc_id],
+                                           strict=True)
                                     if tokens],
                                    answer_facts(entries[doc_id].answers.values())
                                    | {t.surface for ts in variant_tokens[doc_id] for t in ts
@@ -520,6 +539,7 @@ class KnowledgeIndex:
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = self._keys_of_names(entries)
+        self._ordered_names = tuple(sorted(self._names))
         groups: dict[str, set[str]] = defaultdict(set)
         for name in self._names:
             keys = self._name_keys.intersection(self._surfaces.get(name, ()))
@@ -577,18 +597,26 @@ class KnowledgeIndex:
         self._by_shape = dict(by_shape)
 
     def _variant(self, tokens: list[Token],
-                 shape: tuple[str | None, str | None] = (None, None)) -> _Variant:
+                 shape: tuple[str | None, str | None] = (None, None), text: str = "") -> _Variant:
         """A question variant or title; its words have one key each (their language is known)."""
-        words: dict[str, float] = {}
+        weights: dict[str, float] = {}
         for t in tokens:
-            words[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
-        text = " ".join(t.surface for t in tokens if not t.intent)
+            weights[t.keys[0]] = self._idf.get(t.keys[0], 0.0) * (INTENT_WEIGHT if t.intent else 1.0)
         # A variant naming an amount asks it ("Presupuesto de Colmena"), as a question naming one does.
         asks = {t.surface for t in tokens if t.intent}
         if any(not QUANTITY_CONCEPTS.isdisjoint(t.keys) for t in tokens):
             asks.add("?qty")
-        return _Variant(text, tuple(words.items()), frozenset(words), sum(words.values()) or 1.0, *shape,
-                        frozenset(asks))
+        # What it asks, as `INTERROGATIVES` compares it: a date word asks "when" ("What year was X funded?"),
+        # and "which" of a body with a name "who" ("Which association funded X?", as `_asked` reads it).
+        interrogatives = {INTERROGATIVES[a] for a in asks if a in INTERROGATIVES}
+        if any(not TIME_CONCEPTS.isdisjoint(t.keys) for t in tokens):
+            interrogatives.add("?when")
+        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
+        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+            interrogatives.add("?who")
+        folded = " ".join(t.surface for t in tokens if not t.intent)
+        return _Variant(folded, tuple(weights.items()), frozenset(weights), sum(weights.values()) or 1.0, *shape,
+                        frozenset(asks), frozenset(interrogatives))
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -625,7 +653,7 @@ class KnowledgeIndex:
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if unknown & capitalised_words(cleaned):
+        if any(not self._clipped_name(w) for w in unknown & capitalised_words(cleaned)):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
             signals = signals._replace(lacks_fact=True)
@@ -708,6 +736,9 @@ class KnowledgeIndex:
             fixed.append(correction)
             credits.append(credit)
         kept = _uncited(fixed)  # once corrected: "acording to the text"
+        # "How many were there in total": "in total" says the count is of all of them, not a subject of its
+        # own (the entries about a total budget), so it steers like an interrogative (`_Term.weight`).
+        altogether = {fixed[i] for i in kept if i and (fixed[i - 1], fixed[i]) in ALTOGETHER}
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
@@ -736,14 +767,14 @@ class KnowledgeIndex:
             else:
                 weight = self._unknown_idf ** IDF_POWER
             absence = 0.0
-            if token.intent:
+            if token.intent or token.surface in altogether:
                 weight *= INTENT_WEIGHT
             elif keys:
                 # A word nearly every entry has ("lideres") tells little where it is, much where it is
                 # missing: the few entries without it are about something else.
                 present = max(self._df[k] for k, _ in keys)
                 absence = ABSENCE_WEIGHT * math.log((len(self._docs) + 1) / (len(self._docs) - present + 1))
-            topic = any(k in self._topics for k, _ in keys) and not token.intent
+            topic = any(k in self._topics for k, _ in keys) and not token.intent and token.surface not in altogether
             everywhere = bool(keys) and max(self._df[k] for k, _ in keys) >= EVERYWHERE_SHARE * len(self._docs)
             # A word the entries write capitalised is a name only where they mostly use it as one: not
             # "chamber" ("the Bolivian chamber") for "Chamber of Industry", nor "report" for a report's title.
@@ -782,6 +813,15 @@ class KnowledgeIndex:
             return False
         i = bisect.bisect_left(self._ordered, stem)
         return i < len(self._ordered) and self._ordered[i].startswith(stem) and self._ordered[i] != word
+
+    def _clipped_name(self, word: str) -> bool:
+        """`word` begins a longer name the entries write capitalised: "Leo" cut short of "León" is that name,
+        not one nobody in the knowledge base writes. (Only names: "Ana" begins "análisis", no name.)"""
+        if len(word) < TYPO_MIN_LEN:
+            return False
+        i = bisect.bisect_left(self._ordered_names, word)
+        names = self._ordered_names
+        return i < len(names) and names[i].startswith(word) and names[i] != word
 
     def _knows(self, word: str) -> bool:
         """A word of the entries or the lexicon, or another form of one (its stem is a key)."""
@@ -1000,6 +1040,9 @@ class KnowledgeIndex:
                 closeness *= ASPECT_MISMATCH
             if query.form and variant.form and query.form != variant.form:
                 closeness *= FORM_MISMATCH
+            if query.interrogatives and variant.interrogatives and query.interrogatives.isdisjoint(
+                    variant.interrogatives):
+                closeness *= INTERROGATIVE_MISMATCH
             best = max(best, closeness)
         return best
 
@@ -1030,6 +1073,8 @@ ATTRIBUTE_INTENTS: frozenset[str] = frozenset({"?who", "?where", "?when", "?hour
 FUTURE = "?when-next"  # "when will the next one be": a date of something to come
 # Seeing or finding something: "where" of it asks where to look (a page, a gallery), not a place.
 SOURCE_CONCEPTS: frozenset[str] = frozenset({"~see", "~find"})
+# Kinds of place: one named after "where" or "in which city" is part of the place asked for.
+PLACE_KINDS: frozenset[str] = PLACE_CONCEPTS | {"~region", "~country"}
 
 
 def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequence[str],
@@ -1093,6 +1138,10 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
         for after in terms[i + 1:]:
             if after.surface.startswith("?"):
                 break
+            # "Which city and region is X from": a kind of place after "where" is more of what is asked,
+            # not what it is asked of.
+            if intent == "?where" and not PLACE_KINDS.isdisjoint(after.lexical):
+                continue
             if not after.name:
                 following.append(after)
         if intent == "?where" and any(not SOURCE_CONCEPTS.isdisjoint(t.lexical) for t in following):
