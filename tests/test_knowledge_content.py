@@ -77,6 +77,10 @@ def shipped_index():
     # "spearheaded", "encabezó": who led it, like "led" and "dirigió"
     ("Who spearheaded the Santa Cruz idea competition?", "en", "cainco"),
     ("¿Quién encabezó el concurso de ideas de Santa Cruz?", "es", "cainco"),
+    # how the association is paid for (its resources) is not which year / by whom the project was funded
+    ("How is the Cooperactivas association paid for?", "en", "annual fees"),
+    ("¿Cómo se mantiene económicamente la asociación Cooperactivas?", "es", "cuotas anuales"),
+    ("Which association paid for the Cooperactivas project?", "en", "same name"),
     # the seed's only word on contacting the author of the Cooperactivas record
     ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
 ])
