@@ -163,6 +163,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("keep", "going"): "~maintain",
     ("keeps", "going"): "~maintain",
     ("kept", "going"): "~maintain",
+    # "what is X short for?": what an acronym stands for.
+    ("short", "for"): "~mean",
     # "en primer lugar", "in the first place": firstly, not a place.
     ("primer", "lugar"): "",
     ("first", "place"): "",
@@ -533,7 +535,9 @@ student: alumno alumnos alumna alumnas | student students pupil
 year: ano anos | year years
 date: fecha fechas dia mes meses | date dates day month months
 schedule: horario horarios hora horas calendario | hours hour timetable calendar
-mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
+mean: significa significado sigla siglas acronimo abreviatura | mean means meaning stand stands acronym
+    abbreviation
+name: nombre nombres | name names
 after: despues posterior posteriormente luego continuacion siguiente siguio siguieron | after afterwards later next
     following followed continuation
 closing: cierre clausura | closing close final end
