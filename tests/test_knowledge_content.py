@@ -77,6 +77,12 @@ def shipped_index():
     # "spearheaded", "encabezó": who led it, like "led" and "dirigió"
     ("Who spearheaded the Santa Cruz idea competition?", "en", "cainco"),
     ("¿Quién encabezó el concurso de ideas de Santa Cruz?", "es", "cainco"),
+    # "turn into", "lead to", "se convirtió en": what the work became (~become), as "dio lugar a" / "gave rise to"
+    ("What did the partners' cooperation turn into?", "en", "platform"),
+    ("¿En qué se convirtió la colaboración entre los socios?", "es", "plataforma"),
+    # the models the earlier alliances let the partners exchange; everyone who took part, not one group
+    ("¿Qué modelos circularon entre los socios gracias a sus alianzas anteriores?", "es", "santa cruz innova"),
+    ("¿Cuántas personas participaron en total en las actividades de la iniciativa?", "es", "303"),
     # "short for", "abreviatura": what an acronym stands for
     ("What is INAES short for?", "en", "national institute"),
     ("¿De qué es abreviatura CEPES?", "es", "confederacion"),
