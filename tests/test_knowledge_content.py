@@ -83,6 +83,9 @@ def shipped_index():
     # the models the earlier alliances let the partners exchange; everyone who took part, not one group
     ("¿Qué modelos circularon entre los socios gracias a sus alianzas anteriores?", "es", "santa cruz innova"),
     ("¿Cuántas personas participaron en total en las actividades de la iniciativa?", "es", "303"),
+    # whether the initiative went beyond its plan answers with the example; the record's main institution
+    ("Did the initiative's results go further than it had planned?", "en", "environmental"),
+    ("Which institution is named in the record of Cooperactivas?", "en", "castilla y leon"),
     # "short for", "abreviatura": what an acronym stands for
     ("What is INAES short for?", "en", "national institute"),
     ("¿De qué es abreviatura CEPES?", "es", "confederacion"),
