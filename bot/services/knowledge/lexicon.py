@@ -146,16 +146,16 @@ PHRASES: dict[tuple[str, str], str] = {
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
-    # "dio lugar a", "gave rise to": what something led to, not a place.
-    ("dar", "lugar"): "",
-    ("da", "lugar"): "",
-    ("dio", "lugar"): "",
-    ("dieron", "lugar"): "",
-    ("dado", "lugar"): "",
-    ("give", "rise"): "",
-    ("gave", "rise"): "",
-    ("given", "rise"): "",
-    ("giving", "rise"): "",
+    # "dio lugar a", "gave rise to": what something led to (~become), not a place.
+    ("dar", "lugar"): "~become",
+    ("da", "lugar"): "~become",
+    ("dio", "lugar"): "~become",
+    ("dieron", "lugar"): "~become",
+    ("dado", "lugar"): "~become",
+    ("give", "rise"): "~become",
+    ("gave", "rise"): "~become",
+    ("given", "rise"): "~become",
+    ("giving", "rise"): "~become",
     # "how many visits in total", "¿cuántas en total?": all of them, not a word a total budget is asked with.
     ("in", "total"): "",
     ("en", "total"): "",
@@ -163,6 +163,21 @@ PHRASES: dict[tuple[str, str], str] = {
     ("keep", "going"): "~maintain",
     ("keeps", "going"): "~maintain",
     ("kept", "going"): "~maintain",
+    # "what is X short for?": what an acronym stands for.
+    ("short", "for"): "~mean",
+    # "what did the work turn into / lead to?", "¿en qué se convirtió?": what something became or resulted
+    # in ("led" alone is who headed it, `DETAIL_WORDS`).
+    ("turn", "into"): "~become",
+    ("turned", "into"): "~become",
+    ("turns", "into"): "~become",
+    # "ended up", "end up": in the end, not an ending (~closing).
+    ("end", "up"): "",
+    ("ended", "up"): "",
+    ("ends", "up"): "",
+    ("lead", "to"): "~become",
+    ("led", "to"): "~become",
+    ("leads", "to"): "~become",
+    ("leading", "to"): "~become",
     # "en primer lugar", "in the first place": firstly, not a place.
     ("primer", "lugar"): "",
     ("first", "place"): "",
@@ -525,6 +540,8 @@ programme: programa programas | programme programmes program programs
 project: proyecto proyectos iniciativa iniciativas | project projects initiative initiatives
 age: edad edades | age ages
 result: resultado resultados logro logros | result results outcome outcomes achievement achievements
+become: convertir convirtio convirtieron convertido convertida convierte convierten convertirse | become
+    became becomes
 support: apoyo apoyos apoyar ayuda ayudas respaldo apoyaron | support supports supported help aid
     backing
 university: universidad universidades universitario universitaria universitarios | university
@@ -533,7 +550,9 @@ student: alumno alumnos alumna alumnas | student students pupil
 year: ano anos | year years
 date: fecha fechas dia mes meses | date dates day month months
 schedule: horario horarios hora horas calendario | hours hour timetable calendar
-mean: significa significado sigla siglas acronimo nombre | mean means meaning stand stands acronym name
+mean: significa significado sigla siglas acronimo abreviatura | mean means meaning stand stands acronym
+    abbreviation
+name: nombre nombres | name names
 after: despues posterior posteriormente luego continuacion siguiente siguio siguieron | after afterwards later next
     following followed continuation
 closing: cierre clausura | closing close final end
