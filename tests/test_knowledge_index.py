@@ -1179,3 +1179,34 @@ def test_in_total_asks_for_the_whole_count_not_about_totals(tmp_path):
         result = index.search(question)
         assert (result.outcome, result.entry and result.entry.id) == ("answer", "fairs")  # not a best guess
     assert answer_id(index, "¿Cuál fue el total del presupuesto?") == "budget"
+
+
+def test_a_name_without_its_vowels_is_that_name(tmp_path):
+    """"Who runs the Hny Fair?": chat drops the vowels of a short word, and "Hny" is "Honey", a name the
+    entries write, so it is that name, not one nobody in the knowledge base writes; a capitalised word of
+    consonants that is no name's skeleton ("Brg") still is an unknown name."""
+    index = _write_entries(tmp_path, {
+        "fair": (["¿Quién organiza la Honey Fair?", "organizadores de la Honey Fair", "¿Quién lleva la Honey Fair?"],
+                 ["Who runs the Honey Fair?", "Honey Fair organisers", "Who organises the Honey Fair?"],
+                 "La Honey Fair la organiza la cooperativa Apisur en Palencia."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "¿Qué socios tiene Colmena?"],
+                    ["How many members does Colmena have?", "Colmena members", "Which members does Colmena have?"],
+                    "Colmena reúne a 40 cooperativas apícolas."),
+    })
+    assert answer_id(index, "Who runs the Hny Fair?", "en") == "fair"
+    assert answer_id(index, "Who runs the Brg Fair?", "en") is None
+
+
+def test_a_digit_for_a_word_in_english_chat(tmp_path):
+    """"can members exhibit 4 free": English chat writes "for" as "4" (and "to" as "2"); with no plural after
+    it, it counts nothing, so it is not a figure the entry never states. Before a plural it still is one:
+    "were there 4 fairs" is not answered by an entry that never says four."""
+    index = _write_entries(tmp_path, {
+        "fair": (["¿Pueden exponer gratis los socios en la feria?", "exponer gratis en la feria",
+                  "¿Es gratis exponer en la feria?"],
+                 ["Can members exhibit for free at the fair?", "exhibit for free at the fair",
+                  "Is exhibiting at the fair free?"],
+                 "En la feria de Palencia los socios exponen gratis; hubo dos ferias en 2023."),
+    })
+    assert answer_id(index, "can members exhibit at the fair 4 free", "en") == "fair"
+    assert answer_id(index, "were there 4 fairs", "en") is None

@@ -1,6 +1,8 @@
 """Finding the entry that answers a question, or saying honestly that none does.
 
-0. Words: chat abbreviations written out ("xq" -> "por qué", `lexicon.CHAT_ABBREVIATIONS`), and a word
+0. Words: chat abbreviations written out ("xq" -> "por qué", `lexicon.CHAT_ABBREVIATIONS`; "4" -> "for" where
+   English chat writes it between two words, `text.chat_digits`), a capitalised word that is a name of the
+   entries without its vowels taken for it ("Lb" for "Lab", `_skeleton_of`), and a word
    neither the entries nor the lexicon know corrected against that vocabulary (names of places, events
    and organisations included): first by how it sounds (`text.phonetic`: "kien", "Comiyas", "formalisación"),
    then within a number of edits that grows with its length. A corrected word counts for less.
@@ -96,6 +98,7 @@ from bot.services.knowledge.text import (
     answer_facts,
     aspect,
     capitalised_words,
+    chat_digits,
     clean_query,
     content_keys,
     expand_chat,
@@ -184,6 +187,7 @@ OVERLAP_SHARE = 0.75
 TYPO_MIN_LEN = 3
 TYPO1_MIN_LEN = 5  # four letters one edit from a known word are as often another word ("siva", "cita")
 TYPO2_MIN_LEN = 8
+VOWELS = frozenset("aeiou")  # folded: no accents
 TYPO_MAX_LEN = 30  # no word is longer; a pasted token is not worth correcting
 SOUND_CREDIT = 0.95
 TYPO_COST = 1.5
@@ -728,7 +732,8 @@ class KnowledgeIndex:
         fixed: list[str] = []
         credits: list[float] = []
         named = capitalised_words(text)
-        for word in expand_chat(query_words(text, self._knows))[: MAX_QUERY_TOKENS * 3]:
+        chat = expand_chat(query_words(text, self._knows))
+        for word in chat_digits(chat, guess_language(text, chat))[: MAX_QUERY_TOKENS * 3]:
             correction, credit = self._correct(word)
             as_name = self._correct_name(word) if word in named else None
             if as_name is not None and (correction == word or as_name[1] > credit):
@@ -876,11 +881,13 @@ class KnowledgeIndex:
         name of the entries it writes with every letter but in another order, or with "i" for "y"
         (`_name_slip`), even where it is short or sounds like a common word ("GESF" for "GSEF", "Changemaker
         Dai" rather than "día"). People misremember the order of a name's letters more than a common
-        word's; with every letter there, it is as sure a guess as a sound-alike (`SOUND_CREDIT`). A letter
-        left out or added is not guessed here: too many short names are one letter from another word."""
+        word's; with every letter there, it is as sure a guess as a sound-alike (`SOUND_CREDIT`). So is a
+        name written with its consonants only ("Lb" for "Lab", `_skeleton_of`), as chat shortens a word. Any
+        other letter left out or added is not guessed here: too many short names are one letter from another
+        word."""
         if self._knows(word) or word in STOPWORDS:
             return None
-        found = [name for name in self._names if _name_slip(word, name)]
+        found = [name for name in self._names if _name_slip(word, name) or _skeleton_of(word, name)]
         if len(found) != 1:
             return None  # two names as near: nothing tells which one was meant
         return found[0], SOUND_CREDIT
@@ -1275,6 +1282,15 @@ def _name_slip(word: str, name: str) -> bool:
         return False
     return (word.replace("y", "i") == name.replace("y", "i")
             or (sorted(word) == sorted(name) and Indel.distance(word, name) == 2))
+
+
+def _skeleton_of(word: str, name: str) -> bool:
+    """`word` is `name` written without its vowels, as chat writes a short word ("Lb" for "Lab", "Dkr" for
+    "Dakar"): a word of consonants only, the name's consonants in order, its first letter right and at most
+    two vowels left out (more, and too many names share a skeleton)."""
+    if len(word) < 2 or any(c in VOWELS for c in word) or word[0] != name[0]:
+        return False
+    return 0 < len(name) - len(word) <= 2 and "".join(c for c in name if c not in VOWELS) == word
 
 
 def _vowel_dropped(form: str, known: str) -> bool:

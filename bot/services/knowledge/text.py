@@ -198,6 +198,23 @@ def expand_chat(ws: Iterable[str]) -> list[str]:
     return out
 
 
+# English chat writes "for" and "to" as the digits that sound like them ("free 4 members", "how 2 join").
+_DIGIT_SOUNDS: dict[str, str] = {"4": "for", "2": "to"}
+
+
+def chat_digits(ws: list[str], lang: str | None) -> list[str]:
+    """Words with a digit English chat writes for "for" or "to" written out: in an English question, a "4"
+    or "2" that counts nothing, because a word that is no plural follows it ("give 4 free", "how 2 apply").
+    The word stands between two words of one clause, as "for" does: one before a plural ("4 seminars"),
+    ending a clause ("how many seminars, 2?") or after a number or a stop (target "10.4") is the figure,
+    and so is any digit of a question in another language."""
+    if lang != "en":
+        return ws
+    return [_DIGIT_SOUNDS[w] if w in _DIGIT_SOUNDS and 0 < i + 1 < len(ws) and ws[i - 1].isalpha()
+            and ws[i + 1].isalpha() and not ws[i + 1].endswith("s") else w
+            for i, w in enumerate(ws)]
+
+
 _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
