@@ -1210,3 +1210,20 @@ def test_a_digit_for_a_word_in_english_chat(tmp_path):
     })
     assert answer_id(index, "can members exhibit at the fair 4 free", "en") == "fair"
     assert answer_id(index, "were there 4 fairs", "en") is None
+
+
+def test_when_of_an_ending_needs_an_entry_speaking_of_the_ending(tmp_path):
+    """"When does the Colmena fair close?": the entry dating when the fair opened states no date of its
+    closing (the contraries of `lexicon.CONTRASTS`), so it does not answer it; when it opened it still does."""
+    index = _write_entries(tmp_path, {
+        "fair-start": (["¿Cuándo abrió la feria de Colmena?", "apertura de la feria", "inicio de la feria"],
+                       ["When did the Colmena fair open?", "fair opening", "start of the fair"],
+                       "La feria de Colmena abrió el 3 de mayo de 2021 en Palencia."),
+        "assembly": (["¿Qué se decidió en la asamblea de cierre?", "acuerdos de la asamblea de cierre",
+                      "¿Qué votó la asamblea final?"],
+                     ["What was decided at the closing assembly?", "closing assembly decisions",
+                      "What did the final assembly vote?"],
+                     "La asamblea de cierre aprobó las cuentas de Colmena."),
+    })
+    assert answer_id(index, "When did the Colmena fair open?", "en") == "fair-start"
+    assert answer_id(index, "When does the Colmena fair close?", "en") is None

@@ -33,7 +33,8 @@
    entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
    of something (or "in which city") is answered only by an entry with a question of its own asking it,
    or with an answer sentence about it that names someone the question does not, places it somewhere
-   the question does not name, or dates it (a date to come for "when will the next one be"). So does an
+   the question does not name, or dates it (a date to come for "when will the next one be"; of an opening or
+   an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
    attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
    by an entry using that word, and a value asked "of" something ("the population of Palencia", "la web
    de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address.
@@ -1179,6 +1180,10 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
     if not focus:
         return False
     held = {k for keys in focus for k in keys if k in doc.strong or k in doc.weak}
+    # "When does X end": the date of one of two contraries (`lexicon.CONTRASTS`: an opening, an ending) is
+    # stated only by an entry speaking of it, not by one dating X's start in other words.
+    if intent in ("?when", FUTURE) and any(k in _CONTRARY and k not in held for keys in focus for k in keys):
+        return False
     asks = doc.asks.get(intent, frozenset())
     if not held:
         # Not "where": a place is of a thing the entry must speak of; its questions asking where place
