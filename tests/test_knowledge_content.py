@@ -102,6 +102,9 @@ def shipped_index():
     ("How many members does the association in León have registered?", "en", "16"),
     ("¿Cómo se sostiene la asociación Cooperactivas?", "es", "cuotas anuales"),
     ("Where is the model of the initiative put into practice today?", "en", "bolivia"),
+    # the meeting place Cooperactivas wants to create is its point of contact and forum (seed 003:2)
+    ("¿Qué clase de espacio de encuentro quiere crear Cooperactivas?", "es", "punto de encuentro"),
+    ("What sort of meeting place does Cooperactivas want to create?", "en", "point of contact"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)
