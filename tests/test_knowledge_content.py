@@ -95,6 +95,16 @@ def shipped_index():
     ("Which association paid for the Cooperactivas project?", "en", "same name"),
     # the seed's only word on contacting the author of the Cooperactivas record
     ("Is there a way to write to the author of the Cooperactivas record?", "en", "log in"),
+    # Cooperactivas' aim in the seed's words ("network of mutual aid"); its member count asked of the association
+    # in León; how it sustains itself (its resources); where the model has been put into practice
+    ("What is the aim of the Cooperactivas association in León?", "en", "mutual aid"),
+    ("What does Cooperactivas aim to build?", "en", "mutual aid"),
+    ("How many members does the association in León have registered?", "en", "16"),
+    ("¿Cómo se sostiene la asociación Cooperactivas?", "es", "cuotas anuales"),
+    ("Where is the model of the initiative put into practice today?", "en", "bolivia"),
+    # the meeting place Cooperactivas wants to create is its point of contact and forum (seed 003:2)
+    ("¿Qué clase de espacio de encuentro quiere crear Cooperactivas?", "es", "punto de encuentro"),
+    ("What sort of meeting place does Cooperactivas want to create?", "en", "point of contact"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)
