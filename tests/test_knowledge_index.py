@@ -1227,3 +1227,26 @@ def test_when_of_an_ending_needs_an_entry_speaking_of_the_ending(tmp_path):
     })
     assert answer_id(index, "When did the Colmena fair open?", "en") == "fair-start"
     assert answer_id(index, "When does the Colmena fair close?", "en") is None
+
+
+def test_a_rate_is_answered_only_by_an_entry_stating_one(tmp_path):
+    """A rate or a share asked (`lexicon.RATE_WORDS`) is a figure per hundred: the entry about what the
+    loans cost, in euros, does not state their interest rate, and still answers what they cost; an entry
+    writing a percentage does answer the share asked of it."""
+    index = _write_entries(tmp_path, {
+        "loans": (["¿Cuánto cobra Colmena por sus préstamos?", "préstamos de Colmena",
+                   "¿Presta dinero Colmena a sus socios?"],
+                  ["What does Colmena charge for its loans?", "Colmena loans",
+                   "Does Colmena lend money to its members?"],
+                  "Colmena presta a sus socios hasta 3.000 euros y cobra 30 euros de gestión por préstamo."),
+        "sales": (["¿Dónde vende Colmena su miel?", "ventas de miel de Colmena", "¿Vende Colmena fuera?"],
+                  ["Where does Colmena sell its honey?", "Colmena honey sales", "Does Colmena sell abroad?"],
+                  "Colmena vende el 40 % de su miel fuera de Castilla, sobre todo en ferias."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora de Palencia."),
+    })
+    assert answer_id(index, "¿Qué tasa de interés cobran los préstamos de Colmena?", "es") is None
+    assert answer_id(index, "What interest rate do Colmena's loans charge?", "en") is None
+    assert answer_id(index, "¿Cuánto cobra Colmena por un préstamo?", "es") == "loans"
+    assert answer_id(index, "What percentage of its honey does Colmena sell outside Castilla?", "en") == "sales"

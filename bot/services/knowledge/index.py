@@ -36,7 +36,8 @@
    the question does not name, or dates it (a date to come for "when will the next one be"; of an opening or
    an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
    attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
-   by an entry using that word, and a value asked "of" something ("the population of Palencia", "la web
+   by an entry using that word (a rate, "the interest rate", `lexicon.RATE_WORDS`: also by one writing a
+   percentage), and a value asked "of" something ("the population of Palencia", "la web
    de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address.
 
 The question's language is guessed from its function words so that each word is read in that
@@ -82,6 +83,7 @@ from bot.services.knowledge.lexicon import (
     PERIOD_WORDS,
     PLACE_CONCEPTS,
     QUANTITY_CONCEPTS,
+    RATE_WORDS,
     STOPWORDS,
     TIME_CONCEPTS,
     VALUE_OF,
@@ -366,7 +368,10 @@ CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
     word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
     for word, attribute in ATTRIBUTE_WORDS.items()
-}
+} | dict.fromkeys(RATE_WORDS, frozenset(k for w in RATE_WORDS for k in keys_any(w)))
+_RATE_KEYS = _ATTRIBUTE_KEYS[next(iter(RATE_WORDS))]
+# A percentage written in an answer ("20 %", "el 15 por ciento", "15 percent"): a rate stated.
+_PERCENT_RE = re.compile(r"\d\s*%|\bpor\s+ciento\b|\bper\s*cent\b", re.IGNORECASE)
 # Interrogatives that ask something other than an amount of what they name.
 OTHER_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?where", "?when", "?from"})
 
@@ -1233,7 +1238,10 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
 
 
 def _lacks_attribute(doc: _Doc, keys: frozenset[str]) -> bool:
-    """The entry never speaks of the attribute asked (`lexicon.ATTRIBUTE_WORDS`), so it does not state it."""
+    """The entry never speaks of the attribute asked (`lexicon.ATTRIBUTE_WORDS`), so it does not state it.
+    A rate (`lexicon.RATE_WORDS`) is also stated by a percentage its answer writes."""
+    if _RATE_KEYS <= keys and any(_PERCENT_RE.search(a) for a in doc.entry.answers.values()):
+        return False
     return doc.strong.isdisjoint(keys) and doc.weak.isdisjoint(keys)
 
 

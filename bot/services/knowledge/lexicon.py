@@ -670,3 +670,10 @@ CONCEPTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = _parse_conc
 COMMON_WORDS: frozenset[str] = frozenset(
     line for line in (Path(__file__).with_name("common_words.txt").read_text(encoding="utf-8").split("\n"))
     if line and not line.startswith("#"))
+
+# A rate or a share asked ("the interest rate of the loans", "la tasa de paro", "what percentage of the
+# members"): a figure per hundred, which only an entry speaking of a rate or writing a percentage states
+# (an attribute as `ATTRIBUTE_WORDS` are): an entry about the loans, with their fees in euros, does not.
+RATE_WORDS: frozenset[str] = frozenset(
+    """tasa tasas porcentaje porcentajes rate rates percentage percentages""".split()
+)
