@@ -105,6 +105,9 @@ def shipped_index():
     # the meeting place Cooperactivas wants to create is its point of contact and forum (seed 003:2)
     ("¿Qué clase de espacio de encuentro quiere crear Cooperactivas?", "es", "punto de encuentro"),
     ("What sort of meeting place does Cooperactivas want to create?", "en", "point of contact"),
+    # an SDG target found by a group or a term its text names (seed 001:37-59), in either language
+    ("¿Hay alguna meta de los ODS que nombre a los niños y a las mujeres?", "es", "11.2"),
+    ("Does one of the targets talk about small and medium-sized enterprises?", "en", "8.3"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)

@@ -647,6 +647,10 @@ head: presidente presidenta presidentes director directora directores directoras
 photo: foto fotos fotografia fotografias imagen imagenes galeria galerias | photo photos photograph
     photographs picture pictures image images gallery galleries
 kind: tipo tipos clase clases | kind kinds type types sort sorts
+mention: mencionar menciona mencionan mencionado mencionada mencionados mencionadas mencion | mention
+    mentions mentioned
+women: mujer mujeres | woman women
+sme: pyme pymes mipyme mipymes | sme smes msme msmes
 external: externo externos externa externas ajeno ajenos ajena ajenas | external outside outsider outsiders
 """
 
