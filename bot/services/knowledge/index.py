@@ -621,8 +621,7 @@ class KnowledgeIndex:
         interrogatives = {INTERROGATIVES[a] for a in asks if a in INTERROGATIVES}
         if any(not TIME_CONCEPTS.isdisjoint(t.keys) for t in tokens):
             interrogatives.add("?when")
-        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
-        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+        if _asks_named_body(tokens, text):
             interrogatives.add("?who")
         folded = " ".join(t.surface for t in tokens if not t.intent)
         return _Variant(folded, tuple(weights.items()), frozenset(weights), sum(weights.values()) or 1.0, *shape,
@@ -820,19 +819,12 @@ class KnowledgeIndex:
         """`word` (less a plural "s") begins a longer word of the entries or the lexicon: "pros" may be
         "professionals"; "calories" begins none."""
         stem = word[:-1] if word.endswith("s") and len(word) > 3 else word
-        if len(stem) < TYPO_MIN_LEN:
-            return False
-        i = bisect.bisect_left(self._ordered, stem)
-        return i < len(self._ordered) and self._ordered[i].startswith(stem) and self._ordered[i] != word
+        return _begins_longer(self._ordered, stem, word)
 
     def _clipped_name(self, word: str) -> bool:
         """`word` begins a longer name the entries write capitalised: "Leo" cut short of "León" is that name,
         not one nobody in the knowledge base writes. (Only names: "Ana" begins "análisis", no name.)"""
-        if len(word) < TYPO_MIN_LEN:
-            return False
-        i = bisect.bisect_left(self._ordered_names, word)
-        names = self._ordered_names
-        return i < len(names) and names[i].startswith(word) and names[i] != word
+        return _begins_longer(self._ordered_names, word, word)
 
     def _knows(self, word: str) -> bool:
         """A word of the entries or the lexicon, or another form of one (its stem is a key)."""
@@ -1111,8 +1103,7 @@ def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequen
     asks: dict[str, set[str]] = defaultdict(set)
     for tokens, text in zip(variants, texts, strict=True):
         intents = {t.surface for t in tokens if t.surface in ATTRIBUTE_INTENTS}
-        kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
-        if any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens):
+        if _asks_named_body(tokens, text):
             intents.add("?who")
         if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
             intents.add(FUTURE)
@@ -1295,6 +1286,22 @@ def _name_slip(word: str, name: str) -> bool:
         return False
     return (word.replace("y", "i") == name.replace("y", "i")
             or (sorted(word) == sorted(name) and Indel.distance(word, name) == 2))
+
+
+def _begins_longer(ordered: tuple[str, ...], stem: str, word: str) -> bool:
+    """A word of `ordered` (sorted) other than `word` begins with `stem`, at least `TYPO_MIN_LEN` letters:
+    `word` may be a clipping of it (`KnowledgeIndex._clipping`, `_clipped_name`)."""
+    if len(stem) < TYPO_MIN_LEN:
+        return False
+    i = bisect.bisect_left(ordered, stem)
+    return i < len(ordered) and ordered[i].startswith(stem) and ordered[i] != word
+
+
+def _asks_named_body(tokens: Sequence[Token], text: str) -> bool:
+    """A question variant asking "which" of a body with a name ("Which association funded X?"): it asks
+    who, as `_asked` reads a question (`lexicon.KIND_ASKERS`, `NAMED_BODY_CONCEPTS`)."""
+    kinds = {after for before, after in itertools.pairwise(words(text)) if before in KIND_ASKERS}
+    return any(t.surface in kinds and t.keys[0] in NAMED_BODY_CONCEPTS for t in tokens)
 
 
 def _skeleton_of(word: str, name: str) -> bool:
