@@ -371,6 +371,26 @@ def test_verb_forms_meet_their_concept(word, lang, same_as, same_lang):
     assert key(word, lang) == key(same_as, same_lang)
 
 
+def test_a_stem_of_the_other_language_is_not_its_word(tmp_path):
+    """"vist" in an English question is a slip for "visit"; it only shares a stem with the Spanish "vista"
+    (seen). It must not make the entry about what was seen outrank the one about the visit."""
+    index = _write_entries(tmp_path, {
+        "visit": (["¿Por qué se hizo la primera visita a Sevilla?", "Primera visita", "¿Para qué fueron a Sevilla?"],
+                  ["Why was the first visit to Seville made?", "First visit", "Why did they travel to Seville?"],
+                  "La primera visita fue a Sevilla para conocer su red."),
+        "seen": (["¿Qué modelo se vio en Sevilla?", "Lo visto en Sevilla", "¿Qué se mostró en Sevilla?"],
+                 ["Which model was seen in Seville?", "What was shown in Seville", "What did Seville show?"],
+                 "En Sevilla se vio un modelo de cooperativas."),
+    })
+    ranked = index.rank("why did the first vist go to Seville", limit=2)
+    assert ranked[0][0].id == "visit"
+    vist = next(t for t in index._terms("why did they vist Seville") if t.surface == "vist")
+    assert all(credit <= index_module.CROSS_LANGUAGE_CREDIT for _, credit in vist.keys)
+    presupuesto = next(t for t in index._terms("what is the presupuesto of the visit") if t.surface == "presupuesto")
+    assert all(credit == 1.0 for _, credit in presupuesto.keys)  # a Spanish word: its concept in full
+    assert answer_id(index, "what is the presupuesto of the visit", "en") != "seen"
+
+
 def test_motion_verbs_are_filler():
     """"where did they go on the visits": "go" names no subject, it only made every entry without it look
     off-topic."""

@@ -813,7 +813,17 @@ class KnowledgeIndex:
             return ((own, credit),)
         if token.surface in self._surfaces:
             return keys
-        return tuple((k, credit * (1.0 if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
+        # Only a word of the other language is that language's concept: "vist" in an English question is
+        # a slip for "visit", not the Spanish "vista" it shares a stem with.
+        full = 1.0 if self._a_word(token.surface) else CROSS_LANGUAGE_CREDIT
+        return tuple((k, credit * (full if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
+
+    def _a_word(self, word: str) -> bool:
+        """`word`, or it less a plural ending, is a word of the lexicon, the entries or either language's
+        common words: not only a stem some word of them has."""
+        return any(w in self._known or w in COMMON_WORDS
+                   for w in (word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es")
+                             else word))
 
     def _clipping(self, word: str) -> bool:
         """`word` (less a plural "s") begins a longer word of the entries or the lexicon: "pros" may be
