@@ -1250,3 +1250,49 @@ def test_a_rate_is_answered_only_by_an_entry_stating_one(tmp_path):
     assert answer_id(index, "What interest rate do Colmena's loans charge?", "en") is None
     assert answer_id(index, "¿Cuánto cobra Colmena por un préstamo?", "es") == "loans"
     assert answer_id(index, "What percentage of its honey does Colmena sell outside Castilla?", "en") == "sales"
+
+
+def test_a_language_asked_in_is_no_name_the_entry_must_mention(tmp_path):
+    """"What is X's name in Spanish?", "translate it into English": the language is the one asked in
+    (`lexicon.LANGUAGE_WORDS`), not a country or body the answer must name, so the entry giving the full
+    name answers it though it never mentions Spain or English."""
+    index = _write_entries(tmp_path, {
+        "full-name": (["¿Cuál es el nombre completo de Colmena?", "nombre de Colmena", "¿Qué significa Colmena?"],
+                      ["What is Colmena's full name?", "Colmena name", "What does Colmena stand for?"],
+                      "Colmena es la Cooperativa Apícola de Palencia, una cooperativa de apicultores."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena reúne cada mayo en Palencia a apicultores de España y Portugal."),
+    })
+    assert answer_id(index, "What is the full name of Colmena in Spanish?", "en") == "full-name"
+    assert answer_id(index, "How would you translate Colmena's full name into English?", "en") == "full-name"
+
+
+def test_how_long_after_asks_a_duration_not_a_count(tmp_path):
+    """"¿Cuánto tiempo después...?" asks how long, which "dos años después" answers though it is no count
+    (`lexicon.PHRASES`); "se montó" (was set up) is the verb, not "el monto" (the amount)."""
+    index = _write_entries(tmp_path, {
+        "review": (["¿Cuándo se hizo la evaluación de Colmena?", "evaluación final de Colmena",
+                    "¿Quién evaluó Colmena?"],
+                   ["When was Colmena evaluated?", "Colmena final evaluation", "Who evaluated Colmena?"],
+                   "La evaluación final de Colmena se hizo dos años después del cierre del proyecto."),
+        "aims": (["¿Qué objetivos tiene Colmena?", "fines de Colmena", "¿Qué busca Colmena?"],
+                 ["What are Colmena's aims?", "Colmena goals", "What does Colmena seek?"],
+                 "Colmena busca que los apicultores de Palencia vendan juntos su miel."),
+    })
+    assert answer_id(index, "¿Cuánto tiempo después del cierre se hizo la evaluación de Colmena?") == "review"
+    assert answer_id(index, "¿Para qué se montó Colmena, qué busca?") == "aims"
+
+
+def test_a_name_after_how_much_is_who_gave_not_what_is_counted(tmp_path):
+    """"How much did the Junta contribute?": the name after "how much" is the giver; the figure asked is
+    the contribution, which the entry states, not a count of Juntas."""
+    index = _write_entries(tmp_path, {
+        "grant": (["¿Cuánto aporta la Junta a Colmena?", "subvención de la Junta", "aportación de la Junta"],
+                  ["How much does the Junta give Colmena?", "Junta grant", "Junta contribution"],
+                  "La Junta aporta a Colmena una subvención anual de 10.000 euros."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra cada mayo en Palencia."),
+    })
+    assert answer_id(index, "How much did the Junta contribute to Colmena?", "en") == "grant"

@@ -76,6 +76,9 @@ from bot.services.knowledge.lexicon import (
     HOUR_CONCEPTS,
     INTENT_WORDS,
     KIND_ASKERS,
+    LANGUAGE_AFTER,
+    LANGUAGE_BEFORE,
+    LANGUAGE_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
     NAMED_BODY_CONCEPTS,
@@ -380,7 +383,8 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives",
+                 "languages")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -425,6 +429,8 @@ class _Query:
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
+        # Languages it names as the language of a name or text ("in English"): not what it is about.
+        self.languages: frozenset[str] = frozenset()
         # What it asks, as `INTERROGATIVES` compares it: its interrogatives, the facts its words ask ("the
         # budget", "the date") and "which" of a body with a name ("who").
         self.interrogatives = frozenset(
@@ -654,6 +660,9 @@ class KnowledgeIndex:
         query.form = question_form(cleaned)
         said = words(cleaned)
         query.besides = not BESIDES_WORDS.isdisjoint(said)
+        query.languages = frozenset(
+            w for i, w in enumerate(said) if w in LANGUAGE_WORDS
+            and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
         if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
             query.intents |= {"?day"}  # "the exact date": a day, not a year
         if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
@@ -662,7 +671,7 @@ class KnowledgeIndex:
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if any(not self._clipped_name(w) for w in unknown & capitalised_words(cleaned)):
+        if any(not self._clipped_name(w) for w in (unknown & capitalised_words(cleaned)) - query.languages):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
             signals = signals._replace(lacks_fact=True)
@@ -999,8 +1008,10 @@ class KnowledgeIndex:
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
         """The question names something the entry never mentions, and the entry is about a name the
         question does not use: "¿Qué servicios ofrece CAINCO?" against Cooperactivas' services."""
+        # A language the question asks in ("what is X in English") is no name the entry must mention.
         missing = [term for term in query.terms
-                   if term.name and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)]
+                   if term.name and term.surface not in query.languages
+                   and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)]
         if any(not term.everywhere for term in missing):
             return any(self._unsaid(k, query) for k in doc.strong & self._name_keys)
         # The knowledge base's own subject ("LÍDERES") left unsaid by an entry about a part of it is no
@@ -1333,8 +1344,9 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
         # as "who" asks a relation no entry states (`_asked`); not one that may be a clipping of a word it
         # uses ("how many pros": `_Term.clipped`). Nor the word after "cuánto" in a question that names the
         # amount ("cuánto sumaba su presupuesto"): that word is the verb, and the amount is the one named.
+        # Nor a name: "how much did the ADELANTE Window contribute" counts what it gave, not ADELANTEs.
         if (before.surface == "?qty" and not named and after.lexical and (after.keys or not after.clipped)
-                and not after.surface.startswith("?")):
+                and not after.name and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
 

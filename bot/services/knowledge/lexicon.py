@@ -131,6 +131,7 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "often"): "?when",
     ("cada", "cuanto"): "?when",
     ("how", "long"): "?dur",
+    ("cuanto", "tiempo"): "?dur",  # "cuánto tiempo después": how long ("two years"), not a count
     ("que", "lugar"): "?where",
     ("que", "lugares"): "?where",
     ("que", "sitio"): "?where",
@@ -143,6 +144,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("take", "place"): "",
     ("took", "place"): "",
     ("takes", "place"): "",
+    # "se montó" (was set up) folds to "monto", the amount: after "se" it is the verb, not a figure asked.
+    ("se", "monto"): "",
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
@@ -357,6 +360,13 @@ BESIDES_WORDS: frozenset[str] = frozenset(
 
 # Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
 # description"): the rest of the clause is where the user read it, not what they ask about.
+# Languages, and where a question names one as the language of a name or a text ("its name in Spanish",
+# "translate it into English", "the full Spanish name"): the language asked in, not a country or a thing
+# the answer must mention (`index.KnowledgeIndex._names_conflict`).
+LANGUAGE_WORDS: frozenset[str] = frozenset("english ingles spanish espanol castellano".split())
+LANGUAGE_BEFORE: frozenset[str] = frozenset("in into en al a to".split())
+LANGUAGE_AFTER: frozenset[str] = frozenset(
+    "name names nombre nombres version translation traduccion word words term terms title titulo".split())
 CITING_WORDS: frozenset[str] = frozenset({"segun", "according"})
 # After one of those, a source asked for ("¿según qué regla...?", "according to which rule"), not cited.
 CITING_ASKED: frozenset[str] = frozenset("que cual cuales quien quienes what which whom who".split())
