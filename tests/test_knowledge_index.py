@@ -1296,3 +1296,19 @@ def test_a_name_after_how_much_is_who_gave_not_what_is_counted(tmp_path):
                  "La feria de la miel de Colmena se celebra cada mayo en Palencia."),
     })
     assert answer_id(index, "How much did the Junta contribute to Colmena?", "en") == "grant"
+
+
+def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
+    """"Which restaurant did the fair use?": the kind of thing to pick is a word no entry uses, so no entry
+    names one, however much else the question shares with the fair's entry; "which" of a kind the entries
+    do speak of is still answered."""
+    index = _write_entries(tmp_path, {
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿En qué ciudad es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "In which city is the Colmena fair held?"],
+                 "La feria de la miel de Colmena se celebra cada mayo en la ciudad de Palencia."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora de Palencia."),
+    })
+    assert answer_id(index, "Which city is the Colmena honey fair held in?", "en") == "fair"
+    assert answer_id(index, "Which restaurant is the Colmena honey fair held in?", "en") is None

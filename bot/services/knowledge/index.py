@@ -64,6 +64,7 @@ from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     ATTRIBUTE_WORDS,
     BESIDES_WORDS,
+    CHOICE_ASKERS,
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
@@ -674,6 +675,13 @@ class KnowledgeIndex:
         if any(not self._clipped_name(w) for w in (unknown & capitalised_words(cleaned)) - query.languages):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
+            signals = signals._replace(lacks_fact=True)
+        elif any(before in CHOICE_ASKERS and after in unknown and not self._clipping(after)
+                 and not any(n.startswith(after) for n in capitalised_words(cleaned))  # "French-speaking"
+                 for before, after in itertools.pairwise(said)):
+            # "Which hotel...", "which speakers...": the kind of thing to pick is a word no entry uses, so
+            # no entry names one, whatever else the question shares with it (as `_asked` reads "who is the
+            # rector of X"). Not a capitalised word ("which French-speaking region"): it qualifies the kind.
             signals = signals._replace(lacks_fact=True)
         return ranked, signals
 

@@ -267,6 +267,9 @@ NAMED_BODY_CONCEPTS: frozenset[str] = frozenset(
 )
 # Words that ask which one of a kind ("which organisation", "¿qué universidad?"): the word after one names the kind.
 KIND_ASKERS: frozenset[str] = frozenset("which what que cual cuales".split())
+# "Which" of a kind, asking to pick one named thing of it ("which hotel"): not "what" or "qué", which also
+# ask what something was like ("¿qué carencias había?").
+CHOICE_ASKERS: frozenset[str] = frozenset("which cual cuales".split())
 
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
