@@ -1290,12 +1290,14 @@ def test_a_name_after_how_much_is_who_gave_not_what_is_counted(tmp_path):
     index = _write_entries(tmp_path, {
         "grant": (["¿Cuánto aporta la Junta a Colmena?", "subvención de la Junta", "aportación de la Junta"],
                   ["How much does the Junta give Colmena?", "Junta grant", "Junta contribution"],
-                  "La Junta aporta a Colmena una subvención anual de 10.000 euros."),
+                  "La Junta financia a Colmena con una subvención anual de 10.000 euros."),
         "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
                  ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
                  "La feria de la miel de Colmena se celebra cada mayo en Palencia."),
     })
     assert answer_id(index, "How much did the Junta contribute to Colmena?", "en") == "grant"
+    # "Pasta", like "plata", is money in Spanish chat: the figure asked is the grant's.
+    assert answer_id(index, "cuanta pasta pone la Junta en Colmena") == "grant"
 
 
 def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
@@ -1312,3 +1314,35 @@ def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
     })
     assert answer_id(index, "Which city is the Colmena honey fair held in?", "en") == "fair"
     assert answer_id(index, "Which restaurant is the Colmena honey fair held in?", "en") is None
+
+
+def test_when_asked_of_a_word_read_in_the_other_language_finds_its_dated_sentence(tmp_path):
+    """"¿En qué mes fue el training de Colmena?": "training" read as Spanish is still the concept the
+    answer's sentences are keyed by, so the sentence dating the trainings states the month asked."""
+    index = _write_entries(tmp_path, {
+        "trainings": (["¿Qué formaciones dio Colmena?", "training de Colmena",
+                       "¿En qué meses fueron las formaciones?"],
+                      ["What trainings did Colmena give?", "Colmena training",
+                       "Which months were the trainings in?"],
+                      "Colmena dio formaciones de apicultura en Palencia en mayo de 2019 y en León en octubre de 2019. "
+                      "Su página las llama trainings de Colmena."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+    })
+    assert answer_id(index, "¿En qué mes fue el training de Colmena en Palencia?") == "trainings"
+
+
+def test_an_amount_named_in_a_yes_no_question_is_not_a_figure_asked(tmp_path):
+    """"¿Son las cuotas uno de sus recursos?" asks whether, not how much: the entry listing the resources
+    answers it though it states no figure; "¿cuánto es la cuota?" still needs one."""
+    index = _write_entries(tmp_path, {
+        "resources": (["¿De qué recursos vive Colmena?", "recursos de Colmena", "¿Cómo se financia Colmena?"],
+                      ["What resources does Colmena live on?", "Colmena resources", "How is Colmena funded?"],
+                      "Colmena vive de las cuotas de sus socios y de la venta de miel."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+    })
+    assert answer_id(index, "Are membership fees one of Colmena's resources?", "en") == "resources"
+    assert answer_id(index, "How much is Colmena's membership fee?", "en") is None

@@ -666,6 +666,11 @@ class KnowledgeIndex:
             and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
         if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
             query.intents |= {"?day"}  # "the exact date": a day, not a year
+        if query.form == "yn" and "?qty" in query.intents and all(t.surface != "?qty" for t in terms):
+            # "Are annual fees one of its resources?": an amount named in a yes / no question is what is
+            # asked about, not a figure asked for (nor is "how much" asked: it would be an interrogative).
+            query.intents -= {"?qty"}
+            query.counted = ()
         if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
             query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
@@ -1174,7 +1179,10 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
                 intent = FUTURE
             # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
             # base does not know is a relation no entry states, whatever the rest.
-            focus = tuple(tuple(k for k, _ in t.keys) for t in following if t.keys) if following[0].keys else ()
+            # With each word's concept ("training" read as Spanish is "~training" too): the answer's sentences
+            # are keyed by the concept, whichever language the question was read in.
+            focus = tuple(tuple(dict.fromkeys((*(k for k, _ in t.keys), *(k for k in t.lexical if k.startswith("~")))))
+                          for t in following if t.keys) if following[0].keys else ()
             asked.append((intent, focus, any(t.topic for t in following)))
     return tuple(asked)
 

@@ -489,7 +489,7 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
 # "organización".
 CONCEPTS_TEXT = """
 fund: financiar financio financiado financiacion financiamiento fondos financia financiada financiaron
-    fondo dinero plata pagar pago pagos pagaron pagado | fund funded funding funds finance financed
+    fondo dinero plata pasta pagar pago pagos pagaron pagado | fund funded funding funds finance financed
     financing financial money pay paid pays payment payments
 budget: presupuesto coste costo | budget cost
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
