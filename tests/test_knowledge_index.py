@@ -1346,3 +1346,27 @@ def test_an_amount_named_in_a_yes_no_question_is_not_a_figure_asked(tmp_path):
     })
     assert answer_id(index, "Are membership fees one of Colmena's resources?", "en") == "resources"
     assert answer_id(index, "How much is Colmena's membership fee?", "en") is None
+
+
+def test_the_exact_day_needs_a_day_of_the_month_of_what_is_named(tmp_path):
+    """"The exact day" asks a day of the month (`lexicon.DAY_WORDS`): the entry giving only the month of the
+    León training does not state it, though it dates another event to the day; the month still answers
+    "in which month"."""
+    index = _write_entries(tmp_path, {
+        "trainings": (["¿Cuándo fueron las formaciones de Colmena?", "formaciones de Colmena",
+                       "¿En qué mes fue la formación de León?"],
+                      ["When were Colmena's trainings?", "Colmena trainings", "Which month was the León training?"],
+                      "Colmena dio una formación en León en octubre de 2019. "
+                      "Su asamblea en Palencia fue el 3 de mayo de 2019."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora."),
+        "honey": (["¿Qué miel vende Colmena?", "miel de Colmena", "¿Vende miel Colmena?"],
+                  ["What honey does Colmena sell?", "Colmena honey", "Does Colmena sell honey?"],
+                  "Colmena vende miel de romero y de brezo."),
+    })
+    assert answer_id(index, "Which month was Colmena's training in León?", "en") == "trainings"
+    assert answer_id(index, "On what exact day was Colmena's training in León?", "en") is None

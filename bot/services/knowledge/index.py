@@ -69,6 +69,7 @@ from bot.services.knowledge.lexicon import (
     CITING_WORDS,
     COMMON_WORDS,
     CONTRASTS,
+    DAY_WORDS,
     DETAIL_WORDS,
     DIGIT_WORDS,
     EXACT_WORDS,
@@ -82,6 +83,7 @@ from bot.services.knowledge.lexicon import (
     LANGUAGE_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    MONTH_WORDS,
     NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
     PERIOD_WORDS,
@@ -374,6 +376,8 @@ _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
     for word, attribute in ATTRIBUTE_WORDS.items()
 } | dict.fromkeys(RATE_WORDS, frozenset(k for w in RATE_WORDS for k in keys_any(w)))
 _RATE_KEYS = _ATTRIBUTE_KEYS[next(iter(RATE_WORDS))]
+# "The exact day" (`lexicon.DAY_WORDS`): a day of the month, even of a name with "Day" in it.
+EXACT_DAY = "?exact-day"
 # A percentage written in an answer ("20 %", "el 15 por ciento", "15 percent"): a rate stated.
 _PERCENT_RE = re.compile(r"\d\s*%|\bpor\s+ciento\b|\bper\s*cent\b", re.IGNORECASE)
 # Interrogatives that ask something other than an amount of what they name.
@@ -666,6 +670,8 @@ class KnowledgeIndex:
             and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
         if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
             query.intents |= {"?day"}  # "the exact date": a day, not a year
+        if any({a, b} & EXACT_WORDS and {a, b} & DAY_WORDS for a, b in itertools.pairwise(said)):
+            query.intents |= {"?when", "?day", EXACT_DAY}
         if query.form == "yn" and "?qty" in query.intents and all(t.surface != "?qty" for t in terms):
             # "Are annual fees one of its resources?": an amount named in a yes / no question is what is
             # asked about, not a figure asked for (nor is "how much" asked: it would be an interrogative).
@@ -1248,11 +1254,26 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
     """The entry cannot give the kind of fact `intent` asks for. "How do I subscribe" is answered by an
     entry none of whose questions asks "how do I" when one asks whether one can do it ("can I subscribe?")
     and its answer speaks of doing it ("its page lets you subscribe")."""
+    if intent == EXACT_DAY:  # of what the question names: not the day of another event the entry dates
+        named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+        return not any(_day_of_month(words(sentence)) and (not named or not named.isdisjoint(
+            k for _, k in content_keys(sentence, lang)))
+            for lang, text in doc.entry.answers.items() for sentence in _SENTENCE_END_RE.split(text))
     if intent in doc.facts:
         return False
     return not (intent == "?howto" and query.procedure
                 and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
                 and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
+
+
+def _day_of_month(ws: Sequence[str]) -> bool:
+    """The words give a day of a month ("27 y 28 de noviembre", "May 3"), not only a month or a year."""
+    for i, w in enumerate(ws):
+        if w.isdigit() and 1 <= int(w) <= 31:
+            near = [*ws[max(0, i - 1):i], *ws[i + 1:i + 4]]
+            if not MONTH_WORDS.isdisjoint(near):
+                return True
+    return False
 
 
 def _lacks_attribute(doc: _Doc, keys: frozenset[str]) -> bool:

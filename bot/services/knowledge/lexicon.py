@@ -355,6 +355,9 @@ LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de 
 EXACT_WORDS: frozenset[str] = frozenset(
     "exacto exacta exactos exactas exactamente precisa preciso precisamente exact exactly precise precisely".split()
 )
+# Words for a day asked; "exact" beside one ("the exact day", "la fecha exacta") asks a day of the month,
+# which a month alone ("in October") does not give (`index.EXACT_DAY`).
+DAY_WORDS: frozenset[str] = frozenset("day date dia fecha".split())
 # Words asking for others than what the question names ("where else", "¿dónde más, aparte de Burgos?"): the
 # places of the other events an entry lists are then what is asked.
 BESIDES_WORDS: frozenset[str] = frozenset(
