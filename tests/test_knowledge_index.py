@@ -1270,3 +1270,123 @@ def test_a_rate_is_answered_only_by_an_entry_stating_one(tmp_path):
     assert answer_id(index, "What interest rate do Colmena's loans charge?", "en") is None
     assert answer_id(index, "¿Cuánto cobra Colmena por un préstamo?", "es") == "loans"
     assert answer_id(index, "What percentage of its honey does Colmena sell outside Castilla?", "en") == "sales"
+
+
+def test_a_language_asked_in_is_no_name_the_entry_must_mention(tmp_path):
+    """"What is X's name in Spanish?", "translate it into English": the language is the one asked in
+    (`lexicon.LANGUAGE_WORDS`), not a country or body the answer must name, so the entry giving the full
+    name answers it though it never mentions Spain or English."""
+    index = _write_entries(tmp_path, {
+        "full-name": (["¿Cuál es el nombre completo de Colmena?", "nombre de Colmena", "¿Qué significa Colmena?"],
+                      ["What is Colmena's full name?", "Colmena name", "What does Colmena stand for?"],
+                      "Colmena es la Cooperativa Apícola de Palencia, una cooperativa de apicultores."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena reúne cada mayo en Palencia a apicultores de España y Portugal."),
+    })
+    assert answer_id(index, "What is the full name of Colmena in Spanish?", "en") == "full-name"
+    assert answer_id(index, "How would you translate Colmena's full name into English?", "en") == "full-name"
+
+
+def test_how_long_after_asks_a_duration_not_a_count(tmp_path):
+    """"¿Cuánto tiempo después...?" asks how long, which "dos años después" answers though it is no count
+    (`lexicon.PHRASES`); "se montó" (was set up) is the verb, not "el monto" (the amount)."""
+    index = _write_entries(tmp_path, {
+        "review": (["¿Cuándo se hizo la evaluación de Colmena?", "evaluación final de Colmena",
+                    "¿Quién evaluó Colmena?"],
+                   ["When was Colmena evaluated?", "Colmena final evaluation", "Who evaluated Colmena?"],
+                   "La evaluación final de Colmena se hizo dos años después del cierre del proyecto."),
+        "aims": (["¿Qué objetivos tiene Colmena?", "fines de Colmena", "¿Qué busca Colmena?"],
+                 ["What are Colmena's aims?", "Colmena goals", "What does Colmena seek?"],
+                 "Colmena busca que los apicultores de Palencia vendan juntos su miel."),
+    })
+    assert answer_id(index, "¿Cuánto tiempo después del cierre se hizo la evaluación de Colmena?") == "review"
+    assert answer_id(index, "¿Para qué se montó Colmena, qué busca?") == "aims"
+
+
+def test_a_name_after_how_much_is_who_gave_not_what_is_counted(tmp_path):
+    """"How much did the Junta contribute?": the name after "how much" is the giver; the figure asked is
+    the contribution, which the entry states, not a count of Juntas."""
+    index = _write_entries(tmp_path, {
+        "grant": (["¿Cuánto aporta la Junta a Colmena?", "subvención de la Junta", "aportación de la Junta"],
+                  ["How much does the Junta give Colmena?", "Junta grant", "Junta contribution"],
+                  "La Junta financia a Colmena con una subvención anual de 10.000 euros."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra cada mayo en Palencia."),
+    })
+    assert answer_id(index, "How much did the Junta contribute to Colmena?", "en") == "grant"
+    # "Pasta", like "plata", is money in Spanish chat: the figure asked is the grant's.
+    assert answer_id(index, "cuanta pasta pone la Junta en Colmena") == "grant"
+
+
+def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
+    """"Which restaurant did the fair use?": the kind of thing to pick is a word no entry uses, so no entry
+    names one, however much else the question shares with the fair's entry; "which" of a kind the entries
+    do speak of is still answered."""
+    index = _write_entries(tmp_path, {
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿En qué ciudad es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "In which city is the Colmena fair held?"],
+                 "La feria de la miel de Colmena se celebra cada mayo en la ciudad de Palencia."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora de Palencia."),
+    })
+    assert answer_id(index, "Which city is the Colmena honey fair held in?", "en") == "fair"
+    assert answer_id(index, "Which restaurant is the Colmena honey fair held in?", "en") is None
+
+
+def test_when_asked_of_a_word_read_in_the_other_language_finds_its_dated_sentence(tmp_path):
+    """"¿En qué mes fue el training de Colmena?": "training" read as Spanish is still the concept the
+    answer's sentences are keyed by, so the sentence dating the trainings states the month asked."""
+    index = _write_entries(tmp_path, {
+        "trainings": (["¿Qué formaciones dio Colmena?", "training de Colmena",
+                       "¿En qué meses fueron las formaciones?"],
+                      ["What trainings did Colmena give?", "Colmena training",
+                       "Which months were the trainings in?"],
+                      "Colmena dio formaciones de apicultura en Palencia en mayo de 2019 y en León en octubre de 2019. "
+                      "Su página las llama trainings de Colmena."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+    })
+    assert answer_id(index, "¿En qué mes fue el training de Colmena en Palencia?") == "trainings"
+
+
+def test_an_amount_named_in_a_yes_no_question_is_not_a_figure_asked(tmp_path):
+    """"¿Son las cuotas uno de sus recursos?" asks whether, not how much: the entry listing the resources
+    answers it though it states no figure; "¿cuánto es la cuota?" still needs one."""
+    index = _write_entries(tmp_path, {
+        "resources": (["¿De qué recursos vive Colmena?", "recursos de Colmena", "¿Cómo se financia Colmena?"],
+                      ["What resources does Colmena live on?", "Colmena resources", "How is Colmena funded?"],
+                      "Colmena vive de las cuotas de sus socios y de la venta de miel."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+    })
+    assert answer_id(index, "Are membership fees one of Colmena's resources?", "en") == "resources"
+    assert answer_id(index, "How much is Colmena's membership fee?", "en") is None
+
+
+def test_the_exact_day_needs_a_day_of_the_month_of_what_is_named(tmp_path):
+    """"The exact day" asks a day of the month (`lexicon.DAY_WORDS`): the entry giving only the month of the
+    León training does not state it, though it dates another event to the day; the month still answers
+    "in which month"."""
+    index = _write_entries(tmp_path, {
+        "trainings": (["¿Cuándo fueron las formaciones de Colmena?", "formaciones de Colmena",
+                       "¿En qué mes fue la formación de León?"],
+                      ["When were Colmena's trainings?", "Colmena trainings", "Which month was the León training?"],
+                      "Colmena dio una formación en León en octubre de 2019. "
+                      "Su asamblea en Palencia fue el 3 de mayo de 2019."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora."),
+        "honey": (["¿Qué miel vende Colmena?", "miel de Colmena", "¿Vende miel Colmena?"],
+                  ["What honey does Colmena sell?", "Colmena honey", "Does Colmena sell honey?"],
+                  "Colmena vende miel de romero y de brezo."),
+    })
+    assert answer_id(index, "Which month was Colmena's training in León?", "en") == "trainings"
+    assert answer_id(index, "On what exact day was Colmena's training in León?", "en") is None

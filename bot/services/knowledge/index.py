@@ -64,10 +64,12 @@ from bot.services.knowledge.entries import Entry
 from bot.services.knowledge.lexicon import (
     ATTRIBUTE_WORDS,
     BESIDES_WORDS,
+    CHOICE_ASKERS,
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
     CONTRASTS,
+    DAY_WORDS,
     DETAIL_WORDS,
     DIGIT_WORDS,
     EXACT_WORDS,
@@ -76,8 +78,12 @@ from bot.services.knowledge.lexicon import (
     HOUR_CONCEPTS,
     INTENT_WORDS,
     KIND_ASKERS,
+    LANGUAGE_AFTER,
+    LANGUAGE_BEFORE,
+    LANGUAGE_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    MONTH_WORDS,
     NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
     PERIOD_WORDS,
@@ -370,6 +376,8 @@ _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
     for word, attribute in ATTRIBUTE_WORDS.items()
 } | dict.fromkeys(RATE_WORDS, frozenset(k for w in RATE_WORDS for k in keys_any(w)))
 _RATE_KEYS = _ATTRIBUTE_KEYS[next(iter(RATE_WORDS))]
+# "The exact day" (`lexicon.DAY_WORDS`): a day of the month, even of a name with "Day" in it.
+EXACT_DAY = "?exact-day"
 # A percentage written in an answer ("20 %", "el 15 por ciento", "15 percent"): a rate stated.
 _PERCENT_RE = re.compile(r"\d\s*%|\bpor\s+ciento\b|\bper\s*cent\b", re.IGNORECASE)
 # Interrogatives that ask something other than an amount of what they name.
@@ -380,7 +388,8 @@ class _Query:
     """What every candidate is compared with, computed once per question."""
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
-                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives")
+                 "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives",
+                 "languages")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -425,6 +434,8 @@ class _Query:
         self.aspect: str | None = None  # "modal" or "past" (`text.aspect`)
         self.form: str | None = None  # "wh" or "yn" (`text.question_form`)
         self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
+        # Languages it names as the language of a name or text ("in English"): not what it is about.
+        self.languages: frozenset[str] = frozenset()
         # What it asks, as `INTERROGATIVES` compares it: its interrogatives, the facts its words ask ("the
         # budget", "the date") and "which" of a body with a name ("who").
         self.interrogatives = frozenset(
@@ -654,17 +665,34 @@ class KnowledgeIndex:
         query.form = question_form(cleaned)
         said = words(cleaned)
         query.besides = not BESIDES_WORDS.isdisjoint(said)
+        query.languages = frozenset(
+            w for i, w in enumerate(said) if w in LANGUAGE_WORDS
+            and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
         if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
             query.intents |= {"?day"}  # "the exact date": a day, not a year
+        if any({a, b} & EXACT_WORDS and {a, b} & DAY_WORDS for a, b in itertools.pairwise(said)):
+            query.intents |= {"?when", "?day", EXACT_DAY}
+        if query.form == "yn" and "?qty" in query.intents and all(t.surface != "?qty" for t in terms):
+            # "Are annual fees one of its resources?": an amount named in a yes / no question is what is
+            # asked about, not a figure asked for (nor is "how much" asked: it would be an interrogative).
+            query.intents -= {"?qty"}
+            query.counted = ()
         if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
             query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if any(not self._clipped_name(w) for w in unknown & capitalised_words(cleaned)):
+        if any(not self._clipped_name(w) for w in (unknown & capitalised_words(cleaned)) - query.languages):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
+            signals = signals._replace(lacks_fact=True)
+        elif any(before in CHOICE_ASKERS and after in unknown and not self._clipping(after)
+                 and not any(n.startswith(after) for n in capitalised_words(cleaned))  # "French-speaking"
+                 for before, after in itertools.pairwise(said)):
+            # "Which hotel...", "which speakers...": the kind of thing to pick is a word no entry uses, so
+            # no entry names one, whatever else the question shares with it (as `_asked` reads "who is the
+            # rector of X"). Not a capitalised word ("which French-speaking region"): it qualifies the kind.
             signals = signals._replace(lacks_fact=True)
         return ranked, signals
 
@@ -1009,8 +1037,10 @@ class KnowledgeIndex:
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
         """The question names something the entry never mentions, and the entry is about a name the
         question does not use: "¿Qué servicios ofrece CAINCO?" against Cooperactivas' services."""
+        # A language the question asks in ("what is X in English") is no name the entry must mention.
         missing = [term for term in query.terms
-                   if term.name and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)]
+                   if term.name and term.surface not in query.languages
+                   and not any(k in doc.strong or k in doc.weak for k, _ in term.keys)]
         if any(not term.everywhere for term in missing):
             return any(self._unsaid(k, query) for k in doc.strong & self._name_keys)
         # The knowledge base's own subject ("LÍDERES") left unsaid by an entry about a part of it is no
@@ -1165,7 +1195,10 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
                 intent = FUTURE
             # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
             # base does not know is a relation no entry states, whatever the rest.
-            focus = tuple(tuple(k for k, _ in t.keys) for t in following if t.keys) if following[0].keys else ()
+            # With each word's concept ("training" read as Spanish is "~training" too): the answer's sentences
+            # are keyed by the concept, whichever language the question was read in.
+            focus = tuple(tuple(dict.fromkeys((*(k for k, _ in t.keys), *(k for k in t.lexical if k.startswith("~")))))
+                          for t in following if t.keys) if following[0].keys else ()
             asked.append((intent, focus, any(t.topic for t in following)))
     return tuple(asked)
 
@@ -1231,11 +1264,26 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
     """The entry cannot give the kind of fact `intent` asks for. "How do I subscribe" is answered by an
     entry none of whose questions asks "how do I" when one asks whether one can do it ("can I subscribe?")
     and its answer speaks of doing it ("its page lets you subscribe")."""
+    if intent == EXACT_DAY:  # of what the question names: not the day of another event the entry dates
+        named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+        return not any(_day_of_month(words(sentence)) and (not named or not named.isdisjoint(
+            k for _, k in content_keys(sentence, lang)))
+            for lang, text in doc.entry.answers.items() for sentence in _SENTENCE_END_RE.split(text))
     if intent in doc.facts:
         return False
     return not (intent == "?howto" and query.procedure
                 and any(v.aspect == "modal" and not v.keys.isdisjoint(query.procedure) for v in doc.variants)
                 and any(not s.keys.isdisjoint(query.procedure) for s in doc.sentences))
+
+
+def _day_of_month(ws: Sequence[str]) -> bool:
+    """The words give a day of a month ("27 y 28 de noviembre", "May 3"), not only a month or a year."""
+    for i, w in enumerate(ws):
+        if w.isdigit() and 1 <= int(w) <= 31:
+            near = [*ws[max(0, i - 1):i], *ws[i + 1:i + 4]]
+            if not MONTH_WORDS.isdisjoint(near):
+                return True
+    return False
 
 
 def _lacks_attribute(doc: _Doc, keys: frozenset[str]) -> bool:
@@ -1343,8 +1391,9 @@ def _counted(terms: Sequence[_Term], amount: bool = True) -> tuple[tuple[str, ..
         # as "who" asks a relation no entry states (`_asked`); not one that may be a clipping of a word it
         # uses ("how many pros": `_Term.clipped`). Nor the word after "cuánto" in a question that names the
         # amount ("cuánto sumaba su presupuesto"): that word is the verb, and the amount is the one named.
+        # Nor a name: "how much did the ADELANTE Window contribute" counts what it gave, not ADELANTEs.
         if (before.surface == "?qty" and not named and after.lexical and (after.keys or not after.clipped)
-                and not after.surface.startswith("?")):
+                and not after.name and not after.surface.startswith("?")):
             counted.append(after.lexical)
     return tuple(counted)
 

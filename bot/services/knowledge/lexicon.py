@@ -131,6 +131,7 @@ PHRASES: dict[tuple[str, str], str] = {
     ("how", "often"): "?when",
     ("cada", "cuanto"): "?when",
     ("how", "long"): "?dur",
+    ("cuanto", "tiempo"): "?dur",  # "cuánto tiempo después": how long ("two years"), not a count
     ("que", "lugar"): "?where",
     ("que", "lugares"): "?where",
     ("que", "sitio"): "?where",
@@ -143,6 +144,8 @@ PHRASES: dict[tuple[str, str], str] = {
     ("take", "place"): "",
     ("took", "place"): "",
     ("takes", "place"): "",
+    # "se montó" (was set up) folds to "monto", the amount: after "se" it is the verb, not a figure asked.
+    ("se", "monto"): "",
     ("tuvo", "lugar"): "",
     ("tuvieron", "lugar"): "",
     ("tiene", "lugar"): "",
@@ -264,6 +267,9 @@ NAMED_BODY_CONCEPTS: frozenset[str] = frozenset(
 )
 # Words that ask which one of a kind ("which organisation", "¿qué universidad?"): the word after one names the kind.
 KIND_ASKERS: frozenset[str] = frozenset("which what que cual cuales".split())
+# "Which" of a kind, asking to pick one named thing of it ("which hotel"): not "what" or "qué", which also
+# ask what something was like ("¿qué carencias había?").
+CHOICE_ASKERS: frozenset[str] = frozenset("which cual cuales".split())
 
 # Periods an amount may be asked per ("la cuota anual", "the monthly fee"): only a figure stated for that
 # period answers it ("free of charge" is no annual fee).
@@ -349,6 +355,9 @@ LOCATIVE_WORDS: frozenset[str] = frozenset("en desde hacia in at from across de 
 EXACT_WORDS: frozenset[str] = frozenset(
     "exacto exacta exactos exactas exactamente precisa preciso precisamente exact exactly precise precisely".split()
 )
+# Words for a day asked; "exact" beside one ("the exact day", "la fecha exacta") asks a day of the month,
+# which a month alone ("in October") does not give (`index.EXACT_DAY`).
+DAY_WORDS: frozenset[str] = frozenset("day date dia fecha".split())
 # Words asking for others than what the question names ("where else", "¿dónde más, aparte de Burgos?"): the
 # places of the other events an entry lists are then what is asked.
 BESIDES_WORDS: frozenset[str] = frozenset(
@@ -357,6 +366,13 @@ BESIDES_WORDS: frozenset[str] = frozenset(
 
 # Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
 # description"): the rest of the clause is where the user read it, not what they ask about.
+# Languages, and where a question names one as the language of a name or a text ("its name in Spanish",
+# "translate it into English", "the full Spanish name"): the language asked in, not a country or a thing
+# the answer must mention (`index.KnowledgeIndex._names_conflict`).
+LANGUAGE_WORDS: frozenset[str] = frozenset("english ingles spanish espanol castellano".split())
+LANGUAGE_BEFORE: frozenset[str] = frozenset("in into en al a to".split())
+LANGUAGE_AFTER: frozenset[str] = frozenset(
+    "name names nombre nombres version translation traduccion word words term terms title titulo".split())
 CITING_WORDS: frozenset[str] = frozenset({"segun", "according"})
 # After one of those, a source asked for ("¿según qué regla...?", "according to which rule"), not cited.
 CITING_ASKED: frozenset[str] = frozenset("que cual cuales quien quienes what which whom who".split())
@@ -476,7 +492,7 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
 # "organización".
 CONCEPTS_TEXT = """
 fund: financiar financio financiado financiacion financiamiento fondos financia financiada financiaron
-    fondo dinero plata pagar pago pagos pagaron pagado | fund funded funding funds finance financed
+    fondo dinero plata pasta pagar pago pagos pagaron pagado | fund funded funding funds finance financed
     financing financial money pay paid pays payment payments
 budget: presupuesto coste costo | budget cost
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
