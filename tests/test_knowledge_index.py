@@ -1270,3 +1270,38 @@ def test_a_rate_is_answered_only_by_an_entry_stating_one(tmp_path):
     assert answer_id(index, "What interest rate do Colmena's loans charge?", "en") is None
     assert answer_id(index, "¿Cuánto cobra Colmena por un préstamo?", "es") == "loans"
     assert answer_id(index, "What percentage of its honey does Colmena sell outside Castilla?", "en") == "sales"
+
+
+def test_a_place_a_relative_clause_describes_is_not_asked_where(tmp_path):
+    """"¿Quiere Colmena ser un lugar donde los apicultores se reúnan?" names a place only to say what kind
+    of place Colmena wants to be: that question does not ask "where", so the entry it belongs to (what
+    Colmena is for, stating no place) does not answer "¿en qué ciudad se fundó Colmena?" as if it did."""
+    index = _write_entries(tmp_path, {
+        "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena",
+                     "¿Quiere Colmena ser un lugar donde los apicultores se reúnan?"],
+                    ["What is Colmena for?", "Colmena goal", "Does Colmena want to be a place where beekeepers meet?"],
+                    "Colmena se creó para que los apicultores compartan equipos y se conozcan."),
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad opera Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city does Colmena work in?"],
+                 "Colmena tiene su sede en Palencia, donde se fundó."),
+    })
+    doc = next(d for d in index._docs if d.entry.id == "purpose")
+    assert "?where" not in doc.asks
+    assert answer_id(index, "¿En qué ciudad se fundó Colmena?") != "purpose"
+    assert index_module._place_described("Does Colmena want to be a place where beekeepers meet?")
+    assert not index_module._place_described("¿En qué ciudad está Colmena?")
+
+
+def test_what_kind_of_place_asks_no_where(tmp_path):
+    """"¿Qué tipo de espacio quiere crear Colmena?" asks what the place is like: the entry describing it
+    answers, though it names no town, as it would "¿qué quiere crear Colmena?"."""
+    index = _write_entries(tmp_path, {
+        "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena", "¿Qué quiere crear Colmena?"],
+                    ["What is Colmena for?", "Colmena goal", "What does Colmena want to create?"],
+                    "Colmena quiere crear un espacio de encuentro para que los apicultores compartan equipos."),
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad opera Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city does Colmena work in?"],
+                 "Colmena tiene su sede en Palencia."),
+    })
+    assert answer_id(index, "¿Qué tipo de lugar quiere crear Colmena?") == "purpose"
+    assert answer_id(index, "what kind of place does Colmena want to create", "en") == "purpose"

@@ -105,6 +105,7 @@ from bot.services.knowledge.text import (
     clean_query,
     content_keys,
     expand_chat,
+    fold,
     guess_language,
     key,
     keys_any,
@@ -1117,13 +1118,32 @@ def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequen
             intents.add("?who")
         if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
             intents.add(FUTURE)
-        if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
+        if any(t.keys[0] in PLACE_CONCEPTS and all(u.keys[0] != KIND for u in tokens[:i])
+               for i, t in enumerate(tokens)) and not _place_described(text):
             intents.add("?where")
         if any(t.keys[0] in HOUR_CONCEPTS for t in tokens):
             intents.add("?hour")
         for intent in intents:
             asks[intent].update(t.keys[0] for t in tokens if not t.intent)
     return tuple(sentences), {i: frozenset(ks) for i, ks in asks.items()}
+
+
+# "What kind of place", "¿qué tipo de espacio?": a place word after it asks what the place is like, not where.
+KIND = "~kind"
+# What joins a relative clause to a place word ("a place where members meet", "un lugar en el que ..."):
+# the place is then described, not asked for.
+_PLACE_RELATIVES: tuple[tuple[str, ...], ...] = (
+    ("where",), ("donde",), ("adonde",), ("in", "which"), ("en", "que"), ("en", "el", "que"), ("en", "la", "que"),
+    ("en", "los", "que"), ("en", "las", "que"))
+
+
+def _place_described(text: str) -> bool:
+    """A place word of `text` is followed by a relative clause ("Does X want to create a place where its
+    members meet?", "¿X quiere ser un espacio donde ...?"): it says what kind of place something is, not
+    asks where something is, so the question does not ask "where" by it, though it names a place."""
+    ws = words(fold(text))
+    return any(not PLACE_CONCEPTS.isdisjoint(keys_any(w)) and tuple(ws[i + 1:i + 1 + len(r)]) == r
+               for i, w in enumerate(ws) for r in _PLACE_RELATIVES)
 
 
 def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ...], bool], ...]:
@@ -1140,7 +1160,8 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
             intent = term.surface
-        elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys):
+        elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys) and not any(
+                KIND in t.lexical for t in terms[:i]):  # "what kind of place": a description, not where
             intent = "?where"
         elif not HOUR_CONCEPTS.isdisjoint(term.lexical):
             intent = "?hour"
