@@ -1305,3 +1305,25 @@ def test_what_kind_of_place_asks_no_where(tmp_path):
     })
     assert answer_id(index, "¿Qué tipo de lugar quiere crear Colmena?") == "purpose"
     assert answer_id(index, "what kind of place does Colmena want to create", "en") == "purpose"
+
+
+def test_a_borrowed_word_meets_its_cognate_by_its_ending(tmp_path):
+    """"How many cooperativas does the federación have?": the English entry says "federation", the
+    cognate "federación" is written with the other language's ending ("-ción" / "-tion"), so the question
+    word also carries the English word's key, at less than full credit; a word with no such ending gets
+    none."""
+    index = _write_entries(tmp_path, {
+        "members": (["¿Cuántas cooperativas tiene la federación?", "socios de la federación",
+                     "miembros de la federación"],
+                    ["How many cooperatives does the federation have?", "federation members",
+                     "who belongs to the federation"],
+                    "La federación Colmena reúne a 40 cooperativas apícolas."),
+        "fees": (["¿Cuánto cuesta unirse?", "cuota anual", "precio de la cuota"],
+                 ["How much does joining cost?", "annual fee", "fee price"],
+                 "La cuota anual es de 50 euros por cooperativa."),
+    })
+    terms = index._terms("How many members does the federación have?")
+    federation = next(t for t in terms if t.surface == "federacion")
+    assert any(k.startswith("feder") and 0 < c < 1 for k, c in federation.keys[1:])
+    assert index.rank("How many members does the federación have?")[0][0].id == "members"
+    assert index._cognate_keys(index_module.analyse("tomato")[0], "en", ()) == ()

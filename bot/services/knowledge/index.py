@@ -209,6 +209,16 @@ EVERYWHERE_SHARE = 0.3
 NAME_KEY_SHARE = 0.5
 # Credit for a word of a question in one language that the index knows only as a stem of the other.
 CROSS_LANGUAGE_CREDIT = 0.5
+# Endings a word of one language (the key) shares with its cognate of the other: "-ción" / "-tion",
+# "-dad" / "-ty" ("universidad", "university"). Plural forms first, so "entidades" becomes "entities".
+COGNATE_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "es": (("ciones", "tions"), ("cion", "tion"), ("idades", "ities"), ("idad", "ity"), ("dades", "ties"),
+           ("dad", "ty"), ("ismo", "ism"), ("ista", "ist"), ("istas", "ists")),
+    "en": (("tions", "ciones"), ("tion", "cion"), ("ities", "idades"), ("ity", "idad"), ("ties", "dades"),
+           ("ty", "dad"), ("ism", "ismo"), ("ists", "istas"), ("ist", "ista")),
+}
+# Credit of a cognate found by its ending: as sure as a word read in the other language's concept.
+COGNATE_CREDIT = 0.9
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
 RESTRICT_AFTER = 128
 
@@ -764,6 +774,7 @@ class KnowledgeIndex:
                 continue
             seen.add(token.surface)
             keys = self._keys_in(token, lang)
+            keys += self._cognate_keys(token, lang, keys)
             if token.surface in DIGIT_WORDS:  # "2 seminarios" is "dos seminarios", "3 visits" "three visits"
                 keys += tuple((k, 1.0) for k in dict.fromkeys(_digit_keys(token.surface))
                               if k in self._idf and all(k != known for known, _ in keys))
@@ -818,6 +829,27 @@ class KnowledgeIndex:
         # a slip for "visit", not the Spanish "vista" it shares a stem with.
         full = 1.0 if self._a_word(token.surface) else CROSS_LANGUAGE_CREDIT
         return tuple((k, credit * (full if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
+
+    def _cognate_keys(self, token: Token, lang: str | None,
+                      keys: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        """Keys of the question language's cognate of a word written in the other language ("the
+        asociación" is "the association", "las communities" "las comunidades"), found by the regular
+        endings the two languages share (`COGNATE_ENDINGS`) and spelt as the entries spell it (`_correct`).
+        An entry answering in the question's language says the cognate, not the word the user borrowed,
+        so without it a borrowed word counts as missing from the very entry that answers. Credited
+        `COGNATE_CREDIT` of the spelling's own credit: an ending may match by chance."""
+        if not lang or token.intent or token.credit < 1.0:
+            return ()
+        other = "en" if lang == "es" else "es"
+        for source, target in COGNATE_ENDINGS[other]:
+            if not token.surface.endswith(source) or len(token.surface) - len(source) < 3:
+                continue
+            cognate = token.surface[:-len(source)] + target
+            word, credit = self._correct(cognate)
+            own = key(word, lang)
+            if own in self._idf and all(own != k for k, _ in keys):
+                return ((own, credit * COGNATE_CREDIT),)
+        return ()
 
     def _a_word(self, word: str) -> bool:
         """`word`, or it less a plural ending, is a word of the lexicon, the entries or either language's
