@@ -1390,3 +1390,60 @@ def test_the_exact_day_needs_a_day_of_the_month_of_what_is_named(tmp_path):
     })
     assert answer_id(index, "Which month was Colmena's training in León?", "en") == "trainings"
     assert answer_id(index, "On what exact day was Colmena's training in León?", "en") is None
+
+
+def test_a_place_a_relative_clause_describes_is_not_asked_where(tmp_path):
+    """"¿Quiere Colmena ser un lugar donde los apicultores se reúnan?" names a place only to say what kind
+    of place Colmena wants to be: that question does not ask "where", so the entry it belongs to (what
+    Colmena is for, stating no place) does not answer "¿en qué ciudad se fundó Colmena?" as if it did."""
+    index = _write_entries(tmp_path, {
+        "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena",
+                     "¿Quiere Colmena ser un lugar donde los apicultores se reúnan?"],
+                    ["What is Colmena for?", "Colmena goal", "Does Colmena want to be a place where beekeepers meet?"],
+                    "Colmena se creó para que los apicultores compartan equipos y se conozcan."),
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad opera Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city does Colmena work in?"],
+                 "Colmena tiene su sede en Palencia, donde se fundó."),
+    })
+    doc = next(d for d in index._docs if d.entry.id == "purpose")
+    assert "?where" not in doc.asks
+    assert answer_id(index, "¿En qué ciudad se fundó Colmena?") != "purpose"
+    assert index_module._place_described("Does Colmena want to be a place where beekeepers meet?")
+    assert not index_module._place_described("¿En qué ciudad está Colmena?")
+
+
+def test_what_kind_of_place_asks_no_where(tmp_path):
+    """"¿Qué tipo de espacio quiere crear Colmena?" asks what the place is like: the entry describing it
+    answers, though it names no town, as it would "¿qué quiere crear Colmena?"."""
+    index = _write_entries(tmp_path, {
+        "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena", "¿Qué quiere crear Colmena?"],
+                    ["What is Colmena for?", "Colmena goal", "What does Colmena want to create?"],
+                    "Colmena quiere crear un espacio de encuentro para que los apicultores compartan equipos."),
+        "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad opera Colmena?"],
+                 ["Where is Colmena?", "Colmena headquarters", "Which city does Colmena work in?"],
+                 "Colmena tiene su sede en Palencia."),
+    })
+    assert answer_id(index, "¿Qué tipo de lugar quiere crear Colmena?") == "purpose"
+    assert answer_id(index, "what kind of place does Colmena want to create", "en") == "purpose"
+
+
+def test_a_borrowed_word_meets_its_cognate_by_its_ending(tmp_path):
+    """"How many cooperativas does the federación have?": the English entry says "federation", the
+    cognate "federación" is written with the other language's ending ("-ción" / "-tion"), so the question
+    word also carries the English word's key, at less than full credit; a word with no such ending gets
+    none."""
+    index = _write_entries(tmp_path, {
+        "members": (["¿Cuántas cooperativas tiene la federación?", "socios de la federación",
+                     "miembros de la federación"],
+                    ["How many cooperatives does the federation have?", "federation members",
+                     "who belongs to the federation"],
+                    "La federación Colmena reúne a 40 cooperativas apícolas."),
+        "fees": (["¿Cuánto cuesta unirse?", "cuota anual", "precio de la cuota"],
+                 ["How much does joining cost?", "annual fee", "fee price"],
+                 "La cuota anual es de 50 euros por cooperativa."),
+    })
+    terms = index._terms("How many members does the federación have?")
+    federation = next(t for t in terms if t.surface == "federacion")
+    assert any(k.startswith("feder") and 0 < c < 1 for k, c in federation.keys[1:])
+    assert index.rank("How many members does the federación have?")[0][0].id == "members"
+    assert index._cognate_keys(index_module.analyse("tomato")[0], "en", ()) == ()

@@ -111,6 +111,7 @@ from bot.services.knowledge.text import (
     clean_query,
     content_keys,
     expand_chat,
+    fold,
     guess_language,
     key,
     keys_any,
@@ -214,6 +215,16 @@ EVERYWHERE_SHARE = 0.3
 NAME_KEY_SHARE = 0.5
 # Credit for a word of a question in one language that the index knows only as a stem of the other.
 CROSS_LANGUAGE_CREDIT = 0.5
+# Endings a word of one language (the key) shares with its cognate of the other: "-ción" / "-tion",
+# "-dad" / "-ty" ("universidad", "university"). Plural forms first, so "entidades" becomes "entities".
+COGNATE_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "es": (("ciones", "tions"), ("cion", "tion"), ("idades", "ities"), ("idad", "ity"), ("dades", "ties"),
+           ("dad", "ty"), ("ismo", "ism"), ("ista", "ist"), ("istas", "ists")),
+    "en": (("tions", "ciones"), ("tion", "cion"), ("ities", "idades"), ("ity", "idad"), ("ties", "dades"),
+           ("ty", "dad"), ("ism", "ismo"), ("ists", "istas"), ("ist", "ista")),
+}
+# Credit of a cognate found by its ending: as sure as a word read in the other language's concept.
+COGNATE_CREDIT = 0.9
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
 RESTRICT_AFTER = 128
 
@@ -791,6 +802,7 @@ class KnowledgeIndex:
                 continue
             seen.add(token.surface)
             keys = self._keys_in(token, lang)
+            keys += self._cognate_keys(token, lang, keys)
             if token.surface in DIGIT_WORDS:  # "2 seminarios" is "dos seminarios", "3 visits" "three visits"
                 keys += tuple((k, 1.0) for k in dict.fromkeys(_digit_keys(token.surface))
                               if k in self._idf and all(k != known for known, _ in keys))
@@ -845,6 +857,27 @@ class KnowledgeIndex:
         # a slip for "visit", not the Spanish "vista" it shares a stem with.
         full = 1.0 if self._a_word(token.surface) else CROSS_LANGUAGE_CREDIT
         return tuple((k, credit * (full if k.startswith("~") else CROSS_LANGUAGE_CREDIT)) for k, _ in keys)
+
+    def _cognate_keys(self, token: Token, lang: str | None,
+                      keys: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        """Keys of the question language's cognate of a word written in the other language ("the
+        asociación" is "the association", "las communities" "las comunidades"), found by the regular
+        endings the two languages share (`COGNATE_ENDINGS`) and spelt as the entries spell it (`_correct`).
+        An entry answering in the question's language says the cognate, not the word the user borrowed,
+        so without it a borrowed word counts as missing from the very entry that answers. Credited
+        `COGNATE_CREDIT` of the spelling's own credit: an ending may match by chance."""
+        if not lang or token.intent or token.credit < 1.0:
+            return ()
+        other = "en" if lang == "es" else "es"
+        for source, target in COGNATE_ENDINGS[other]:
+            if not token.surface.endswith(source) or len(token.surface) - len(source) < 3:
+                continue
+            cognate = token.surface[:-len(source)] + target
+            word, credit = self._correct(cognate)
+            own = key(word, lang)
+            if own in self._idf and all(own != k for k, _ in keys):
+                return ((own, credit * COGNATE_CREDIT),)
+        return ()
 
     def _a_word(self, word: str) -> bool:
         """`word`, or it less a plural ending, is a word of the lexicon, the entries or either language's
@@ -1147,13 +1180,32 @@ def _attributes(entry: Entry, variants: Sequence[Sequence[Token]], texts: Sequen
             intents.add("?who")
         if "?when" in intents and not FUTURE_WORDS.isdisjoint(t.surface for t in tokens):
             intents.add(FUTURE)
-        if any(t.keys[0] in PLACE_CONCEPTS for t in tokens):
+        if any(t.keys[0] in PLACE_CONCEPTS and all(u.keys[0] != KIND for u in tokens[:i])
+               for i, t in enumerate(tokens)) and not _place_described(text):
             intents.add("?where")
         if any(t.keys[0] in HOUR_CONCEPTS for t in tokens):
             intents.add("?hour")
         for intent in intents:
             asks[intent].update(t.keys[0] for t in tokens if not t.intent)
     return tuple(sentences), {i: frozenset(ks) for i, ks in asks.items()}
+
+
+# "What kind of place", "¿qué tipo de espacio?": a place word after it asks what the place is like, not where.
+KIND = "~kind"
+# What joins a relative clause to a place word ("a place where members meet", "un lugar en el que ..."):
+# the place is then described, not asked for.
+_PLACE_RELATIVES: tuple[tuple[str, ...], ...] = (
+    ("where",), ("donde",), ("adonde",), ("in", "which"), ("en", "que"), ("en", "el", "que"), ("en", "la", "que"),
+    ("en", "los", "que"), ("en", "las", "que"))
+
+
+def _place_described(text: str) -> bool:
+    """A place word of `text` is followed by a relative clause ("Does X want to create a place where its
+    members meet?", "¿X quiere ser un espacio donde ...?"): it says what kind of place something is, not
+    asks where something is, so the question does not ask "where" by it, though it names a place."""
+    ws = words(fold(text))
+    return any(not PLACE_CONCEPTS.isdisjoint(keys_any(w)) and tuple(ws[i + 1:i + 1 + len(r)]) == r
+               for i, w in enumerate(ws) for r in _PLACE_RELATIVES)
 
 
 def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ...], bool], ...]:
@@ -1170,7 +1222,8 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
             intent = term.surface
-        elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys):
+        elif not PLACE_CONCEPTS.isdisjoint(k for k, _ in term.keys) and not any(
+                KIND in t.lexical for t in terms[:i]):  # "what kind of place": a description, not where
             intent = "?where"
         elif not HOUR_CONCEPTS.isdisjoint(term.lexical):
             intent = "?hour"
