@@ -1390,3 +1390,30 @@ def test_the_exact_day_needs_a_day_of_the_month_of_what_is_named(tmp_path):
     })
     assert answer_id(index, "Which month was Colmena's training in León?", "en") == "trainings"
     assert answer_id(index, "On what exact day was Colmena's training in León?", "en") is None
+
+
+def test_an_amount_of_something_named_needs_a_figure_sentence_naming_it(tmp_path):
+    """"The Apisur fund's total budget": the entry about the fund states a budget only in passing, in the
+    sentence after the one about the project the fund backed, which is that project's budget. A question
+    naming what that sentence names is still answered by it."""
+    index = _write_entries(tmp_path, {
+        "fund": (["¿Qué es el fondo Apisur?", "fondo Apisur", "¿Quién financió Colmena?"],
+                 ["What is the Apisur fund?", "Apisur fund", "Who funded Colmena?"],
+                 "Colmena es un proyecto apoyado por el fondo Apisur de la Diputación; la aportación de la "
+                 "Diputación fue de 4.000 € sobre un presupuesto total de 5.000 €."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria de Colmena?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the Colmena fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+        "founder": (["¿Quién fundó Colmena?", "fundadora de Colmena", "¿Quién creó Colmena?"],
+                    ["Who founded Colmena?", "Colmena founder", "Who created Colmena?"],
+                    "Colmena la fundó Ana Ruiz, apicultora."),
+        "honey": (["¿Qué miel vende Colmena?", "miel de Colmena", "¿Vende miel Colmena?"],
+                  ["What honey does Colmena sell?", "Colmena honey", "Does Colmena sell honey?"],
+                  "Colmena vende miel de romero y de brezo."),
+    })
+    assert answer_id(index, "¿Cuál es el presupuesto total del fondo Apisur?") is None
+    assert answer_id(index, "What total budget does the Apisur fund have?", "en") is None
+    assert index.search("¿Cuál es el presupuesto total del fondo Apisur?", "es").signals.lacks_fact
+    # The project's own budget, or one asked without naming whose, is not vetoed (only weakly close here).
+    assert not index.search("¿Cuál es el presupuesto total de Colmena?", "es").signals.lacks_fact
+    assert not index.search("¿Cuál fue el presupuesto total?", "es").signals.lacks_fact
