@@ -334,10 +334,10 @@ class _Doc:
     weak: frozenset[str]  # keys found only in the answer text
     variants: list[_Variant]
     facts: frozenset[str] = frozenset()  # intents it can satisfy at all ("?qty", "?when", "?howto")
-    # Keys of what it gives an amount of: the words of an answer sentence holding a figure, and of a
-    # question variant asking "how many" ("how many consultancies"): not "finalists" when the figure is
-    # of the consultancies offered to them, in another sentence.
-    quantified: frozenset[str] = frozenset()
+    # Keys of what it gives an amount of, per answer sentence holding a figure and per question variant
+    # asking "how many" ("how many consultancies"): not "finalists" when the figure is of the
+    # consultancies offered to them, in another sentence (`_quantified`).
+    figures: tuple[tuple[frozenset[str], bool], ...] = ()
     # For "who", "where" and "when": per answer sentence, its keys, the names and places it states and
     # whether it holds a date; and per such intent the keys of the question variants asking it
     # (`_attributes`).
@@ -552,6 +552,7 @@ class KnowledgeIndex:
                 postings[k][doc_id] = idf[k] * weight * (K1 + 1) / (weight + K1)
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
+            figures = _quantified(entries[doc_id], variant_tokens[doc_id])
             self._docs.append(_Doc(entries[doc_id], strong, weak,
                                    [self._variant(tokens, a, text) for tokens, a, text
                                     in zip(variant_tokens[doc_id], variant_aspects[doc_id], variant_texts[doc_id],
@@ -562,7 +563,7 @@ class KnowledgeIndex:
                                       if t.surface in ASKED_INTENTS}
                                    # An entry about the hours may give them in words ("mornings").
                                    | ({"?hour"} if not HOUR_CONCEPTS.isdisjoint(strong) else set()),
-                                   _quantified(entries[doc_id], variant_tokens[doc_id])))
+                                   figures=figures))
         strong_df = Counter(k for doc in self._docs for k in doc.strong)
         self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
         self._postings = dict(postings)
@@ -756,7 +757,7 @@ class KnowledgeIndex:
                 matched += term.weight * found
         lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
                       or any(_lacks_attribute(doc, keys) for keys in query.attributes)
-                      or any(not any(k in doc.quantified for k in keys) for keys in query.counted)
+                      or any(not _figure_of(doc, query, keys) for keys in query.counted)
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
                       # A number the entry never states: another year's edition, another target.
@@ -1128,18 +1129,35 @@ class KnowledgeIndex:
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
 
 
-def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> frozenset[str]:
-    """`_Doc.quantified`: the keys of the answer sentences that hold a figure, and of the question variants
-    that ask for one."""
-    keys: set[str] = set()
+def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> tuple[tuple[frozenset[str], bool], ...]:
+    """`_Doc.figures`: per answer sentence that holds a figure, and per question variant that asks for one,
+    its keys, and whether it is a variant. Kept apart, so that the figure asked of one thing is not taken
+    from a sentence about another (`_figure_of`)."""
+    figures: list[tuple[frozenset[str], bool]] = []
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
             if "?qty" in answer_facts([sentence]):
-                keys.update(k for _, k in content_keys(sentence, lang))
+                figures.append((frozenset(k for _, k in content_keys(sentence, lang)), False))
     for tokens in variants:
         if any(t.surface == "?qty" for t in tokens):
-            keys.update(t.keys[0] for t in tokens if not t.intent)
-    return frozenset(keys)
+            figures.append((frozenset(t.keys[0] for t in tokens if not t.intent), True))
+    return tuple(figures)
+
+
+def _figure_of(doc: _Doc, query: _Query, keys: Sequence[str]) -> bool:
+    """The entry gives an amount of one of `keys` (`_Query.counted`): one of its questions asks it, or a
+    sentence of its answer has a figure and the word. When the word is an amount (a budget, a fee:
+    `lexicon.QUANTITY_CONCEPTS`), no question of the entry asks it and the question names what it is of
+    ("the ADELANTE Window's total budget"), the sentence with the figure must name it too: a budget
+    stated in passing, in a sentence about the initiative ADELANTE funded, is the initiative's. Not a
+    count ("how many objectives"): the sentence counting the entry's own items seldom repeats its subject.
+    Nor the name of the knowledge base's subject (`_Term.everywhere`), which most sentences leave unsaid."""
+    if QUANTITY_CONCEPTS.isdisjoint(keys) or any(asked and not figure.isdisjoint(keys)
+                                                 for figure, asked in doc.figures):
+        return any(not figure.isdisjoint(keys) for figure, _ in doc.figures)
+    named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+    return any(not figure.isdisjoint(keys) and (not named or not figure.isdisjoint(named))
+               for figure, _ in doc.figures)
 
 
 # "en Jalisco", "in the Basque Country": a capitalised name after a locative word (and an article).
