@@ -174,6 +174,8 @@ def test_an_acronym_the_seeds_never_spell_out_is_not_answered(shipped_index, que
     ("santa-cruz-visit-purpose", {"es": "concurso de ideas", "en": "idea competition"}),
     ("gsef-mexico-workshop-attendance", {"es": "municipal", "en": "municipal"}),
     ("cooperactivas-forum-purpose", {"es": "emprendedores", "en": "entrepreneurs"}),
+    ("territorial-development-models", {"es": "activos locales", "en": "local assets"}),
+    ("lideres-existing-partnerships", {"es": "santa cruz innova", "en": "santa cruz innova"}),
 ])
 def test_answers_state_their_fact_in_both_languages(entry_id, phrases):
     entries = {entry.id: entry for entry in load_knowledge(PROJECT_ROOT / "knowledge").entries}
