@@ -137,6 +137,13 @@ def shipped_index():
     ("¿La red LÍDERES está ya consolidada o está empezando?", "es", "largo camino"),
     ("How is LÍDERES spelled out in English?", "en", "innovative laboratory"),
     ("What is CAINCO called in English?", "en", "chamber of industry"),
+    # facts an entry now states outright: the Tec–Cantabria agreement's laboratory, the month of each GSEF
+    # training, the sectors the partnership brings together, that its models can be scaled
+    ("What is the Tec–Cantabria agreement meant to foster?", "en", "social innovation laboratory"),
+    ("¿Qué busca impulsar el convenio del Tec con el Gobierno de Cantabria?", "es", "laboratorio de innovacion"),
+    ("¿En qué mes se hizo la formación de GSEF en Kampala?", "es", "en agosto"),
+    ("¿Qué sectores quería acercar la alianza?", "es", "privado empresarial"),
+    ("¿Se puede escalar lo que diseñaron?", "es", "escalarse"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)
@@ -152,3 +159,25 @@ def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, e
 def test_an_acronym_the_seeds_never_spell_out_is_not_answered(shipped_index, question, lang):
     result = shipped_index.search(question, lang)
     assert not result.matched, (question, result.entry.id if result.entry else None)
+
+
+@pytest.mark.parametrize(("entry_id", "phrases"), [
+    # The scorer and the reader both need the fact itself in the answer, in each language and in the seed's
+    # own words: a month in brackets, a place only in the other language or a paraphrase of a seed term
+    # leaves one language's answer without it.
+    ("gsef-2019-training-cities", {"es": "en mayo", "en": "(may)"}),
+    ("fundacion-carolina", {"es": "de espana", "en": "in spain"}),
+    ("partnership-unifying-partner", {"es": "unificador", "en": "unifying"}),
+    ("lideres-networking-training-reach", {"es": "cantabria", "en": "cantabria"}),
+    ("tec-cantabria-agreement", {"es": "laboratorio de innovacion social", "en": "social innovation laboratory"}),
+    ("jalisco-training-topics", {"es": "gestion de residuos", "en": "waste management"}),
+    ("santa-cruz-visit-purpose", {"es": "concurso de ideas", "en": "idea competition"}),
+    ("gsef-mexico-workshop-attendance", {"es": "municipal", "en": "municipal"}),
+    ("cooperactivas-forum-purpose", {"es": "emprendedores", "en": "entrepreneurs"}),
+    ("territorial-development-models", {"es": "activos locales", "en": "local assets"}),
+    ("lideres-existing-partnerships", {"es": "santa cruz innova", "en": "santa cruz innova"}),
+])
+def test_answers_state_their_fact_in_both_languages(entry_id, phrases):
+    entries = {entry.id: entry for entry in load_knowledge(PROJECT_ROOT / "knowledge").entries}
+    for lang, phrase in phrases.items():
+        assert phrase in fold(entries[entry_id].answers[lang]), (entry_id, lang, phrase)
