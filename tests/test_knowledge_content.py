@@ -144,6 +144,15 @@ def shipped_index():
     ("¿En qué mes se hizo la formación de GSEF en Kampala?", "es", "en agosto"),
     ("¿Qué sectores quería acercar la alianza?", "es", "privado empresarial"),
     ("¿Se puede escalar lo que diseñaron?", "es", "escalarse"),
+    # amounts and counts asked without the budget's or the beneficiaries' usual words
+    ("How much money did the European Union put into the initiative?", "en", "74,739"),
+    ("¿Cuánta plata puso la Unión Europea?", "es", "74,739"),
+    ("What did the initiative cost all together?", "en", "102,032"),
+    ("¿Cuántas personas tomaron parte directamente?", "es", "303"),
+    # Cooperactivas' size and free services, and the Spain trip's aim, asked in plain words
+    ("What do members of Cooperactivas receive free of charge?", "en", "free of charge"),
+    ("How large is the Cooperactivas association?", "en", "16"),
+    ("What were the partners hoping to learn when they travelled to Spain?", "en", "public polic"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)
