@@ -1520,3 +1520,40 @@ def test_an_amount_of_something_named_needs_a_figure_sentence_naming_it(tmp_path
     # The project's own budget, or one asked without naming whose, is not vetoed (only weakly close here).
     assert not index.search("¿Cuál es el presupuesto total de Colmena?", "es").signals.lacks_fact
     assert not index.search("¿Cuál fue el presupuesto total?", "es").signals.lacks_fact
+
+
+def test_an_entry_spelling_out_a_name_does_not_answer_what_else_is_asked_of_it(tmp_path):
+    """The entry tagged "full name" answers what the name is; a question writing the name in full shares
+    most of its words with it, but asks of the organisation's part in the fairs, which another entry gives."""
+    files = {
+        "fvc-full-name": ("[fvc, nombre completo, full name]",
+                          ["¿Qué significa FVC?", "¿Qué es la Federación Vecinal de Cooperativas?", "Siglas FVC"],
+                          ["What does FVC stand for?", "What is the Federación Vecinal de Cooperativas?",
+                           "FVC acronym"],
+                          "FVC son las siglas de la Federación Vecinal de Cooperativas de Tordesillas."),
+        "fvc-fairs": ("[fvc, federación vecinal, ferias, fairs]",
+                      ["¿Qué papel tuvo FVC en las ferias?", "FVC y las ferias", "¿Qué hizo FVC en las ferias?"],
+                      ["What part did FVC play in the fairs?", "FVC and the fairs", "What did FVC do at the fairs?"],
+                      "La Federación Vecinal de Cooperativas (FVC) organizó las ferias de Tordesillas de 2019."),
+        "fairs-dates": ("[ferias, fairs]",
+                        ["¿Cuándo fueron las ferias?", "Fechas de las ferias", "¿En qué mes fueron las ferias?"],
+                        ["When were the fairs?", "Fair dates", "Which month were the fairs?"],
+                        "Las ferias se celebraron en mayo de 2019."),
+    }
+    for entry_id, (tags, es, en, answer) in files.items():
+        (tmp_path / f"{entry_id}.md").write_text(
+            f"---\nid: {entry_id}\ntitle: {{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}\ntags: {tags}\n"
+            f"questions:\n  es: {es}\n  en: {en}\n---\n## es\n\n{answer}\n\n## en\n\n{answer}\n", encoding="utf-8")
+    loaded = load_knowledge(tmp_path)
+    assert loaded.problems == ()
+    index = KnowledgeIndex.build(loaded.entries)
+    for question in ("¿Qué hizo la Federación Vecinal de Cooperativas en las ferias?",
+                     "What did the Federación Vecinal de Cooperativas do at the fairs?"):
+        closeness = {e.id: c for e, c in index.rank(question, limit=3)}
+        assert max(closeness, key=closeness.__getitem__) == "fvc-fairs"
+        # Far behind, not a near tie that another phrasing would turn round.
+        assert closeness["fvc-full-name"] < 0.7 * closeness["fvc-fairs"]
+    # Asked what the name is, the entry spelling it out still comes first.
+    assert index.rank("¿Cuál es el nombre completo de FVC?", limit=1)[0][0].id == "fvc-full-name"
+    assert index.rank("What is the Federación Vecinal de Cooperativas?", limit=1)[0][0].id == "fvc-full-name"
+    assert index.rank("¿Cómo se llama FVC en inglés?", limit=1)[0][0].id == "fvc-full-name"

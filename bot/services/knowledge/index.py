@@ -178,6 +178,16 @@ INTERROGATIVES: dict[str, str] = {"?who": "?who", "?when": "?when", "?day": "?wh
 # which any description of the subject answers, nor "how do I" (`ASKED_INTENTS`).
 UNASKED_ATTRIBUTES: frozenset[str] = frozenset({"?who", "?why", "?qty"})
 UNASKED_ATTRIBUTE = 0.85
+# An entry that spells out a name (tagged "full name" or "acronym") answers what the name is and nothing
+# else: a question that also asks of something the entry never mentions ("what role did the <name in
+# full> have", "CAINCO's budget") asks about the organisation, not its name, even when it writes the name
+# in full and so shares many words with the entry's "what is <name in full>?".
+NAME_ENTRY_TAGS: tuple[str, ...] = ("full name", "nombre completo", "acronym", "siglas")
+# Words asking what a thing is called, besides the tags ("¿cómo se llama en español?", "what does X stand for").
+NAME_ASKING_WORDS: frozenset[str] = frozenset(
+    "name names named nombre nombres called call llama llaman llamaba stand stands significa significan mean means "
+    "meaning acronym siglas sigla abbreviation abreviatura abrevia".split())
+NAME_ENTRY_ASIDE = 0.6
 # A question word that other entries are about (in their questions, titles or tags) but this entry never
 # mentions: "How is X funded?" against the entry about X, when funding is another entry's subject.
 # Confidence loses this much per unit of the word's share of the question.
@@ -344,6 +354,7 @@ class _Doc:
     sentences: tuple[_Sentence, ...] = ()
     asks: dict[str, frozenset[str]] = field(default_factory=dict)
     title_names: frozenset[str] = frozenset()  # keys of the names its title uses
+    name_tag_keys: frozenset[str] = frozenset()  # keys of its `NAME_ENTRY_TAGS`: an entry spelling out a name
 
 
 class _Sentence(NamedTuple):
@@ -583,6 +594,8 @@ class KnowledgeIndex:
             doc.sentences, doc.asks = _attributes(doc.entry, doc_variants, doc_texts, self._names)
             doc.title_names = frozenset(t.keys[0] for lang, text in doc.entry.title.items()
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
+            doc.name_tag_keys = frozenset(k for tag in doc.entry.tags if tag.lower() in NAME_ENTRY_TAGS
+                                          for t in analyse(tag, intents=False) for k in t.keys)
         self._build_speller(entries)
 
     def _keys_of_names(self, entries: list[Entry]) -> frozenset[str]:
@@ -1066,7 +1079,21 @@ class KnowledgeIndex:
         for t in query.terms:
             if t.surface in UNASKED_ATTRIBUTES and not any(t.surface in v.asks for v in doc.variants):
                 factor *= UNASKED_ATTRIBUTE
+        if doc.name_tag_keys and self._asks_beside_name(doc, query):
+            factor *= NAME_ENTRY_ASIDE
         return factor
+
+    @staticmethod
+    def _asks_beside_name(doc: _Doc, query: _Query) -> bool:
+        """The question asks something of a name other than what the name is: it does not ask for the name
+        ("full name", "siglas", "what is it called") and has a content word the entry spelling the name out
+        never mentions, other than a language it asks the name in ("in English")."""
+        if any(t.surface in NAME_ASKING_WORDS or any(k in doc.name_tag_keys for k, _ in t.keys)
+               for t in query.terms):
+            return False
+        return any(t.keys and not t.name and not t.surface.startswith("?") and t.surface not in query.languages
+                   and not any(k in doc.strong or k in doc.weak for k, _ in t.keys)
+                   for t in query.terms)
 
     def _names_conflict(self, doc: _Doc, query: _Query) -> bool:
         """The question names something the entry never mentions, and the entry is about a name the
