@@ -227,12 +227,11 @@ NAME_KEY_SHARE = 0.5
 CROSS_LANGUAGE_CREDIT = 0.5
 # Endings a word of one language (the key) shares with its cognate of the other: "-ción" / "-tion",
 # "-dad" / "-ty" ("universidad", "university"). Plural forms first, so "entidades" becomes "entities".
+_SPANISH_ENGLISH_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("ciones", "tions"), ("cion", "tion"), ("idades", "ities"), ("idad", "ity"), ("dades", "ties"), ("dad", "ty"),
+    ("ismo", "ism"), ("ista", "ist"), ("istas", "ists"))
 COGNATE_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
-    "es": (("ciones", "tions"), ("cion", "tion"), ("idades", "ities"), ("idad", "ity"), ("dades", "ties"),
-           ("dad", "ty"), ("ismo", "ism"), ("ista", "ist"), ("istas", "ists")),
-    "en": (("tions", "ciones"), ("tion", "cion"), ("ities", "idades"), ("ity", "idad"), ("ties", "dades"),
-           ("ty", "dad"), ("ism", "ismo"), ("ists", "istas"), ("ist", "ista")),
-}
+    "es": _SPANISH_ENGLISH_ENDINGS, "en": tuple((en, es) for es, en in _SPANISH_ENGLISH_ENDINGS)}
 # Credit of a cognate found by its ending: as sure as a word read in the other language's concept.
 COGNATE_CREDIT = 0.9
 # A posting list longer than this only scores the candidates gathered so far (or brings its best this many).
@@ -393,11 +392,11 @@ class _Term:
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 # Per attribute word (`lexicon.ATTRIBUTE_WORDS`), the keys of every word of its attribute in either language.
+_RATE_KEYS = frozenset(k for w in RATE_WORDS for k in keys_any(w))
 _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
     word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
     for word, attribute in ATTRIBUTE_WORDS.items()
-} | dict.fromkeys(RATE_WORDS, frozenset(k for w in RATE_WORDS for k in keys_any(w)))
-_RATE_KEYS = _ATTRIBUTE_KEYS[next(iter(RATE_WORDS))]
+} | dict.fromkeys(RATE_WORDS, _RATE_KEYS)
 # "The exact day" (`lexicon.DAY_WORDS`): a day of the month, even of a name with "Day" in it.
 EXACT_DAY = "?exact-day"
 # A percentage written in an answer ("20 %", "el 15 por ciento", "15 percent"): a rate stated.
@@ -563,7 +562,6 @@ class KnowledgeIndex:
                 postings[k][doc_id] = idf[k] * weight * (K1 + 1) / (weight + K1)
             strong = frozenset().union(fields["questions"], fields["title"], fields["tags"])
             weak = frozenset(fields["answer"]) - strong
-            figures = _quantified(entries[doc_id], variant_tokens[doc_id])
             self._docs.append(_Doc(entries[doc_id], strong, weak,
                                    [self._variant(tokens, a, text) for tokens, a, text
                                     in zip(variant_tokens[doc_id], variant_aspects[doc_id], variant_texts[doc_id],
@@ -574,7 +572,7 @@ class KnowledgeIndex:
                                       if t.surface in ASKED_INTENTS}
                                    # An entry about the hours may give them in words ("mornings").
                                    | ({"?hour"} if not HOUR_CONCEPTS.isdisjoint(strong) else set()),
-                                   figures=figures))
+                                   figures=_quantified(entries[doc_id], variant_tokens[doc_id])))
         strong_df = Counter(k for doc in self._docs for k in doc.strong)
         self._topics = frozenset(k for k, n in strong_df.items() if n >= TOPIC_MIN_ENTRIES)
         self._postings = dict(postings)
@@ -708,12 +706,13 @@ class KnowledgeIndex:
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
         unknown = {t.surface for t in terms if not t.keys and not t.surface.startswith("?")}
-        if any(not self._clipped_name(w) for w in (unknown & capitalised_words(cleaned)) - query.languages):
+        capitals = capitalised_words(cleaned)
+        if any(not self._clipped_name(w) for w in (unknown & capitals) - query.languages):
             # A name nobody in the knowledge base writes ("¿Qué hace Ashoka en Brasil?"): the question is
             # about something the entries are not, however much else it shares with one.
             signals = signals._replace(lacks_fact=True)
         elif any(before in CHOICE_ASKERS and after in unknown and not self._clipping(after)
-                 and not any(n.startswith(after) for n in capitalised_words(cleaned))  # "French-speaking"
+                 and not any(n.startswith(after) for n in capitals)  # "French-speaking"
                  for before, after in itertools.pairwise(said)):
             # "Which hotel...", "which speakers...": the kind of thing to pick is a word no entry uses, so
             # no entry names one, whatever else the question shares with it (as `_asked` reads "who is the
@@ -1171,6 +1170,12 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> tuple[tupl
     return tuple(figures)
 
 
+def _named_keys(query: _Query) -> set[str]:
+    """Keys of the names the question uses, less the knowledge base's own subject (`_Term.everywhere`),
+    which most answer sentences leave unsaid: what a sentence must name to be about what is asked."""
+    return {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+
+
 def _figure_of(doc: _Doc, query: _Query, keys: Sequence[str]) -> bool:
     """The entry gives an amount of one of `keys` (`_Query.counted`): one of its questions asks it, or a
     sentence of its answer has a figure and the word. When the word is an amount (a budget, a fee:
@@ -1182,7 +1187,7 @@ def _figure_of(doc: _Doc, query: _Query, keys: Sequence[str]) -> bool:
     if QUANTITY_CONCEPTS.isdisjoint(keys) or any(asked and not figure.isdisjoint(keys)
                                                  for figure, asked in doc.figures):
         return any(not figure.isdisjoint(keys) for figure, _ in doc.figures)
-    named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+    named = _named_keys(query)
     return any(not figure.isdisjoint(keys) and (not named or not figure.isdisjoint(named))
                for figure, _ in doc.figures)
 
@@ -1330,7 +1335,7 @@ def _states(doc: _Doc, query: _Query, intent: str, focus: tuple[tuple[str, ...],
         return True
     # Of the sentences about what is asked, those naming most of what the question names: the one about
     # the workshop with INAES, not the one about GSEF's other workshops.
-    named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+    named = _named_keys(query)
     about = [s for s in doc.sentences if not s.keys.isdisjoint(held)]
 
     def closeness(s: _Sentence) -> tuple[int, int]:
@@ -1363,7 +1368,7 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
     entry none of whose questions asks "how do I" when one asks whether one can do it ("can I subscribe?")
     and its answer speaks of doing it ("its page lets you subscribe")."""
     if intent == EXACT_DAY:  # of what the question names: not the day of another event the entry dates
-        named = {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
+        named = _named_keys(query)
         return not any(_day_of_month(words(sentence)) and (not named or not named.isdisjoint(
             k for _, k in content_keys(sentence, lang)))
             for lang, text in doc.entry.answers.items() for sentence in _SENTENCE_END_RE.split(text))

@@ -364,8 +364,6 @@ BESIDES_WORDS: frozenset[str] = frozenset(
     "else other others besides apart aparte mas ademas otro otra otros otras".split()
 )
 
-# Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
-# description"): the rest of the clause is where the user read it, not what they ask about.
 # Languages, and where a question names one as the language of a name or a text ("its name in Spanish",
 # "translate it into English", "the full Spanish name"): the language asked in, not a country or a thing
 # the answer must mention (`index.KnowledgeIndex._names_conflict`).
@@ -373,6 +371,8 @@ LANGUAGE_WORDS: frozenset[str] = frozenset("english ingles spanish espanol caste
 LANGUAGE_BEFORE: frozenset[str] = frozenset("in into en al a to".split())
 LANGUAGE_AFTER: frozenset[str] = frozenset(
     "name names nombre nombres version translation traduccion word words term terms title titulo".split())
+# Words that open the source a question cites ("según la ficha de LÍDERES", "according to the project
+# description"): the rest of the clause is where the user read it, not what they ask about.
 CITING_WORDS: frozenset[str] = frozenset({"segun", "according"})
 # After one of those, a source asked for ("¿según qué regla...?", "according to which rule"), not cited.
 CITING_ASKED: frozenset[str] = frozenset("que cual cuales quien quienes what which whom who".split())
