@@ -68,6 +68,7 @@ from bot.services.knowledge.lexicon import (
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
+    CONCEPTS,
     CONTRASTS,
     DAY_WORDS,
     DETAIL_WORDS,
@@ -393,8 +394,20 @@ class _Term:
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 # Per attribute word (`lexicon.ATTRIBUTE_WORDS`), the keys of every word of its attribute in either language.
 _RATE_KEYS = frozenset(k for w in RATE_WORDS for k in keys_any(w))
+
+
+def _attribute_keys(attribute_words: Iterable[str]) -> frozenset[str]:
+    """The keys that say an attribute: its words' stems, and a concept of the lexicon only when every word
+    of the concept is one of them ("~age" is "edad", "age"). A concept that also holds other words says
+    something else: "findings" shares "~find" with "buscar" and "look for", and an entry saying what a
+    workshop sought ("buscaba") states no finding of it."""
+    said = frozenset(attribute_words)
+    whole = {concept for concept, es_words, en_words in CONCEPTS if set(es_words) | set(en_words) <= said}
+    return frozenset(k for w in said for k in keys_any(w) if not k.startswith("~") or k in whole)
+
+
 _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
-    word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
+    word: _attribute_keys(w for w, a in ATTRIBUTE_WORDS.items() if a == attribute)
     for word, attribute in ATTRIBUTE_WORDS.items()
 } | dict.fromkeys(RATE_WORDS, _RATE_KEYS)
 # "The exact day" (`lexicon.DAY_WORDS`): a day of the month, even of a name with "Day" in it.
@@ -701,7 +714,9 @@ class KnowledgeIndex:
             query.intents -= {"?qty"}
             query.counted = ()
         if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
-            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
+            # Or the verb's own words, as an attribute word's are ("find" is "~find": "what did X set out to find").
+            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] | frozenset(t.lexical)
+                                      for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
