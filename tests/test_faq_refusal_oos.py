@@ -56,3 +56,61 @@ def test_findings_are_not_stated_by_what_was_sought(tmp_path):
     assert _vetoed(index, "¿A qué conclusiones llegó el curso de Colmena?", "es")
     assert not _vetoed(index, "What did the Colmena course set out to find?")
 
+
+def test_a_number_written_only_inside_another_is_not_stated(tmp_path):
+    """"Target 5" is not target 3.5 (its second part); "target 3" is the group 3.5 belongs to."""
+    index = _index(tmp_path, {
+        "target": (["¿Qué dice la meta 3.5?", "meta 3.5", "¿De qué trata la meta 3.5?"],
+                   ["What does target 3.5 say?", "target 3.5", "What is target 3.5 about?"],
+                   "La meta 3.5 pide proteger a los polinizadores de los pesticidas."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the fair?"],
+                 "La feria de la miel de Colmena se celebra en Palencia."),
+    })
+    assert _vetoed(index, "What does target 5 say about pollinators?")
+    assert not _vetoed(index, "What does target 3.5 say about pollinators?")
+    assert not _vetoed(index, "What does goal 3 say about pollinators?")
+    assert index.search("What does target 3.5 say?", "en").entry is not None
+
+
+def test_how_do_i_of_something_the_entry_never_speaks_of_is_refused(tmp_path):
+    """An entry telling how to sign up for the fair gives no procedure for paying a tax."""
+    index = _index(tmp_path, {
+        "signup": (["¿Cómo me inscribo en la feria?", "inscripción en la feria", "quiero apuntarme a la feria"],
+                   ["How do I sign up for the fair?", "fair registration", "I want to join the fair"],
+                   "Para inscribirte en la feria de Palencia escribe a la secretaría de Colmena."),
+        "fee": (["¿Cuánto es la cuota?", "cuota anual", "¿Hay que pagar?"],
+                ["How much is the fee?", "annual fee", "Do I have to pay?"],
+                "La cuota anual de Colmena es de 30 euros y se paga en enero."),
+    })
+    assert _vetoed(index, "how do I pay my taxes at the fair in Palencia")
+    assert not _vetoed(index, "how do I sign up for the fair in Palencia")
+
+
+def test_a_count_of_a_name_mentioned_in_passing_needs_a_sentence_naming_it(tmp_path):
+    """The entry on the visit names the Abejar agency in passing and counts the visit's workshops in another
+    sentence: it states no count of anything Abejar did. A count of the visit's own workshops is stated."""
+    index = _index(tmp_path, {
+        "visit": (["¿Qué se hizo en la visita a Palencia?", "visita a Palencia", "¿Cómo fue la visita?"],
+                  ["What happened on the Palencia visit?", "Palencia visit", "How was the visit?"],
+                  "La visita a Palencia sirvió para conocer la agencia Abejar. Hubo 2 talleres sobre miel."),
+        "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿Qué es la feria?"],
+                 ["Where is the Colmena fair?", "honey fair", "What is the fair?"],
+                 "La feria de la miel de Colmena se celebra en Burgos."),
+    })
+    assert _vetoed(index, "How many workshops has Abejar held?")
+    assert not _vetoed(index, "How many workshops were held on the Palencia visit?")
+
+
+def test_the_numbers_a_question_writes_are_no_count(tmp_path):
+    """"How many cooperatives joined Miel 2.0": the "2.0" of the programme's name is no count of them."""
+    index = _index(tmp_path, {
+        "programme": (["¿Qué es el programa Miel 2.0?", "programa Miel 2.0", "¿En qué marco está Miel 2.0?"],
+                      ["What is the Miel 2.0 programme?", "Miel 2.0 programme", "What is Miel 2.0 part of?"],
+                      "El programa Miel 2.0 apoya a las cooperativas apícolas de Palencia."),
+        "joined": (["¿Quién se unió a Colmena?", "nuevos socios", "¿Qué cooperativas entraron?"],
+                   ["Who joined Colmena?", "new members", "Which cooperatives joined?"],
+                   "A Colmena se unieron 12 cooperativas en 2020."),
+    })
+    assert _vetoed(index, "How many cooperatives joined the Miel 2.0 programme?")
+    assert not _vetoed(index, "How many cooperatives joined Colmena in 2020?")
