@@ -38,7 +38,10 @@
    attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
    by an entry using that word (a rate, "the interest rate", `lexicon.RATE_WORDS`: also by one writing a
    percentage), and a value asked "of" something ("the population of Palencia", "la web
-   de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address.
+   de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address. A number the question
+   writes is stated only written whole, or as the first part of one ("goal 10" of "10.4", not "goal 4"), and
+   is no figure for its "how many"; a count of a name the entry mentions only in passing is in a sentence
+   naming it; "how do I <verb>" needs an entry speaking of the verb.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -68,6 +71,7 @@ from bot.services.knowledge.lexicon import (
     CITING_ASKED,
     CITING_WORDS,
     COMMON_WORDS,
+    CONCEPTS,
     CONTRASTS,
     DAY_WORDS,
     DETAIL_WORDS,
@@ -354,6 +358,9 @@ class _Doc:
     asks: dict[str, frozenset[str]] = field(default_factory=dict)
     title_names: frozenset[str] = frozenset()  # keys of the names its title uses
     name_tag_keys: frozenset[str] = frozenset()  # keys of its `NAME_ENTRY_TAGS`: an entry spelling out a name
+    # The numbers it writes whole ("10.4", "2021": `_NUMBER_RE`) and the first part of each ("10" of "10.4":
+    # target 4 of goal 10 is of goal 10, not goal 4).
+    numbers: frozenset[str] = frozenset()
 
 
 class _Sentence(NamedTuple):
@@ -393,8 +400,20 @@ class _Term:
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
 # Per attribute word (`lexicon.ATTRIBUTE_WORDS`), the keys of every word of its attribute in either language.
 _RATE_KEYS = frozenset(k for w in RATE_WORDS for k in keys_any(w))
+
+
+def _attribute_keys(attribute_words: Iterable[str]) -> frozenset[str]:
+    """The keys that say an attribute: its words' stems, and a concept of the lexicon only when every word
+    of the concept is one of them ("~age" is "edad", "age"). A concept that also holds other words says
+    something else: "findings" shares "~find" with "buscar" and "look for", and an entry saying what a
+    workshop sought ("buscaba") states no finding of it."""
+    said = frozenset(attribute_words)
+    whole = {concept for concept, es_words, en_words in CONCEPTS if set(es_words) | set(en_words) <= said}
+    return frozenset(k for w in said for k in keys_any(w) if not k.startswith("~") or k in whole)
+
+
 _ATTRIBUTE_KEYS: dict[str, frozenset[str]] = {
-    word: frozenset(k for w, a in ATTRIBUTE_WORDS.items() if a == attribute for k in keys_any(w))
+    word: _attribute_keys(w for w, a in ATTRIBUTE_WORDS.items() if a == attribute)
     for word, attribute in ATTRIBUTE_WORDS.items()
 } | dict.fromkeys(RATE_WORDS, _RATE_KEYS)
 # "The exact day" (`lexicon.DAY_WORDS`): a day of the month, even of a name with "Day" in it.
@@ -410,7 +429,7 @@ class _Query:
 
     __slots__ = ("terms", "total", "credit", "key_terms", "text", "intents", "contrasts", "aspect", "counted",
                  "asked", "surfaces", "procedure", "form", "besides", "attributes", "interrogatives",
-                 "languages")
+                 "languages", "numbers")
 
     def __init__(self, terms: list[_Term]) -> None:
         self.terms = terms
@@ -457,6 +476,7 @@ class _Query:
         self.besides = False  # asks for others than the ones it names ("where else", "aparte de Burgos")
         # Languages it names as the language of a name or text ("in English"): not what it is about.
         self.languages: frozenset[str] = frozenset()
+        self.numbers: frozenset[str] = frozenset()  # the numbers it writes whole (`_NUMBER_RE`)
         # What it asks, as `INTERROGATIVES` compares it: its interrogatives, the facts its words ask ("the
         # budget", "the date") and "which" of a body with a name ("who").
         self.interrogatives = frozenset(
@@ -594,6 +614,10 @@ class KnowledgeIndex:
                                         for t in analyse(text, lang) if t.keys[0] in self._name_keys)
             doc.name_tag_keys = frozenset(k for tag in doc.entry.tags if tag.lower() in NAME_ENTRY_TAGS
                                           for t in analyse(tag, intents=False) for k in t.keys)
+            texts = (*doc.entry.title.values(), *doc.entry.answers.values(), *doc.entry.tags,
+                     *(q for qs in doc.entry.questions.values() for q in qs))
+            doc.numbers = frozenset(n for whole in _numbers(" ".join(texts))
+                                    for n in (whole, re.split(r"[.,]", whole)[0]))
         self._build_speller(entries)
 
     def _keys_of_names(self, entries: list[Entry]) -> frozenset[str]:
@@ -688,6 +712,9 @@ class KnowledgeIndex:
         query.form = question_form(cleaned)
         said = words(cleaned)
         query.besides = not BESIDES_WORDS.isdisjoint(said)
+        # Not a digit chat writes for a word ("2 the", "4 free": `text.chat_digits`).
+        query.numbers = frozenset(n for n in _numbers(cleaned)
+                                  if all(p in query.surfaces for p in re.split(r"[.,]", n)))
         query.languages = frozenset(
             w for i, w in enumerate(said) if w in LANGUAGE_WORDS
             and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
@@ -701,7 +728,9 @@ class KnowledgeIndex:
             query.intents -= {"?qty"}
             query.counted = ()
         if query.aspect == "past" and query.form == "wh":  # "what did the survey find": its findings
-            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] for t in terms if t.surface in FINDING_VERBS)
+            # Or the verb's own words, as an attribute word's are ("find" is "~find": "what did X set out to find").
+            query.attributes += tuple(_ATTRIBUTE_KEYS["findings"] | frozenset(t.lexical)
+                                      for t in terms if t.surface in FINDING_VERBS)
         best = self._closest(query, limit)
         ranked = [(self._docs[d].entry, c) for c, _, d in best]
         signals = self._signals(query, best)
@@ -770,13 +799,17 @@ class KnowledgeIndex:
         lacks_fact = (any(_lacks_intent(doc, query, intent) for intent in query.intents)
                       or any(_lacks_attribute(doc, keys) for keys in query.attributes)
                       or any(not _figure_of(doc, query, keys) for keys in query.counted)
+                      or ("?qty" in query.intents and not _counts_besides(doc, query))
                       or any(not _states(doc, query, *asked) for asked in query.asked)
                       or self._names_conflict(doc, query)
                       # A number the entry never states: another year's edition, another target.
                       or any(term.surface.isdigit() and not any(k in doc.strong or k in doc.weak
                                                                 for k in (*(k for k, _ in term.keys),
                                                                           *_digit_keys(term.surface)))
-                             for term in query.terms))
+                             for term in query.terms)
+                      # A number it writes only inside another ("the SDG 4" in the entry on target 10.4).
+                      or any(n not in doc.numbers and not any(k in doc.strong or k in doc.weak for k in _digit_keys(n))
+                             for n in query.numbers))
         unit = self._unknown_idf ** IDF_POWER  # the weight of the rarest word: amounts in any base's scale
         return Signals(top, top - second, unknown / query.total, unmatched / query.total, lacks_fact,
                        matched / unit, math.log1p(words))
@@ -1176,17 +1209,40 @@ def _named_keys(query: _Query) -> set[str]:
     return {k for t in query.terms if t.name and not t.everywhere for k, _ in t.keys}
 
 
+def _counts_besides(doc: _Doc, query: _Query) -> bool:
+    """The entry has a figure other than the numbers the question writes: "how many companies joined the
+    AL-INVEST 6.0 programme" is not answered by the "6.0" of the programme's name, nor "how many came in
+    2021" by the year. One of its questions asking "how many" will do."""
+    if not query.numbers or any(asked for _, asked in doc.figures):
+        return True
+    return "?qty" in answer_facts(_NUMBER_RE.sub(lambda m: "" if m.group() in query.numbers else m.group(), text)
+                                  for text in doc.entry.answers.values())
+
+
+def _passing(doc: _Doc, query: _Query) -> set[str]:
+    """Keys of the names the question uses (`_named_keys`) that the entry mentions only in its answer, not
+    in its questions, title or tags: not what it is about, so a fact of them is stated only by a sentence
+    naming them."""
+    return (_named_keys(query) - doc.strong) & doc.weak
+
+
 def _figure_of(doc: _Doc, query: _Query, keys: Sequence[str]) -> bool:
     """The entry gives an amount of one of `keys` (`_Query.counted`): one of its questions asks it, or a
     sentence of its answer has a figure and the word. When the word is an amount (a budget, a fee:
     `lexicon.QUANTITY_CONCEPTS`), no question of the entry asks it and the question names what it is of
     ("the ADELANTE Window's total budget"), the sentence with the figure must name it too: a budget
     stated in passing, in a sentence about the initiative ADELANTE funded, is the initiative's. Not a
-    count ("how many objectives"): the sentence counting the entry's own items seldom repeats its subject.
-    Nor the name of the knowledge base's subject (`_Term.everywhere`), which most sentences leave unsaid."""
-    if QUANTITY_CONCEPTS.isdisjoint(keys) or any(asked and not figure.isdisjoint(keys)
-                                                 for figure, asked in doc.figures):
-        return any(not figure.isdisjoint(keys) for figure, _ in doc.figures)
+    count ("how many objectives"): the sentence counting the entry's own items seldom repeats its subject,
+    unless the question counts those of a name the entry only mentions in passing, in its answer (`_passing`:
+    "how many enterprises did <the agency an entry on a visit names> incubate"): the sentence counting them
+    names it. Nor the name of the knowledge base's subject (`_Term.everywhere`), which most sentences leave
+    unsaid."""
+    if any(asked and not figure.isdisjoint(keys) for figure, asked in doc.figures):
+        return True
+    if QUANTITY_CONCEPTS.isdisjoint(keys):
+        passing = _passing(doc, query)
+        return any(not figure.isdisjoint(keys) and (not passing or not figure.isdisjoint(passing))
+                   for figure, _ in doc.figures)
     named = _named_keys(query)
     return any(not figure.isdisjoint(keys) and (not named or not figure.isdisjoint(named))
                for figure, _ in doc.figures)
@@ -1372,6 +1428,8 @@ def _lacks_intent(doc: _Doc, query: _Query, intent: str) -> bool:
         return not any(_day_of_month(words(sentence)) and (not named or not named.isdisjoint(
             k for _, k in content_keys(sentence, lang)))
             for lang, text in doc.entry.answers.items() for sentence in _SENTENCE_END_RE.split(text))
+    if intent == "?howto" and query.procedure and query.procedure.isdisjoint(doc.strong | doc.weak):
+        return True  # "how do I file my taxes": a procedure for doing what the entry never speaks of
     if intent in doc.facts:
         return False
     return not (intent == "?howto" and query.procedure
@@ -1403,6 +1461,15 @@ def _names_asked(doc: _Doc, query: _Query) -> bool:
     did GSEF hold workshops" asks where of the series, not of the workshop with INAES its answer names)."""
     return all(any(k in doc.strong for k, _ in term.keys) or not any(k in doc.weak for k, _ in term.keys)
                for term in query.terms if term.name and not term.everywhere)
+
+
+# A number written whole: "10.4", "6.0", "1.500", "2021"; not the "4" of "10.4", nor "3rd".
+_NUMBER_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d\w])")
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers `text` writes whole (`_NUMBER_RE`)."""
+    return _NUMBER_RE.findall(text)
 
 
 def _digit_keys(digits: str) -> tuple[str, ...]:
