@@ -153,11 +153,42 @@ def shipped_index():
     ("What do members of Cooperactivas receive free of charge?", "en", "free of charge"),
     ("How large is the Cooperactivas association?", "en", "16"),
     ("What were the partners hoping to learn when they travelled to Spain?", "en", "public polic"),
+    # chat-style "what is LÍDERES" with filler ("guys", "no entiendo"); people counted "firsthand"; money "chipped
+    # in" by the EU; the opening seminar's purpose; the "centrepiece" of the way of working; Cooperactivas' size
+    # as "the cooperative platform"
+    ("so what are lideres guys?", "en", "laboratory"),
+    ("q es lideres, no entiendo nada", "es", "laboratorio"),
+    ("About how many people were involved firsthand?", "en", "303"),
+    ("How much did the EU chip in for LÍDERES?", "en", "74,739"),
+    ("¿Para qué sirvió el seminario inicial?", "es", "objetivos"),
+    ("what was the centrepiece of their methodology", "en", "study visits"),
+    ("¿Cuál fue la pieza central de su forma de trabajar?", "es", "visitas de estudio"),
+    ("What size is the cooperative platform's membership?", "en", "16"),
+    # asking for an advisor is asking for mentoring; the partners' knowledge "integrated into the strategies"
+    ("Is there anyone who could advise me about my project?", "en", "mentoring"),
+    ("¿Qué se hizo con el conocimiento que generó LÍDERES?", "es", "integrado en las estrategias"),
+    # who "constituted" the alliance is who established it; the partners "other than CAINCO"; what the visits
+    # gave entrepreneurs "apart from learning"
+    ("¿Qué entidad constituyó la alianza LÍDERES?", "es", "tecnologico de monterrey"),
+    ("What did the partners other than CAINCO get out of it?", "en", "increased the impact"),
+    ("What did the visits give entrepreneurs apart from learning?", "en", "network"),
 ])
 def test_paraphrases_of_held_facts_are_answered(shipped_index, question, lang, expected):
     result = shipped_index.search(question, lang)
     assert result.matched, (question, result.outcome, [e.id for e in result.suggestions])
     assert result.entry is not None and expected in fold(result.entry.answers[lang]), result.entry.id
+
+
+@pytest.mark.parametrize(("question", "lang", "entry_id"), [
+    # the total "added up" is the total's own entry, not the whole budget's; the partners' "own pocket" stays
+    # the co-financing although the EU's contribution is now also asked with "pocket"
+    ("How much did the whole thing cost once everything is added up?", "en", "budget-total"),
+    ("How much did the partners contribute out of their own pocket?", "en", "budget-co-financing"),
+])
+def test_plain_word_amount_questions_reach_their_own_entry(shipped_index, question, lang, entry_id):
+    result = shipped_index.search(question, lang)
+    assert result.matched and result.entry is not None, (question, result.outcome)
+    assert result.entry.id == entry_id, result.entry.id
 
 
 @pytest.mark.parametrize(("question", "lang"), [
