@@ -208,6 +208,12 @@ PHRASES: dict[tuple[str, str], str] = {
     ("setting", "up"): "~create",
     # "en cuanto a las relaciones": as regards, not "how many".
     ("en", "cuanto"): "",
+    # "¿desde cuándo existe?", "since when", "¿hasta cuándo?": a date asked, even after the subject
+    # ("X desde cuándo existe"), where a lone "cuándo" would be read as joining a clause (`RELATIVE_WORDS`).
+    ("desde", "cuando"): "?when",
+    ("hasta", "cuando"): "?when",
+    ("since", "when"): "?when",
+    ("until", "when"): "?when",
     # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
     ("in", "charge"): "~coordinator",
     ("a", "cargo"): "~coordinator",
@@ -444,6 +450,8 @@ SURFACE_CONCEPTS: dict[str, str] = {
     # stems are shared ("joined" -> "join", "sumaron" -> "sum"), hence surface forms.
     **dict.fromkeys("joined sumaron sumo unieron unio incorporaron incorporo adhirieron adhirio".split(),
                     "~member"),
+    # "Estar metido en", being in on something: taking part. Its stem "met" is that of "meta" (a goal).
+    **dict.fromkeys("metido metida metidos metidas".split(), "~participant"),
 }
 
 # What a question asks about: what can or will be ("can new entities join?", "¿pueden entrar?") or what

@@ -1,0 +1,25 @@
+"""Word handling of the FAQ matcher (`bot.services.knowledge.text`, `lexicon`): own examples, not evaluation
+questions."""
+
+from __future__ import annotations
+
+from bot.services.knowledge.text import analyse, keys_any
+
+
+def _surfaces(question: str) -> list[str]:
+    return [t.surface for t in analyse(question)]
+
+
+def test_being_in_on_something_is_taking_part_not_a_goal() -> None:
+    # "estar metido en": Snowball stems "metidas" like "metas" (goals).
+    assert "~participant" in keys_any("metidas")
+    assert "~goal" not in keys_any("metidas")
+    assert "~goal" in keys_any("metas")
+
+
+def test_since_when_asks_a_date_even_after_the_subject() -> None:
+    # A lone "cuándo" after the subject joins a clause ("la red ... cuando empezó"); "desde cuándo" asks.
+    assert "?when" in _surfaces("la red desde cuando existe")
+    assert "?when" in _surfaces("el programa hasta cuando dura")
+    assert "?when" in _surfaces("the network since when has it existed")
+    assert "?when" not in _surfaces("la red que se creo cuando empezo el proyecto")
