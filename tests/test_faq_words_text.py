@@ -23,3 +23,10 @@ def test_since_when_asks_a_date_even_after_the_subject() -> None:
     assert "?when" in _surfaces("el programa hasta cuando dura")
     assert "?when" in _surfaces("the network since when has it existed")
     assert "?when" not in _surfaces("la red que se creo cuando empezo el proyecto")
+
+
+def test_a_spanish_adjective_cut_short_meets_its_full_form() -> None:
+    # "el tercer encuentro" / "¿fue el tercero?", "un buen resultado" / "fue bueno".
+    assert keys_any("tercer")[0] == keys_any("tercero")[0]
+    assert keys_any("buen")[0] == keys_any("buena")[0]
+    assert keys_any("gran")[0] == keys_any("grandes")[0]

@@ -58,6 +58,14 @@ STOPWORDS_EN: frozenset[str] = frozenset(
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
 
+# Spanish adjectives cut short before a noun ("el primer taller", "un gran impacto", "un buen modelo"), written
+# out in full before stemming: Snowball stems "primer" to "prim" but "primero" and "primera" to "primer", so
+# "¿fue el primero?" would never meet "el primer ejercicio".
+APOCOPES: dict[str, str] = {
+    "primer": "primero", "tercer": "tercero", "gran": "grande", "buen": "bueno", "mal": "malo",
+    "ningun": "ninguno", "algun": "alguno",
+}
+
 # Chat spellings of both languages, expanded before anything else reads the words ("xq" -> "por que",
 # which is then the "why" intent; "ppl" -> "people"). Only abbreviations, never misspellings: those are
 # corrected against the knowledge base's own vocabulary (`index`), and sound-alike spellings ("kien",

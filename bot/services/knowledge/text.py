@@ -17,6 +17,7 @@ from typing import NamedTuple, Protocol
 import snowballstemmer
 
 from bot.services.knowledge.lexicon import (
+    APOCOPES,
     CHAT_ABBREVIATIONS,
     CONCEPTS,
     DATE_WORDS,
@@ -130,6 +131,7 @@ _SPANISH_ACCENTED_ENDINGS: tuple[tuple[str, str], ...] = (
 def stem(word: str, lang: str) -> str:
     """Snowball stem of a folded word in `lang` (cached: the vocabulary of a knowledge base is small)."""
     if lang == "es":
+        word = APOCOPES.get(word, word)
         for ending, accented in _SPANISH_ACCENTED_ENDINGS:
             if word.endswith(ending) and len(word) > len(ending) + 2:
                 word = word[: -len(ending)] + accented
