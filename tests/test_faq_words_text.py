@@ -30,3 +30,12 @@ def test_a_spanish_adjective_cut_short_meets_its_full_form() -> None:
     assert keys_any("tercer")[0] == keys_any("tercero")[0]
     assert keys_any("buen")[0] == keys_any("buena")[0]
     assert keys_any("gran")[0] == keys_any("grandes")[0]
+
+
+def test_de_donde_beside_ser_asks_where_something_is_from() -> None:
+    assert "?where" in _surfaces("la fundacion de donde es")
+    assert "?where" in _surfaces("de donde son las entidades socias")
+    assert "?where" in _surfaces("el tec es d donde")
+    # An origin or a source stays "?from".
+    assert "?from" in _surfaces("de donde salen los fondos")
+    assert "?from" in _surfaces("de donde vino la propuesta")

@@ -231,6 +231,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("autonomous", "community"): "~region",
     ("autonomous", "communities"): "~region",
 }
+# "¿De dónde es X?", "¿de dónde son?", "X es de dónde": where X is from, a place, unlike "¿de dónde salió?"
+# (an origin or a source, "?from"): "de dónde" beside a form of "ser" asks "where" (`text.analyse_words`).
+PLACE_OF_ORIGIN_VERBS: frozenset[str] = frozenset("es son era eran eres sera seran".split())
 # "Who is in charge of X", "¿quién está a cargo de X?" ask for the person holding a post, like "who heads
 # X" (`DETAIL_WORDS`); "what was X in charge of" asks its responsibility.
 POST_PHRASES: frozenset[tuple[str, str]] = frozenset({("in", "charge"), ("a", "cargo")})
