@@ -58,6 +58,14 @@ STOPWORDS_EN: frozenset[str] = frozenset(
 )
 STOPWORDS: frozenset[str] = STOPWORDS_ES | STOPWORDS_EN
 
+# Spanish adjectives cut short before a noun ("el primer taller", "un gran impacto", "un buen modelo"), written
+# out in full before stemming: Snowball stems "primer" to "prim" but "primero" and "primera" to "primer", so
+# "¿fue el primero?" would never meet "el primer ejercicio".
+APOCOPES: dict[str, str] = {
+    "primer": "primero", "tercer": "tercero", "gran": "grande", "buen": "bueno", "mal": "malo",
+    "ningun": "ninguno", "algun": "alguno",
+}
+
 # Chat spellings of both languages, expanded before anything else reads the words ("xq" -> "por que",
 # which is then the "why" intent; "ppl" -> "people"). Only abbreviations, never misspellings: those are
 # corrected against the knowledge base's own vocabulary (`index`), and sound-alike spellings ("kien",
@@ -208,6 +216,12 @@ PHRASES: dict[tuple[str, str], str] = {
     ("setting", "up"): "~create",
     # "en cuanto a las relaciones": as regards, not "how many".
     ("en", "cuanto"): "",
+    # "¿desde cuándo existe?", "since when", "¿hasta cuándo?": a date asked, even after the subject
+    # ("X desde cuándo existe"), where a lone "cuándo" would be read as joining a clause (`RELATIVE_WORDS`).
+    ("desde", "cuando"): "?when",
+    ("hasta", "cuando"): "?when",
+    ("since", "when"): "?when",
+    ("until", "when"): "?when",
     # "in charge of", "a cargo de": a responsibility, not a fee; after "who", a post (`POST_PHRASES`).
     ("in", "charge"): "~coordinator",
     ("a", "cargo"): "~coordinator",
@@ -217,6 +231,9 @@ PHRASES: dict[tuple[str, str], str] = {
     ("autonomous", "community"): "~region",
     ("autonomous", "communities"): "~region",
 }
+# "¿De dónde es X?", "¿de dónde son?", "X es de dónde": where X is from, a place, unlike "¿de dónde salió?"
+# (an origin or a source, "?from"): "de dónde" beside a form of "ser" asks "where" (`text.analyse_words`).
+PLACE_OF_ORIGIN_VERBS: frozenset[str] = frozenset("es son era eran eres sera seran".split())
 # "Who is in charge of X", "¿quién está a cargo de X?" ask for the person holding a post, like "who heads
 # X" (`DETAIL_WORDS`); "what was X in charge of" asks its responsibility.
 POST_PHRASES: frozenset[tuple[str, str]] = frozenset({("in", "charge"), ("a", "cargo")})
@@ -444,6 +461,8 @@ SURFACE_CONCEPTS: dict[str, str] = {
     # stems are shared ("joined" -> "join", "sumaron" -> "sum"), hence surface forms.
     **dict.fromkeys("joined sumaron sumo unieron unio incorporaron incorporo adhirieron adhirio".split(),
                     "~member"),
+    # "Estar metido en", being in on something: taking part. Its stem "met" is that of "meta" (a goal).
+    **dict.fromkeys("metido metida metidos metidas".split(), "~participant"),
 }
 
 # What a question asks about: what can or will be ("can new entities join?", "¿pueden entrar?") or what

@@ -17,6 +17,7 @@ from typing import NamedTuple, Protocol
 import snowballstemmer
 
 from bot.services.knowledge.lexicon import (
+    APOCOPES,
     CHAT_ABBREVIATIONS,
     CONCEPTS,
     DATE_WORDS,
@@ -29,6 +30,7 @@ from bot.services.knowledge.lexicon import (
     PAST_ENDINGS,
     PAST_WORDS,
     PHRASES,
+    PLACE_OF_ORIGIN_VERBS,
     POST_PHRASES,
     PROCEDURE_FOLLOWERS,
     PROCEDURE_OPENERS,
@@ -130,6 +132,7 @@ _SPANISH_ACCENTED_ENDINGS: tuple[tuple[str, str], ...] = (
 def stem(word: str, lang: str) -> str:
     """Snowball stem of a folded word in `lang` (cached: the vocabulary of a knowledge base is small)."""
     if lang == "es":
+        word = APOCOPES.get(word, word)
         for ending, accented in _SPANISH_ACCENTED_ENDINGS:
             if word.endswith(ending) and len(word) > len(ending) + 2:
                 word = word[: -len(ending)] + accented
@@ -272,6 +275,9 @@ def analyse_words(ws: list[str], lang: str | None = None, *, intents: bool = Tru
         if phrase is not None:
             if (word, ws[i + 1]) in POST_PHRASES and any(t.surface == "?who" for t in out):
                 phrase = DETAIL_WORDS["director"]
+            elif phrase == "?from" and ((i + 2 < len(ws) and ws[i + 2] in PLACE_OF_ORIGIN_VERBS)
+                                        or (i > clause_start and ws[i - 1] in PLACE_OF_ORIGIN_VERBS)):
+                phrase = "?where"
             if phrase.startswith("?"):
                 if intents:
                     out.append(Token(phrase, (phrase,), True))
