@@ -10,8 +10,8 @@ answered right (an answer or a best guess whose text holds an expected phrase, a
 out of scope refused, and the right entry among what the user is shown. Last comes the calibration fitted
 on every question, to paste into `index.CALIBRATION`.
 
-Default sets: `../shared/eval/faq_dev.jsonl`, `faq_dev2.jsonl`, `tests/eval/fresh.jsonl` to `fresh26.jsonl` when
-present (fresh3 to fresh26 were held-back sets, used for calibration once their figure was taken).
+Default sets: `../shared/eval/faq_dev.jsonl`, `faq_dev2.jsonl`, `tests/eval/fresh.jsonl` to `fresh30.jsonl` when
+present (fresh3 to fresh30 were held-back sets, used for calibration once their figure was taken).
 A file named like `heldback` is refused: that set is the final measurement and must stay unseen.
 """
 
@@ -42,7 +42,7 @@ from bot.services.knowledge.index import (  # noqa: E402
 from bot.services.knowledge.text import fold  # noqa: E402
 
 DEFAULT_SETS = (ROOT.parent / "shared" / "eval" / "faq_dev.jsonl", ROOT.parent / "shared" / "eval" / "faq_dev2.jsonl",
-                *(ROOT / "tests" / "eval" / f"fresh{n}.jsonl" for n in ("", *map(str, range(2, 27)))))
+                *(ROOT / "tests" / "eval" / f"fresh{n}.jsonl" for n in ("", *map(str, range(2, 31)))))
 FORBIDDEN = "heldback"
 L2 = 0.1  # ridge on the weights (not the bias): a few hundred questions fit five weights loosely
 # An outright answer (no "is this what you asked?") only where the fitted questions were right this often.

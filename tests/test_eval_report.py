@@ -66,5 +66,5 @@ def test_every_set_is_reported_by_default_the_held_back_ones_last():
                      "fresh11.jsonl", "fresh12.jsonl", "fresh13.jsonl", "fresh14.jsonl", "fresh15.jsonl",
                      "fresh16.jsonl", "fresh17.jsonl", "fresh18.jsonl", "fresh19.jsonl", "fresh20.jsonl",
                      "fresh21.jsonl", "fresh22.jsonl", "fresh23.jsonl", "fresh24.jsonl", "fresh25.jsonl",
-                     "fresh26.jsonl",
+                     "fresh26.jsonl", "fresh27.jsonl", "fresh28.jsonl", "fresh29.jsonl", "fresh30.jsonl",
                      *report.HELD_BACK]
