@@ -114,3 +114,18 @@ def test_the_numbers_a_question_writes_are_no_count(tmp_path):
     })
     assert _vetoed(index, "How many cooperatives joined the Miel 2.0 programme?")
     assert not _vetoed(index, "How many cooperatives joined Colmena in 2020?")
+
+
+def test_an_amount_written_with_the_euro_sign_answers_how_many_euros(tmp_path):
+    """"74,739.29 €" is an amount in euros: once another entry makes "euros" a word the knowledge base knows,
+    "how many euros" counts euros, and the sentence with the sign states them."""
+    index = _index(tmp_path, {
+        "grant": (["¿Cuánto fue la beca de Colmena?", "importe de la beca", "¿Cuánto dinero dio la beca?"],
+                  ["How much was the Colmena grant?", "grant amount", "How much money did the grant give?"],
+                  "La beca de Colmena fue de 1.200 €."),
+        "honey-price": (["¿Cuál es el precio de la miel en euros?", "precio de la miel", "¿Cuánto cuesta la miel?"],
+                        ["What is the price of honey in euros?", "honey price", "How much is honey?"],
+                        "La miel de Colmena se vende en la feria de Palencia."),
+    })
+    assert not _vetoed(index, "How many euros did the Colmena grant give?")
+    assert not _vetoed(index, "¿Cuántos euros dio la beca de Colmena?", "es")

@@ -1196,6 +1196,9 @@ def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> tuple[tupl
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
             if "?qty" in answer_facts([sentence]):
+                # "74,739.29 €" gives an amount in euros: "how many euros" is answered by it, though the
+                # sign is no word.
+                sentence = sentence.replace("€", " euros ")
                 figures.append((frozenset(k for _, k in content_keys(sentence, lang)), False))
     for tokens in variants:
         if any(t.surface == "?qty" for t in tokens):
