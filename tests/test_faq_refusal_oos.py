@@ -3,14 +3,13 @@ shares many words with an entry. Own examples, about a made-up beekeeping networ
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import KnowledgeIndex
+from tests.knowledge_support import Entries, write_entries
 
 # Entries on other subjects, so that no name of a test's entries is in most of the knowledge base.
-_OTHERS: dict[str, tuple[list[str], list[str], str]] = {
+_OTHERS: Entries = {
     "queen": (["¿Qué es una reina?", "abeja reina", "¿Cuánto vive la reina?"],
               ["What is a queen bee?", "queen bee", "How long does the queen live?"],
               "La reina es la única hembra fértil de la colmena."),
@@ -26,15 +25,8 @@ _OTHERS: dict[str, tuple[list[str], list[str], str]] = {
 }
 
 
-def _index(directory: Path, files: dict[str, tuple[list[str], list[str], str]]) -> KnowledgeIndex:
-    for entry_id, (es, en, answer) in {**_OTHERS, **files}.items():
-        title = f"{{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}"
-        (directory / f"{entry_id}.md").write_text(
-            f"---\nid: {entry_id}\ntitle: {title}\nquestions:\n  es: {es}\n  en: {en}\n---\n"
-            f"## es\n\n{answer}\n\n## en\n\n{answer}\n", encoding="utf-8")
-    loaded = load_knowledge(directory)
-    assert loaded.problems == ()
-    return KnowledgeIndex.build(loaded.entries)
+def _index(directory: Path, files: Entries) -> KnowledgeIndex:
+    return write_entries(directory, {**_OTHERS, **files})
 
 
 def _vetoed(index: KnowledgeIndex, question: str, lang: str = "en") -> bool:

@@ -13,6 +13,7 @@ from bot.services.knowledge.entries import load_knowledge
 from bot.services.knowledge.index import CALIBRATION, Calibration, KnowledgeIndex, _likely_slip, _name_slip
 from bot.services.knowledge.lexicon import CONCEPTS
 from bot.services.knowledge.text import MAX_QUERY_CHARS, clean_query, fold, guess_language, lowercase_words, stem
+from tests.knowledge_support import write_entries
 
 FIXTURES = Path(__file__).parent / "fixtures" / "knowledge"
 
@@ -210,11 +211,6 @@ def test_no_two_concepts_share_a_stem():
 def test_a_question_about_one_organisation_is_not_answered_with_another_ones_entry(tmp_path):
     """Most entries are about Colmena; Abejar is another organisation whose funding entry words the
     question exactly like the user does, but for the name."""
-    def entry(entry_id: str, es: list[str], en: list[str], answer: str) -> str:
-        title = f"{{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}"
-        return (f"---\nid: {entry_id}\ntitle: {title}\n"
-                f"questions:\n  es: {es}\n  en: {en}\n---\n## es\n\n{answer}\n\n## en\n\n{answer}\n")
-
     files = {
         "colmena-money": (
             ["¿Quién paga la red Colmena?", "Presupuesto de Colmena", "¿Cuánto cuesta Colmena?"],
@@ -242,11 +238,7 @@ def test_a_question_about_one_organisation_is_not_answered_with_another_ones_ent
             "La red Colmena une a apicultores.",
         ),
     }
-    for entry_id, (es, en, answer) in files.items():
-        (tmp_path / f"{entry_id}.md").write_text(entry(entry_id, es, en, answer), encoding="utf-8")
-    loaded = load_knowledge(tmp_path)
-    assert loaded.problems == ()
-    index = KnowledgeIndex.build(loaded.entries)
+    index = write_entries(tmp_path, files)
     assert answer_id(index, "¿Cómo se financia Colmena?") == "colmena-money"
     assert answer_id(index, "How is Colmena funded?", "en") == "colmena-money"
     assert answer_id(index, "¿De dónde saca Colmena su dinero?") != "abejar-money"
@@ -262,24 +254,11 @@ def test_every_concept_word_can_be_reached():
     assert unreachable == []
 
 
-def _write_entries(directory: Path, files: dict[str, tuple[list[str], list[str], str]]) -> KnowledgeIndex:
-    for entry_id, (es, en, answer) in files.items():
-        title = f"{{es: {json.dumps(es[0])}, en: {json.dumps(en[0])}}}"
-        (directory / f"{entry_id}.md").write_text(
-            f"---\nid: {entry_id}\ntitle: {title}\nquestions:\n  es: {es}\n  en: {en}\n---\n"
-            f"## es\n\n{answer}\n\n## en\n\n{answer}\n", encoding="utf-8")
-    loaded = load_knowledge(directory)
-    assert loaded.problems == ()
-    return KnowledgeIndex.build(loaded.entries)
-
-
 @pytest.fixture
-
-
 def network(tmp_path) -> KnowledgeIndex:
     """A network with a few organisations: one entry per organisation, and entries about its money,
     its founding and its members that name the network only."""
-    return _write_entries(tmp_path, {
+    return write_entries(tmp_path, {
         "abejar": (["¿Qué es Abejar?", "Abejar", "Háblame de Abejar"],
                    ["What is Abejar?", "Abejar", "Tell me about Abejar"],
                    "La agencia Abejar es la incubadora de Colmena: en Abejar empiezan las nuevas cooperativas."),
@@ -360,7 +339,7 @@ def test_an_english_word_is_not_read_as_a_spanish_stem(tmp_path):
     """In a question that is clearly English, "media" is not the Spanish "medio" (both stem to "medi"
     in Spanish): only a real word of the other language (a lexicon concept) or a word the entries
     themselves write keeps full credit."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "green": (["¿Qué hace Colmena por el medio ambiente?", "Colmena y el medio ambiente", "Medio ambiente"],
                   ["What does Colmena do for the environment?", "Colmena and nature", "Environment"],
                   "Colmena planta flores para las abejas."),
@@ -394,7 +373,7 @@ def test_verb_forms_meet_their_concept(word, lang, same_as, same_lang):
 def test_a_stem_of_the_other_language_is_not_its_word(tmp_path):
     """"vist" in an English question is a slip for "visit"; it only shares a stem with the Spanish "vista"
     (seen). It must not make the entry about what was seen outrank the one about the visit."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "visit": (["¿Por qué se hizo la primera visita a Sevilla?", "Primera visita", "¿Para qué fueron a Sevilla?"],
                   ["Why was the first visit to Seville made?", "First visit", "Why did they travel to Seville?"],
                   "La primera visita fue a Sevilla para conocer su red."),
@@ -423,7 +402,7 @@ def test_an_entry_about_the_contrary_concept_does_not_answer(tmp_path):
     """The opening seminar's entry words "what was decided" like the user and mentions the end in
     passing; the closing seminar's entry says nothing of decisions. It is still not the opening
     seminar's entry that answers a question about the closing one."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "opening": (["¿Qué fue el seminario de apertura?", "¿Qué se decidió en el seminario de apertura?",
                      "Seminario inicial"],
                     ["What was the opening seminar?", "What was decided at the opening seminar?", "Kickoff"],
@@ -457,7 +436,7 @@ def test_aspect_of_a_question(question, expected):
 def test_who_joined_is_asked_about_members_not_about_admission(tmp_path):
     """"Which entities joined?" asks who the members are; the entry on the future words "can new entities
     join?" nearly like it, but asks what can be, and its concept is joining, not membership."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "partners": (["¿Quiénes son los socios?", "Socios de la alianza", "¿Qué entidades hay en la red?"],
                      ["Who are the partners?", "Partners of the alliance", "Which entities are in the network?"],
                      "Los socios son tres; a ellos se sumaron Abejar y Colmena."),
@@ -477,7 +456,7 @@ def test_who_joined_is_asked_about_members_not_about_admission(tmp_path):
 
 def places(tmp_path) -> KnowledgeIndex:
     """Entries about visits to named places, a hub, a programme and a budget: the names users misspell."""
-    return _write_entries(tmp_path, {
+    return write_entries(tmp_path, {
         "visit-cantabria": (["¿Qué se hizo en la visita a Cantabria?", "Visita de estudio a Cantabria",
                              "¿Para qué fueron a Cantabria?"],
                             ["What happened on the Cantabria visit?", "Study visit to Cantabria",
@@ -530,7 +509,7 @@ def test_misspelt_names_and_words_are_recovered(places, question, expected):
 def stage(tmp_path) -> KnowledgeIndex:
     """A theatre's entries, whose words are one letter from common words they never use: "mando" from
     "mundo", "actor" from "autor", "aporte" from "aparte"."""
-    return _write_entries(tmp_path, {
+    return write_entries(tmp_path, {
         "remote": (["¿Cómo funciona el mando de la sala?", "Mando de la sala", "¿Dónde está el mando?"],
                    ["How does the room's remote work?", "Room remote", "Where is the remote?"],
                    "El mando de la sala enciende el proyector y las luces."),
@@ -708,7 +687,7 @@ def test_signals_measure_in_amount_what_a_question_shares_with_its_entry(places)
 def test_two_letters_swapped_are_recovered_even_when_the_swap_changes_the_sound(tmp_path):
     """"Mexcio" sounds "meksio", "México" sounds "mexiko": two edits apart by sound, one swap apart as
     typed. Uncorrected, the capitalised unknown word would read as a name no entry knows."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "mexico": (["¿Qué se hizo en México?", "Visita a México", "¿Por qué fueron a México?"],
                    ["What happened in Mexico?", "Visit to Mexico", "Why did they go to Mexico?"],
                    "En México visitaron Jalisco y el Tecnológico de Monterrey."),
@@ -750,7 +729,7 @@ def test_the_fitted_thresholds_count_a_vetoed_question_as_refused(index):
 def test_how_many_is_answered_only_by_a_figure_of_what_is_counted(tmp_path):
     """"How many finalists": an entry about the finalists holding a figure of something else (the two
     consultancies offered to them, in another sentence) has no figure of finalists."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "consultancies": (["¿Qué recibieron los finalistas del concurso?", "Consultorías para finalistas",
                            "¿Qué consultorías se hicieron?"],
                           ["What did the competition finalists receive?", "Consultancies for finalists",
@@ -789,7 +768,7 @@ def test_how_many_of_something_no_entry_speaks_of_is_not_answered() -> None:
 def test_a_paraphrase_in_other_words_meets_the_entry_through_a_concept(tmp_path, question, lang):
     """"Ventajas" and "advantages" are in no entry; the concept they share with "beneficios" and "benefits"
     (`lexicon.CONCEPTS`) brings the question to the entry that words it so."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "member-benefits": (["¿Qué beneficios tienen los socios de Colmena?", "Beneficios de ser socio",
                              "¿Qué recibe un socio de Colmena?"],
                             ["What benefits do Colmena members get?", "Member benefits",
@@ -808,7 +787,7 @@ def test_a_paraphrase_in_other_words_meets_the_entry_through_a_concept(tmp_path,
 def fair(tmp_path) -> KnowledgeIndex:
     """A honey fair: what it is and where, who organises it, when it was, and the network's founding and
     its fee: each entry shares most words with a question asking another attribute of it."""
-    return _write_entries(tmp_path, {
+    return write_entries(tmp_path, {
         "fair": (["¿Qué es la feria de la miel?", "Feria de la miel", "¿Dónde se celebra la feria de la miel?"],
                  ["What is the honey fair?", "Honey fair", "Where is the honey fair held?"],
                  "La feria anual de la miel reúne a los apicultores de la comarca en la ciudad de Villaverde."),
@@ -871,7 +850,7 @@ def test_an_amount_per_period_needs_a_figure_for_that_period(fair):
 def test_hours_are_answered_only_by_a_time_of_day(tmp_path):
     """"Office hours" or "what time does it open" is not answered by the year something opened, nor by
     the hours of something else."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "market": (["¿Qué es el mercado de Colmena?", "Mercado de Colmena", "¿Cuándo abrió el mercado?"],
                    ["What is the Colmena market?", "Colmena market", "When did the market open?"],
                    "El mercado de Colmena abrió en 2015 en la plaza mayor de Villaverde."),
@@ -891,7 +870,7 @@ def test_hours_are_answered_only_by_a_time_of_day(tmp_path):
 def test_a_detail_no_answer_states_is_not_answered_however_close_the_entry(tmp_path):
     """Who heads an organisation, its street address, its website, who won: only an entry whose answer
     states that kind of detail answers, not the entry about the organisation or the contest."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "colmena": (["¿Qué es Colmena?", "Colmena", "¿A qué se dedica Colmena?"],
                     ["What is Colmena?", "Colmena", "What does Colmena do?"],
                     "Colmena es la cooperativa de apicultores de Villaverde, fundada en 2015."),
@@ -920,18 +899,18 @@ def test_when_of_something_dated_by_its_year_asks_a_finer_date(tmp_path):
     }
     (tmp_path / "year").mkdir()
     (tmp_path / "month").mkdir()
-    index = _write_entries(tmp_path / "year", dated)
+    index = write_entries(tmp_path / "year", dated)
     assert answer_id(index, "¿Cuándo fue la Feria de la Miel 2015?") is None
     assert answer_id(index, "¿Cuándo fue la feria?") == "fair"
     dated["fair"] = (*dated["fair"][:2], "La Feria de la Miel 2015 se celebró en octubre de 2015 en Villaverde.")
-    index = _write_entries(tmp_path / "month", dated)
+    index = write_entries(tmp_path / "month", dated)
     assert answer_id(index, "¿Cuándo fue la Feria de la Miel 2015?") == "fair"
 
 
 def test_a_spanish_how_do_i_asks_for_a_procedure(tmp_path):
     """"¿Cómo me inscribo en la incubadora?" wants the steps; the entry that only says what the incubator is
     does not answer it, the one that tells how to apply does."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "incubator": (["¿Qué es la incubadora de Colmena?", "Incubadora de Colmena", "¿Qué hace la incubadora?"],
                       ["What is the Colmena incubator?", "Colmena incubator", "What does the incubator do?"],
                       "La incubadora de Colmena acompaña a nuevas cooperativas apícolas durante un año."),
@@ -944,7 +923,7 @@ def test_a_spanish_how_do_i_asks_for_a_procedure(tmp_path):
 
 def test_a_website_is_answered_only_by_an_answer_giving_one(tmp_path):
     """The word "web" in an answer ("published on the Commission's website") is not the address asked for."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "page": (["¿Quién publica la página de Colmena?", "Página de Colmena", "¿Dónde se publica Colmena?"],
                  ["Who publishes the Colmena page?", "Colmena page", "Where is Colmena published?"],
                  "La Comisión publica la página de Colmena en su sitio web."),
@@ -959,7 +938,7 @@ def test_a_website_is_answered_only_by_an_answer_giving_one(tmp_path):
 def test_who_may_be_answered_by_a_kind_of_people_and_a_digit_by_its_word(tmp_path):
     """"Who received the consultancies?" is answered by "the finalists", no name needed; "the 3 visits" is
     the entry's "tres visitas"; a place's altitude or weather is a fact no entry about the place holds."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "consultancies": (["¿Qué consultorías hubo?", "Consultorías de Colmena",
                            "¿En qué consistieron las consultorías?"],
                           ["What consultancies were there?", "Colmena consultancies", "What were the consultancies?"],
@@ -978,7 +957,7 @@ def test_the_networks_own_name_left_unsaid_by_an_entry_about_a_part_of_it_is_no_
     """Most entries say "Colmena"; the one on what the alliance rests on names its founder, Abejar, and not
     Colmena. Asked about "the Colmena alliance", it still answers; the entry whose title is about Abejar's
     own money does not answer for Colmena's."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "what": (["¿Qué es Colmena?", "Colmena", "¿A qué se dedica Colmena?"],
                  ["What is Colmena?", "Colmena", "What does Colmena do?"],
                  "La red Colmena agrupa a los apicultores de Villaverde."),
@@ -1034,7 +1013,7 @@ def test_a_question_is_nearer_to_an_entry_asked_the_same_way(tmp_path):
     whether it offers one thing. With the same words, a question asking "what" is less near the entry
     asking "whether" than a question asking "whether" is, and the other way round: the entry is the more
     sure answer for the question asked its way."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "shop": (["¿Qué se vende en la tienda de Colmena?", "Productos de la tienda de Colmena",
                   "¿Qué vende la tienda?"],
                  ["What is sold in the Colmena shop?", "Colmena shop products", "What does the shop sell?"],
@@ -1057,7 +1036,7 @@ def test_a_question_is_nearer_to_an_entry_asked_the_same_way(tmp_path):
 def test_why_is_answered_by_the_entry_asked_why_not_by_the_one_about_the_subject(tmp_path):
     """"Why did the Brezo Foundation come into Colmena?" shares more words with the entry listing who joined
     than with the one asked why the foundation joined; the one asked "why" answers it."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "new-partners": (["¿Qué entidades se sumaron a Colmena en 2020?", "Nuevos socios de Colmena",
                           "¿Qué organizaciones entraron en Colmena?"],
                          ["Which entities joined Colmena in 2020?", "New Colmena partners",
@@ -1079,7 +1058,7 @@ def colmena_facts(tmp_path) -> KnowledgeIndex:
     """Entries that speak of a subject without stating some of its attributes: the area's troubles (not its
     population), the web visibility service (not the website), a survey that happened (not what it found),
     the founder (not her age), and fairs in several towns."""
-    return _write_entries(tmp_path, {
+    return write_entries(tmp_path, {
         "area": (["¿Qué problemas tiene la comarca de Palencia?", "problemas de la comarca de Palencia",
                   "¿Falta empleo en Palencia?"],
                  ["What problems does the Palencia area face?", "Palencia area problems",
@@ -1157,7 +1136,7 @@ def test_which_organisation_asks_for_a_name_that_is_not_a_place(tmp_path):
     """"¿Qué organización de Oporto presentó su experiencia?" asks "who": a name. The entry saying that
     experiences from Oporto, Portugal were presented names only places (Portugal is Oporto's country), so
     it does not say which organisation; the entry naming the foundation that organised the fair does."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair-guests": (["¿Qué experiencias de Portugal se presentaron en la feria?", "Portugal en la feria",
                          "¿Hubo experiencias de Oporto en la feria?"],
                         ["Which experiences from Portugal were presented at the fair?", "Portugal at the fair",
@@ -1176,7 +1155,7 @@ def test_a_variant_asking_another_interrogative_is_less_near(tmp_path, monkeypat
     """"¿Cuántos fueron a la feria de Apisur?" shares "feria" and "Apisur" with "¿Cuándo fue la feria de
     Apisur?", but asks how many, not when: that variant is less near than its words make it, and the entry
     whose questions ask how many people came is the closest, though they do not name Apisur."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair-date": (["¿Cuándo fue la feria de Apisur?", "fecha de la feria de Apisur", "¿En qué año fue la feria?"],
                       ["When was the Apisur fair?", "Apisur fair date", "What year was the fair?"],
                       "La feria de Apisur fue del 12 al 14 de mayo de 2019 en Burgos."),
@@ -1196,7 +1175,7 @@ def test_a_kind_of_place_after_where_is_part_of_the_place_asked(tmp_path):
     """"Which city and region is Colmena from": "region" is one more kind of place asked for, not something
     the place is asked of, so the entry placing Colmena in a town of a region answers it though it never
     says "region"; a "where" of something it does not speak of still is not answered."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "seat": (["¿Dónde está Colmena?", "sede de Colmena", "¿En qué ciudad está Colmena?"],
                  ["Where is Colmena?", "Colmena headquarters", "Which city is Colmena in?"],
                  "Colmena tiene su sede en Palencia (Castilla y León)."),
@@ -1213,7 +1192,7 @@ def test_a_name_cut_short_is_not_a_name_nobody_writes(tmp_path):
     """"¿Quién fundó Colmena en Palen?": "Palen" is "Palencia" cut short, a name the entries write, so the
     question is not about something no entry knows; "Burgos", which no entry writes, still is, and so is
     a short name that only begins a common word ("Ana" and "análisis")."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "founder": (["¿Quién fundó Colmena?", "fundadores de Colmena", "¿Quién creó Colmena?"],
                     ["Who founded Colmena?", "Colmena founders", "Who created Colmena?"],
                     "Colmena la fundó la cooperativa Apisur en Palencia, tras un análisis del sector."),
@@ -1230,7 +1209,7 @@ def test_in_total_asks_for_the_whole_count_not_about_totals(tmp_path):
     """"¿Cuántas ferias organizó Apisur en total?": "en total" says the count is of all the fairs, as "how
     many" asks already; it is not about the entries on totals (the total budget), and the fairs entry,
     which never says "total", answers it."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fairs": (["¿Qué ferias organizó Apisur?", "ferias de Apisur", "¿Cuántas ferias hubo?"],
                   ["Which fairs did Apisur hold?", "Apisur fairs", "How many fairs were there?"],
                   "Apisur organizó tres ferias: en Burgos, en Soria y en Palencia."),
@@ -1251,7 +1230,7 @@ def test_a_name_without_its_vowels_is_that_name(tmp_path):
     """"Who runs the Hny Fair?": chat drops the vowels of a short word, and "Hny" is "Honey", a name the
     entries write, so it is that name, not one nobody in the knowledge base writes; a capitalised word of
     consonants that is no name's skeleton ("Brg") still is an unknown name."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair": (["¿Quién organiza la Honey Fair?", "organizadores de la Honey Fair", "¿Quién lleva la Honey Fair?"],
                  ["Who runs the Honey Fair?", "Honey Fair organisers", "Who organises the Honey Fair?"],
                  "La Honey Fair la organiza la cooperativa Apisur en Palencia."),
@@ -1267,7 +1246,7 @@ def test_a_digit_for_a_word_in_english_chat(tmp_path):
     """"can members exhibit 4 free": English chat writes "for" as "4" (and "to" as "2"); with no plural after
     it, it counts nothing, so it is not a figure the entry never states. Before a plural it still is one:
     "were there 4 fairs" is not answered by an entry that never says four."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair": (["¿Pueden exponer gratis los socios en la feria?", "exponer gratis en la feria",
                   "¿Es gratis exponer en la feria?"],
                  ["Can members exhibit for free at the fair?", "exhibit for free at the fair",
@@ -1281,7 +1260,7 @@ def test_a_digit_for_a_word_in_english_chat(tmp_path):
 def test_when_of_an_ending_needs_an_entry_speaking_of_the_ending(tmp_path):
     """"When does the Colmena fair close?": the entry dating when the fair opened states no date of its
     closing (the contraries of `lexicon.CONTRASTS`), so it does not answer it; when it opened it still does."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair-start": (["¿Cuándo abrió la feria de Colmena?", "apertura de la feria", "inicio de la feria"],
                        ["When did the Colmena fair open?", "fair opening", "start of the fair"],
                        "La feria de Colmena abrió el 3 de mayo de 2021 en Palencia."),
@@ -1299,7 +1278,7 @@ def test_a_rate_is_answered_only_by_an_entry_stating_one(tmp_path):
     """A rate or a share asked (`lexicon.RATE_WORDS`) is a figure per hundred: the entry about what the
     loans cost, in euros, does not state their interest rate, and still answers what they cost; an entry
     writing a percentage does answer the share asked of it."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "loans": (["¿Cuánto cobra Colmena por sus préstamos?", "préstamos de Colmena",
                    "¿Presta dinero Colmena a sus socios?"],
                   ["What does Colmena charge for its loans?", "Colmena loans",
@@ -1322,7 +1301,7 @@ def test_a_language_asked_in_is_no_name_the_entry_must_mention(tmp_path):
     """"What is X's name in Spanish?", "translate it into English": the language is the one asked in
     (`lexicon.LANGUAGE_WORDS`), not a country or body the answer must name, so the entry giving the full
     name answers it though it never mentions Spain or English."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "full-name": (["¿Cuál es el nombre completo de Colmena?", "nombre de Colmena", "¿Qué significa Colmena?"],
                       ["What is Colmena's full name?", "Colmena name", "What does Colmena stand for?"],
                       "Colmena es la Cooperativa Apícola de Palencia, una cooperativa de apicultores."),
@@ -1337,7 +1316,7 @@ def test_a_language_asked_in_is_no_name_the_entry_must_mention(tmp_path):
 def test_how_long_after_asks_a_duration_not_a_count(tmp_path):
     """"¿Cuánto tiempo después...?" asks how long, which "dos años después" answers though it is no count
     (`lexicon.PHRASES`); "se montó" (was set up) is the verb, not "el monto" (the amount)."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "review": (["¿Cuándo se hizo la evaluación de Colmena?", "evaluación final de Colmena",
                     "¿Quién evaluó Colmena?"],
                    ["When was Colmena evaluated?", "Colmena final evaluation", "Who evaluated Colmena?"],
@@ -1353,7 +1332,7 @@ def test_how_long_after_asks_a_duration_not_a_count(tmp_path):
 def test_a_name_after_how_much_is_who_gave_not_what_is_counted(tmp_path):
     """"How much did the Junta contribute?": the name after "how much" is the giver; the figure asked is
     the contribution, which the entry states, not a count of Juntas."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "grant": (["¿Cuánto aporta la Junta a Colmena?", "subvención de la Junta", "aportación de la Junta"],
                   ["How much does the Junta give Colmena?", "Junta grant", "Junta contribution"],
                   "La Junta financia a Colmena con una subvención anual de 10.000 euros."),
@@ -1370,7 +1349,7 @@ def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
     """"Which restaurant did the fair use?": the kind of thing to pick is a word no entry uses, so no entry
     names one, however much else the question shares with the fair's entry; "which" of a kind the entries
     do speak of is still answered."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fair": (["¿Dónde es la feria de Colmena?", "feria de la miel", "¿En qué ciudad es la feria de Colmena?"],
                  ["Where is the Colmena fair?", "honey fair", "In which city is the Colmena fair held?"],
                  "La feria de la miel de Colmena se celebra cada mayo en la ciudad de Palencia."),
@@ -1385,7 +1364,7 @@ def test_which_of_a_kind_no_entry_speaks_of_is_refused(tmp_path):
 def test_when_asked_of_a_word_read_in_the_other_language_finds_its_dated_sentence(tmp_path):
     """"¿En qué mes fue el training de Colmena?": "training" read as Spanish is still the concept the
     answer's sentences are keyed by, so the sentence dating the trainings states the month asked."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "trainings": (["¿Qué formaciones dio Colmena?", "training de Colmena",
                        "¿En qué meses fueron las formaciones?"],
                       ["What trainings did Colmena give?", "Colmena training",
@@ -1402,7 +1381,7 @@ def test_when_asked_of_a_word_read_in_the_other_language_finds_its_dated_sentenc
 def test_an_amount_named_in_a_yes_no_question_is_not_a_figure_asked(tmp_path):
     """"¿Son las cuotas uno de sus recursos?" asks whether, not how much: the entry listing the resources
     answers it though it states no figure; "¿cuánto es la cuota?" still needs one."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "resources": (["¿De qué recursos vive Colmena?", "recursos de Colmena", "¿Cómo se financia Colmena?"],
                       ["What resources does Colmena live on?", "Colmena resources", "How is Colmena funded?"],
                       "Colmena vive de las cuotas de sus socios y de la venta de miel."),
@@ -1418,7 +1397,7 @@ def test_the_exact_day_needs_a_day_of_the_month_of_what_is_named(tmp_path):
     """"The exact day" asks a day of the month (`lexicon.DAY_WORDS`): the entry giving only the month of the
     León training does not state it, though it dates another event to the day; the month still answers
     "in which month"."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "trainings": (["¿Cuándo fueron las formaciones de Colmena?", "formaciones de Colmena",
                        "¿En qué mes fue la formación de León?"],
                       ["When were Colmena's trainings?", "Colmena trainings", "Which month was the León training?"],
@@ -1442,7 +1421,7 @@ def test_a_place_a_relative_clause_describes_is_not_asked_where(tmp_path):
     """"¿Quiere Colmena ser un lugar donde los apicultores se reúnan?" names a place only to say what kind
     of place Colmena wants to be: that question does not ask "where", so the entry it belongs to (what
     Colmena is for, stating no place) does not answer "¿en qué ciudad se fundó Colmena?" as if it did."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena",
                      "¿Quiere Colmena ser un lugar donde los apicultores se reúnan?"],
                     ["What is Colmena for?", "Colmena goal", "Does Colmena want to be a place where beekeepers meet?"],
@@ -1461,7 +1440,7 @@ def test_a_place_a_relative_clause_describes_is_not_asked_where(tmp_path):
 def test_what_kind_of_place_asks_no_where(tmp_path):
     """"¿Qué tipo de espacio quiere crear Colmena?" asks what the place is like: the entry describing it
     answers, though it names no town, as it would "¿qué quiere crear Colmena?"."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "purpose": (["¿Para qué sirve Colmena?", "objetivo de Colmena", "¿Qué quiere crear Colmena?"],
                     ["What is Colmena for?", "Colmena goal", "What does Colmena want to create?"],
                     "Colmena quiere crear un espacio de encuentro para que los apicultores compartan equipos."),
@@ -1478,7 +1457,7 @@ def test_a_borrowed_word_meets_its_cognate_by_its_ending(tmp_path):
     cognate "federación" is written with the other language's ending ("-ción" / "-tion"), so the question
     word also carries the English word's key, at less than full credit; a word with no such ending gets
     none."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "members": (["¿Cuántas cooperativas tiene la federación?", "socios de la federación",
                      "miembros de la federación"],
                     ["How many cooperatives does the federation have?", "federation members",
@@ -1499,7 +1478,7 @@ def test_an_amount_of_something_named_needs_a_figure_sentence_naming_it(tmp_path
     """"The Apisur fund's total budget": the entry about the fund states a budget only in passing, in the
     sentence after the one about the project the fund backed, which is that project's budget. A question
     naming what that sentence names is still answered by it."""
-    index = _write_entries(tmp_path, {
+    index = write_entries(tmp_path, {
         "fund": (["¿Qué es el fondo Apisur?", "fondo Apisur", "¿Quién financió Colmena?"],
                  ["What is the Apisur fund?", "Apisur fund", "Who funded Colmena?"],
                  "Colmena es un proyecto apoyado por el fondo Apisur de la Diputación; la aportación de la "
