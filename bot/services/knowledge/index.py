@@ -617,7 +617,7 @@ class KnowledgeIndex:
             texts = (*doc.entry.title.values(), *doc.entry.answers.values(), *doc.entry.tags,
                      *(q for qs in doc.entry.questions.values() for q in qs))
             doc.numbers = frozenset(n for whole in _numbers(" ".join(texts))
-                                    for n in (whole, re.split(r"[.,]", whole)[0]))
+                                    for n in (whole, _number_parts(whole)[0]))
         self._build_speller(entries)
 
     def _keys_of_names(self, entries: list[Entry]) -> frozenset[str]:
@@ -714,7 +714,7 @@ class KnowledgeIndex:
         query.besides = not BESIDES_WORDS.isdisjoint(said)
         # Not a digit chat writes for a word ("2 the", "4 free": `text.chat_digits`).
         query.numbers = frozenset(n for n in _numbers(cleaned)
-                                  if all(p in query.surfaces for p in re.split(r"[.,]", n)))
+                                  if all(p in query.surfaces for p in _number_parts(n)))
         query.languages = frozenset(
             w for i, w in enumerate(said) if w in LANGUAGE_WORDS
             and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
@@ -1473,6 +1473,11 @@ _NUMBER_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d\w])")
 def _numbers(text: str) -> list[str]:
     """The numbers `text` writes whole (`_NUMBER_RE`)."""
     return _NUMBER_RE.findall(text)
+
+
+def _number_parts(number: str) -> list[str]:
+    """The digit groups of a number written whole: "10" and "4" of "10.4", "1" and "500" of "1,500"."""
+    return re.split(r"[.,]", number)
 
 
 def _digit_keys(digits: str) -> tuple[str, ...]:
