@@ -4,7 +4,7 @@
 
 Without arguments the sets are ../shared/eval/faq_dev.jsonl and faq_dev2.jsonl (the shared ones),
 tests/eval/fresh.jsonl to fresh30.jsonl (calibration; fresh3 to fresh30 were held-back sets, read once for their
-figure and then used for calibration) and tests/eval/heldback29.jsonl and heldback30.jsonl (read only for a final
+figure and then used for calibration) and tests/eval/heldback29.jsonl to heldback32.jsonl (read only for a final
 figure, never yet), each when present. Right and refused follow ../shared/eval/score_faq.py
 (read-only, so not extended): an in-scope question is right when the answer is matched and contains one of
 `expect_any` (case- and accent-insensitive), an out-of-scope one when nothing is matched. On top of it,
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "eval"
 EVAL = ROOT / "tests" / "eval"
-HELD_BACK = ("heldback29.jsonl", "heldback30.jsonl")
+HELD_BACK = ("heldback29.jsonl", "heldback30.jsonl", "heldback31.jsonl", "heldback32.jsonl")
 DEFAULT_SETS = (SHARED / "faq_dev.jsonl", SHARED / "faq_dev2.jsonl",
                 *(EVAL / f"fresh{n}.jsonl" for n in ("", *map(str, range(2, 31)))),
                 *(EVAL / name for name in HELD_BACK))
