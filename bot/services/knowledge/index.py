@@ -44,7 +44,10 @@
    naming it; "how do I <verb>" needs an entry speaking of the verb.
 
 The question's language is guessed from its function words so that each word is read in that
-language first; the answer's language is the one asked for, whichever language matched.
+language first; the answer's language is the one asked for, whichever language matched. A word only the
+other language's texts write is a term borrowed from them and is read in theirs ("the 'socios' of X"), and a
+term in quotes in each language whose texts write it: the entries keep names and terms of the sources in
+the language they were written in, and prose in the other language translates them or keeps them.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ from bot.services.knowledge.text import (
     ASKED_INTENTS,
     CLAUSE_BREAK,
     FACT_INTENTS,
+    LANGUAGES,
     MAX_QUERY_TOKENS,
     YEAR_RE,
     Token,
@@ -125,6 +129,7 @@ from bot.services.knowledge.text import (
     proper_names,
     query_words,
     question_form,
+    quoted_words,
     words,
 )
 
@@ -500,6 +505,9 @@ class KnowledgeIndex:
         self._topics: frozenset[str] = frozenset()  # keys some entry's questions, title or tags have
         self._unknown_idf = 0.0
         self._surfaces: dict[str, tuple[str, ...]] = {}  # known word -> its keys
+        # Per language, the keys and the words the entries' texts in it write (tags have no language).
+        self._written: dict[str, frozenset[str]] = {}
+        self._written_words: dict[str, frozenset[str]] = {}
         self._known: frozenset[str] = frozenset()  # words of the entries and of the lexicon
         self._ordered: tuple[str, ...] = ()  # `_known` in order, to find the words a clipping begins
         self._sounds: dict[str, str] = {}  # phonetic form -> the most used known word with it
@@ -531,6 +539,8 @@ class KnowledgeIndex:
         variant_aspects: list[list[tuple[str | None, str | None]]] = []
         variant_texts: list[list[str]] = []
         surfaces: dict[str, set[str]] = defaultdict(set)
+        written: dict[str, set[str]] = defaultdict(set)  # language -> the keys its texts write
+        written_words: dict[str, set[str]] = defaultdict(set)  # language -> the words its texts write
         for entry in entries:
             fields: dict[str, Counter[str]] = {name: Counter() for name in FIELD_WEIGHTS}
             variants: list[list[Token]] = []
@@ -539,10 +549,14 @@ class KnowledgeIndex:
                 for text in texts:
                     variants.append(analyse(text, lang))
                     aspects.append((aspect(text), question_form(text)))
+                    written[lang].update(t.keys[0] for t in variants[-1])
+                    written_words[lang].update(t.surface for t in variants[-1])
             questions_end = len(variants)
             for lang, text in entry.title.items():
                 variants.append(analyse(text, lang))
                 aspects.append((aspect(text), question_form(text)))
+                written[lang].update(t.keys[0] for t in variants[-1])
+                written_words[lang].update(t.surface for t in variants[-1])
             for i, tokens in enumerate(variants):
                 fields["questions" if i < questions_end else "title"].update(t.keys[0] for t in tokens)
                 for t in tokens:
@@ -555,6 +569,8 @@ class KnowledgeIndex:
                 fields["answer"].update(k for _, k in pairs)
                 for surface, k in pairs:
                     surfaces[surface].add(k)
+                written[lang].update(k for _, k in pairs)
+                written_words[lang].update(s for s, _ in pairs)
             fields_per_doc.append(fields)
             variant_tokens.append(variants)
             variant_texts.append([*(q for qs in entry.questions.values() for q in qs), *entry.title.values()])
@@ -599,6 +615,8 @@ class KnowledgeIndex:
         self._champions = {k: heapq.nlargest(RESTRICT_AFTER, p.items(), key=lambda item: item[1])
                            for k, p in self._postings.items() if len(p) > RESTRICT_AFTER}
         self._surfaces = {s: tuple(sorted(keys)) for s, keys in surfaces.items()}
+        self._written = {lang: frozenset(written[lang]) for lang in LANGUAGES}
+        self._written_words = {lang: frozenset(written_words[lang]) for lang in LANGUAGES}
         self._names = proper_names(text for e in entries for text in (*e.title.values(), *e.answers.values()))
         self._name_keys = self._keys_of_names(entries)
         self._ordered_names = tuple(sorted(self._names))
@@ -839,6 +857,7 @@ class KnowledgeIndex:
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
                   if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
+        quoted = quoted_words(text)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
         common = common.difference(*({a, b} for a, b in itertools.pairwise(words(text))
@@ -847,7 +866,7 @@ class KnowledgeIndex:
             if token.surface in seen:
                 continue
             seen.add(token.surface)
-            keys = self._keys_in(token, lang)
+            keys = self._keys_in(token, lang, token.surface in quoted)
             keys += self._cognate_keys(token, lang, keys)
             if token.surface in DIGIT_WORDS:  # "2 seminarios" is "dos seminarios", "3 visits" "three visits"
                 keys += tuple((k, 1.0) for k in dict.fromkeys(_digit_keys(token.surface))
@@ -884,18 +903,32 @@ class KnowledgeIndex:
                 break
         return terms
 
-    def _keys_in(self, token: Token, lang: str | None) -> tuple[tuple[str, float], ...]:
+    def _keys_in(self, token: Token, lang: str | None, quoted: bool = False) -> tuple[tuple[str, float], ...]:
         """The keys of a question word the index knows. In a question whose language is known, the word is
         read in that language: its own key if the index has it; else the other language's key only at
         `CROSS_LANGUAGE_CREDIT`, unless that key is a concept of the lexicon (a real word of the other
         language, "presupuesto" in "what is the presupuesto") or the word itself is written in the entries
-        (a name, "fundacion"). Otherwise the English "media" would be the Spanish "medio"."""
+        (a name, "fundacion"). Otherwise the English "media" would be the Spanish "medio".
+        A word that only the other language's texts write is read as they write it, in full: the user
+        copied it from them ("who were the 'socios' of X", "los stakeholders"), and its own-language key, if
+        the index has one at all, comes from a tag that has no language ("beneficiario" read as English).
+        A word in quotes (`quoted`, a term the question copies from the texts: "what did the 'Economía
+        Social' network do") is read in each language whose texts write it, since the entries answering in
+        the question's language may write it only in the other's key ("Economía" is "~economy" in Spanish
+        prose, "economia" where English prose keeps the Spanish name)."""
         credit = token.credit
         keys = tuple((k, credit) for k in token.keys if k in self._idf)
         if not lang or token.intent or not keys or credit < 1.0:
             return keys  # a corrected word is whichever known word it sounds like, in either language
         own = key(token.surface, lang)
+        other = "en" if lang == "es" else "es"
+        theirs = key(token.surface, other)
+        if (token.surface in self._written_words[other] and token.surface not in self._written_words[lang]
+                and own not in self._written[lang]):
+            return ((theirs, credit),)
         if own in self._idf:
+            if quoted and theirs != own and token.surface in self._written_words[other]:
+                return ((own, credit), (theirs, credit))
             return ((own, credit),)
         if token.surface in self._surfaces:
             return keys

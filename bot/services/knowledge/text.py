@@ -421,6 +421,17 @@ def capitalised_words(text: str) -> frozenset[str]:
     return frozenset(ws[-1] for name in _MID_SENTENCE_CAPITAL_RE.findall(text) if (ws := words(name)))
 
 
+# A span in quotes: an opening quote not inside a word ("What's" has none) and its closing one not followed by
+# a letter.
+_QUOTED_RE = re.compile(r"(?<!\w)['\"«“‘]([^'\"«»“”‘’]{2,120}?)['\"»”’](?!\w)")
+
+
+def quoted_words(text: str) -> frozenset[str]:
+    """Folded words a question writes in quotes ("the 'cuotas anuales'"): a term it copies from the
+    texts, in the language they write it."""
+    return frozenset(w for span in _QUOTED_RE.findall(text) for w in words(span))
+
+
 _LOWER_WORD_RE = re.compile(r"(?<![\w-])[a-zß-ÿ][\w-]*")
 _UPPER_WORD_RE = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ][\w-]*")
 
