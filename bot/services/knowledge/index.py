@@ -33,15 +33,16 @@
    entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
    of something (or "in which city") is answered only by an entry with a question of its own asking it,
    or with an answer sentence about it that names someone the question does not, places it somewhere
-   the question does not name, or dates it (a date to come for "when will the next one be"; of an opening or
-   an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
+   the question does not name, or dates it (a date to come for "when will the next one be"; a month for "in
+   which month"; of an opening or an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
    attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
    by an entry using that word (a rate, "the interest rate", `lexicon.RATE_WORDS`: also by one writing a
    percentage), and a value asked "of" something ("the population of Palencia", "la web
    de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address. A number the question
    writes is stated only written whole, or as the first part of one ("goal 10" of "10.4", not "goal 4"), and
-   is no figure for its "how many"; a count of a name the entry mentions only in passing is in a sentence
-   naming it; "how do I <verb>" needs an entry speaking of the verb.
+   is no figure for its "how many", nor is a number that is part of a name ("Al-Invest 6.0"); a count of a
+   name the entry mentions only in passing is in a sentence naming it; "how do I <verb>" needs an entry
+   speaking of the verb.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched.
@@ -87,6 +88,7 @@ from bot.services.knowledge.lexicon import (
     LANGUAGE_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    MONTH_ASKED,
     MONTH_WORDS,
     NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
@@ -722,6 +724,8 @@ class KnowledgeIndex:
             query.intents |= {"?day"}  # "the exact date": a day, not a year
         if any({a, b} & EXACT_WORDS and {a, b} & DAY_WORDS for a, b in itertools.pairwise(said)):
             query.intents |= {"?when", "?day", EXACT_DAY}
+        if any(a in KIND_ASKERS and b in MONTH_ASKED for a, b in itertools.pairwise(said)):
+            query.intents |= {"?when", "?day"}  # "in which month": not a year (the one of a name in passing)
         if query.form == "yn" and "?qty" in query.intents and all(t.surface != "?qty" for t in terms):
             # "Are annual fees one of its resources?": an amount named in a yes / no question is what is
             # asked about, not a figure asked for (nor is "how much" asked: it would be an interrogative).
@@ -1186,16 +1190,19 @@ class KnowledgeIndex:
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+# A number written right after a name in mid-sentence is part of the name: "Al-Invest 6.0", "(AL-INVEST 6.0)",
+# "SDG 10": no amount of anything the sentence speaks of ("how many companies" is not "6.0").
+_NAME_NUMBER_RE = re.compile(r"(?:(?<=[\w,;)\]»”%] )|(?<=[(\[«“\"'/]))[^\W\d_a-zß-ÿ][\w-]*\s+\d+(?:[.,]\d+)*(?![\d\w])")
 
 
 def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> tuple[tuple[frozenset[str], bool], ...]:
-    """`_Doc.figures`: per answer sentence that holds a figure, and per question variant that asks for one,
-    its keys, and whether it is a variant. Kept apart, so that the figure asked of one thing is not taken
-    from a sentence about another (`_figure_of`)."""
+    """`_Doc.figures`: per answer sentence that holds a figure (not the number of a name: `_NAME_NUMBER_RE`),
+    and per question variant that asks for one, its keys, and whether it is a variant. Kept apart, so that
+    the figure asked of one thing is not taken from a sentence about another (`_figure_of`)."""
     figures: list[tuple[frozenset[str], bool]] = []
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
-            if "?qty" in answer_facts([sentence]):
+            if "?qty" in answer_facts([_NAME_NUMBER_RE.sub("", sentence)]):
                 # "74,739.29 €" gives an amount in euros: "how many euros" is answered by it, though the
                 # sign is no word.
                 sentence = sentence.replace("€", " euros ")
