@@ -1569,3 +1569,20 @@ def test_the_number_of_a_name_is_no_figure_of_what_the_sentence_speaks_of(tmp_pa
     })
     assert answer_id(index, "¿Cuántas granjas de Palencia hay en el programa de polinizadores?") is None
     assert answer_id(index, "¿Cuántas asambleas hizo Colmena en 2023?") is None
+
+
+def test_an_unknown_verb_right_after_who_is_no_relation_asked(tmp_path):
+    """"¿Quiénes impartieron ...?": a word no entry uses right after the interrogative is a verb of it (the
+    entries say "dieron"), so who is asked of the words after it, which the trainers entry states; one after
+    an article ("¿quién es el tesorero de ...?") is still a relation no entry speaks of."""
+    index = write_entries(tmp_path, {
+        "trainers": (["¿Quién dio las formaciones de Colmena?", "formadoras de Colmena",
+                      "¿Quiénes fueron las formadoras?"],
+                     ["Who gave Colmena's trainings?", "Colmena trainers", "Who were the trainers?"],
+                     "Las formaciones de Colmena las dieron dos apicultoras de Palencia, Ana Ruiz y Eva Gil."),
+        "assembly": (["¿Cuándo fue la asamblea de Colmena?", "asamblea de Colmena", "fecha de la asamblea"],
+                     ["When was Colmena's assembly?", "Colmena assembly", "assembly date"],
+                     "La asamblea de Colmena fue en marzo de 2023, en Palencia."),
+    })
+    assert answer_id(index, "¿Quiénes impartieron las formaciones de Colmena?") == "trainers"
+    assert answer_id(index, "¿Quién es el tesorero de la asamblea de Colmena?") is None

@@ -397,6 +397,9 @@ class _Term:
     value: str | None = None
     # Right after "which" or "what" ("which organisation"): the kind of thing the question asks for.
     kind: bool = False
+    # Right after an interrogative or a content word, no article between ("quiénes impartieron", "which cities
+    # hosted"): a verb or a modifier of what comes before, not a noun of its own ("who is the president").
+    attached: bool = False
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
@@ -840,6 +843,8 @@ class KnowledgeIndex:
         altogether = {fixed[i] for i in kept if i and (fixed[i - 1], fixed[i]) in ALTOGETHER}
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
+        attached = {after for before, after in itertools.pairwise(fixed)
+                    if before != CLAUSE_BREAK and (before in INTENT_WORDS or before not in STOPWORDS)}
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
                   if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
@@ -883,7 +888,8 @@ class KnowledgeIndex:
                     and any(k in self._name_keys for k, _ in keys))
             clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds))
+                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds,
+                               token.surface in attached))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -1330,10 +1336,11 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     and that the knowledge base knows ("who organised the workshop": "organised", "workshop"), and
     whether one of those words is a subject of some entry (`_Term.topic`). No words at all when the first
     of them is unknown ("who is the president of the fair", "quién es el rector del Tec"): a relation no
-    entry speaks of. "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent
-    nothing follows is left out ("y el AL-INVEST ese de quién es"). "Which" of a body that has a name
-    ("which organisation presented", "¿qué fundación se sumó?": `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of
-    that body and the words after it."""
+    entry speaks of; unless it comes right after what asks (`_Term.attached`: "quiénes impartieron ..."),
+    a verb, and the words after it are what is asked of. "When" with a word of what is to come ("will",
+    "próxima") asks `FUTURE`. An intent nothing follows is left out ("y el AL-INVEST ese de quién es").
+    "Which" of a body that has a name ("which organisation presented", "¿qué fundación se sumó?":
+    `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of that body and the words after it."""
     asked = []
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
@@ -1363,11 +1370,13 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
             if intent == "?when" and any(t.surface in FUTURE_WORDS for t in terms):
                 intent = FUTURE
             # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
-            # base does not know is a relation no entry states, whatever the rest.
+            # base does not know is a relation no entry states, whatever the rest. Not a word right after
+            # the interrogative or the thing asked for (`_Term.attached`: "quiénes impartieron las sesiones",
+            # "which cities hosted the trainings"): a verb the entries say in other words ("gave", "held").
             # With each word's concept ("training" read as Spanish is "~training" too): the answer's sentences
             # are keyed by the concept, whichever language the question was read in.
             focus = tuple(tuple(dict.fromkeys((*(k for k, _ in t.keys), *(k for k in t.lexical if k.startswith("~")))))
-                          for t in following if t.keys) if following[0].keys else ()
+                          for t in following if t.keys) if following[0].keys or following[0].attached else ()
             asked.append((intent, focus, any(t.topic for t in following)))
     return tuple(asked)
 
