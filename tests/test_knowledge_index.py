@@ -1536,3 +1536,53 @@ def test_an_entry_spelling_out_a_name_does_not_answer_what_else_is_asked_of_it(t
     assert index.rank("¿Cuál es el nombre completo de FVC?", limit=1)[0][0].id == "fvc-full-name"
     assert index.rank("What is the Federación Vecinal de Cooperativas?", limit=1)[0][0].id == "fvc-full-name"
     assert index.rank("¿Cómo se llama FVC en inglés?", limit=1)[0][0].id == "fvc-full-name"
+
+
+def test_which_month_is_not_answered_by_a_year_alone(tmp_path):
+    """"¿En qué mes ...?" asks a month (`lexicon.MONTH_ASKED`): the entry listing Colmena's outings, whose only
+    date is the year in the name of a fair one of them went to, does not say when the León outing was; the
+    entry dating an outing to its month does."""
+    index = write_entries(tmp_path, {
+        "outings": (["¿Qué salidas hizo Colmena?", "salidas de Colmena", "¿Adónde fueron las salidas de Colmena?"],
+                    ["What outings did Colmena make?", "Colmena outings", "Where did Colmena's outings go?"],
+                    "Colmena hizo dos salidas: a Burgos, para la Feria Apícola 2022; y a León, para ver colmenares."),
+        "assembly": (["¿Cuándo fue la asamblea de Colmena?", "asamblea de Colmena", "fecha de la asamblea"],
+                     ["When was Colmena's assembly?", "Colmena assembly", "assembly date"],
+                     "La asamblea de Colmena fue en marzo de 2023, en Palencia."),
+    })
+    assert answer_id(index, "¿En qué mes fue la salida de Colmena a León?") is None
+    assert answer_id(index, "¿En qué mes fue la asamblea de Colmena?") == "assembly"
+
+
+def test_the_number_of_a_name_is_no_figure_of_what_the_sentence_speaks_of(tmp_path):
+    """"Miel Plus 3.0" is a programme's name: the entry saying which scheme the programme belongs to states
+    no number of the farms in it, so "how many farms" is not answered by it; a sentence counting them is."""
+    index = write_entries(tmp_path, {
+        "scheme": (["¿En qué plan está el programa de polinizadores?", "plan del programa de polinizadores",
+                    "¿El programa de polinizadores es de Miel Plus?"],
+                   ["Which scheme is the pollinator programme part of?", "pollinator programme scheme",
+                    "Is the pollinator programme part of Miel Plus?"],
+                   "El programa de polinizadores para granjas de Palencia está dentro de Miel Plus 3.0."),
+        "assembly": (["¿Cuándo fue la asamblea de Colmena?", "asamblea de Colmena", "fecha de la asamblea"],
+                     ["When was Colmena's assembly?", "Colmena assembly", "assembly date"],
+                     "La asamblea de Colmena fue en marzo de 2023, en Palencia."),
+    })
+    assert answer_id(index, "¿Cuántas granjas de Palencia hay en el programa de polinizadores?") is None
+    assert answer_id(index, "¿Cuántas asambleas hizo Colmena en 2023?") is None
+
+
+def test_an_unknown_verb_right_after_who_is_no_relation_asked(tmp_path):
+    """"¿Quiénes impartieron ...?": a word no entry uses right after the interrogative is a verb of it (the
+    entries say "dieron"), so who is asked of the words after it, which the trainers entry states; one after
+    an article ("¿quién es el tesorero de ...?") is still a relation no entry speaks of."""
+    index = write_entries(tmp_path, {
+        "trainers": (["¿Quién dio las formaciones de Colmena?", "formadoras de Colmena",
+                      "¿Quiénes fueron las formadoras?"],
+                     ["Who gave Colmena's trainings?", "Colmena trainers", "Who were the trainers?"],
+                     "Las formaciones de Colmena las dieron dos apicultoras de Palencia, Ana Ruiz y Eva Gil."),
+        "assembly": (["¿Cuándo fue la asamblea de Colmena?", "asamblea de Colmena", "fecha de la asamblea"],
+                     ["When was Colmena's assembly?", "Colmena assembly", "assembly date"],
+                     "La asamblea de Colmena fue en marzo de 2023, en Palencia."),
+    })
+    assert answer_id(index, "¿Quiénes impartieron las formaciones de Colmena?") == "trainers"
+    assert answer_id(index, "¿Quién es el tesorero de la asamblea de Colmena?") is None

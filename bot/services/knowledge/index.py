@@ -33,15 +33,16 @@
    entry to a question it does not cover. That includes the asked attribute: "who", "where" or "when"
    of something (or "in which city") is answered only by an entry with a question of its own asking it,
    or with an answer sentence about it that names someone the question does not, places it somewhere
-   the question does not name, or dates it (a date to come for "when will the next one be"; of an opening or
-   an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
+   the question does not name, or dates it (a date to come for "when will the next one be"; a month for "in
+   which month"; of an opening or an ending only where it speaks of it, `lexicon.CONTRASTS`). So does an
    attribute asked by its word (the age, what a study concluded: `lexicon.ATTRIBUTE_WORDS`), answered only
    by an entry using that word (a rate, "the interest rate", `lexicon.RATE_WORDS`: also by one writing a
    percentage), and a value asked "of" something ("the population of Palencia", "la web
    de X": `lexicon.VALUE_OF_WORDS`), answered only by a figure of it or an address. A number the question
    writes is stated only written whole, or as the first part of one ("goal 10" of "10.4", not "goal 4"), and
-   is no figure for its "how many"; a count of a name the entry mentions only in passing is in a sentence
-   naming it; "how do I <verb>" needs an entry speaking of the verb.
+   is no figure for its "how many", nor is a number that is part of a name ("Al-Invest 6.0"); a count of a
+   name the entry mentions only in passing is in a sentence naming it; "how do I <verb>" needs an entry
+   speaking of the verb.
 
 The question's language is guessed from its function words so that each word is read in that
 language first; the answer's language is the one asked for, whichever language matched. A word only the
@@ -90,6 +91,7 @@ from bot.services.knowledge.lexicon import (
     LANGUAGE_WORDS,
     LEADING_INTENT_WORDS,
     LOCATIVE_WORDS,
+    MONTH_ASKED,
     MONTH_WORDS,
     NAMED_BODY_CONCEPTS,
     PEOPLE_CONCEPTS,
@@ -400,6 +402,9 @@ class _Term:
     value: str | None = None
     # Right after "which" or "what" ("which organisation"): the kind of thing the question asks for.
     kind: bool = False
+    # Right after an interrogative or a content word, no article between ("quiénes impartieron", "which cities
+    # hosted"): a verb or a modifier of what comes before, not a noun of its own ("who is the president").
+    attached: bool = False
 
 
 CHECKED_INTENTS = FACT_INTENTS | ASKED_INTENTS
@@ -740,6 +745,8 @@ class KnowledgeIndex:
             query.intents |= {"?day"}  # "the exact date": a day, not a year
         if any({a, b} & EXACT_WORDS and {a, b} & DAY_WORDS for a, b in itertools.pairwise(said)):
             query.intents |= {"?when", "?day", EXACT_DAY}
+        if any(a in KIND_ASKERS and b in MONTH_ASKED for a, b in itertools.pairwise(said)):
+            query.intents |= {"?when", "?day"}  # "in which month": not a year (the one of a name in passing)
         if query.form == "yn" and "?qty" in query.intents and all(t.surface != "?qty" for t in terms):
             # "Are annual fees one of its resources?": an amount named in a yes / no question is what is
             # asked about, not a figure asked for (nor is "how much" asked: it would be an interrogative).
@@ -854,6 +861,8 @@ class KnowledgeIndex:
         altogether = {fixed[i] for i in kept if i and (fixed[i - 1], fixed[i]) in ALTOGETHER}
         fixed, credits = [fixed[i] for i in kept], [credits[i] for i in kept]
         kinds = {after for before, after in itertools.pairwise(fixed) if before in KIND_ASKERS}
+        attached = {after for before, after in itertools.pairwise(fixed)
+                    if before != CLAUSE_BREAK and (before in INTENT_WORDS or before not in STOPWORDS)}
         values = {w: VALUE_OF_WORDS[w] for w, after in itertools.pairwise(fixed)
                   if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
@@ -898,7 +907,8 @@ class KnowledgeIndex:
                     and any(k in self._name_keys for k, _ in keys))
             clipped = not keys and not token.intent and self._clipping(token.surface)
             terms.append(_Term(token.surface, keys, weight, absence, name, topic,
-                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds))
+                               token.keys, everywhere, clipped, values.get(token.surface), token.surface in kinds,
+                               token.surface in attached))
             if len(terms) >= MAX_QUERY_TOKENS:
                 break
         return terms
@@ -1219,16 +1229,19 @@ class KnowledgeIndex:
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+# A number written right after a name in mid-sentence is part of the name: "Al-Invest 6.0", "(AL-INVEST 6.0)",
+# "SDG 10": no amount of anything the sentence speaks of ("how many companies" is not "6.0").
+_NAME_NUMBER_RE = re.compile(r"(?:(?<=[\w,;)\]»”%] )|(?<=[(\[«“\"'/]))[^\W\d_a-zß-ÿ][\w-]*\s+\d+(?:[.,]\d+)*(?![\d\w])")
 
 
 def _quantified(entry: Entry, variants: Sequence[Sequence[Token]]) -> tuple[tuple[frozenset[str], bool], ...]:
-    """`_Doc.figures`: per answer sentence that holds a figure, and per question variant that asks for one,
-    its keys, and whether it is a variant. Kept apart, so that the figure asked of one thing is not taken
-    from a sentence about another (`_figure_of`)."""
+    """`_Doc.figures`: per answer sentence that holds a figure (not the number of a name: `_NAME_NUMBER_RE`),
+    and per question variant that asks for one, its keys, and whether it is a variant. Kept apart, so that
+    the figure asked of one thing is not taken from a sentence about another (`_figure_of`)."""
     figures: list[tuple[frozenset[str], bool]] = []
     for lang, text in entry.answers.items():
         for sentence in _SENTENCE_END_RE.split(text):
-            if "?qty" in answer_facts([sentence]):
+            if "?qty" in answer_facts([_NAME_NUMBER_RE.sub("", sentence)]):
                 # "74,739.29 €" gives an amount in euros: "how many euros" is answered by it, though the
                 # sign is no word.
                 sentence = sentence.replace("€", " euros ")
@@ -1356,10 +1369,11 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
     and that the knowledge base knows ("who organised the workshop": "organised", "workshop"), and
     whether one of those words is a subject of some entry (`_Term.topic`). No words at all when the first
     of them is unknown ("who is the president of the fair", "quién es el rector del Tec"): a relation no
-    entry speaks of. "When" with a word of what is to come ("will", "próxima") asks `FUTURE`. An intent
-    nothing follows is left out ("y el AL-INVEST ese de quién es"). "Which" of a body that has a name
-    ("which organisation presented", "¿qué fundación se sumó?": `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of
-    that body and the words after it."""
+    entry speaks of; unless it comes right after what asks (`_Term.attached`: "quiénes impartieron ..."),
+    a verb, and the words after it are what is asked of. "When" with a word of what is to come ("will",
+    "próxima") asks `FUTURE`. An intent nothing follows is left out ("y el AL-INVEST ese de quién es").
+    "Which" of a body that has a name ("which organisation presented", "¿qué fundación se sumó?":
+    `lexicon.NAMED_BODY_CONCEPTS`) asks "who" of that body and the words after it."""
     asked = []
     for i, term in enumerate(terms):
         if term.surface in ATTRIBUTE_INTENTS:
@@ -1389,11 +1403,13 @@ def _asked(terms: Sequence[_Term]) -> tuple[tuple[str, tuple[tuple[str, ...], ..
             if intent == "?when" and any(t.surface in FUTURE_WORDS for t in terms):
                 intent = FUTURE
             # The first word is what is asked of the rest ("the president of the fair"): one the knowledge
-            # base does not know is a relation no entry states, whatever the rest.
+            # base does not know is a relation no entry states, whatever the rest. Not a word right after
+            # the interrogative or the thing asked for (`_Term.attached`: "quiénes impartieron las sesiones",
+            # "which cities hosted the trainings"): a verb the entries say in other words ("gave", "held").
             # With each word's concept ("training" read as Spanish is "~training" too): the answer's sentences
             # are keyed by the concept, whichever language the question was read in.
             focus = tuple(tuple(dict.fromkeys((*(k for k, _ in t.keys), *(k for k in t.lexical if k.startswith("~")))))
-                          for t in following if t.keys) if following[0].keys else ()
+                          for t in following if t.keys) if following[0].keys or following[0].attached else ()
             asked.append((intent, focus, any(t.topic for t in following)))
     return tuple(asked)
 

@@ -375,6 +375,9 @@ EXACT_WORDS: frozenset[str] = frozenset(
 # Words for a day asked; "exact" beside one ("the exact day", "la fecha exacta") asks a day of the month,
 # which a month alone ("in October") does not give (`index.EXACT_DAY`).
 DAY_WORDS: frozenset[str] = frozenset("day date dia fecha".split())
+# Words for a month asked after "which" or "what" ("¿en qué mes?", "in which month"): a month, which a year
+# alone does not give (a date in digits does).
+MONTH_ASKED: frozenset[str] = frozenset("mes month".split())
 # Words asking for others than what the question names ("where else", "¿dónde más, aparte de Burgos?"): the
 # places of the other events an entry lists are then what is asked.
 BESIDES_WORDS: frozenset[str] = frozenset(
