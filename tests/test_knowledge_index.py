@@ -1613,3 +1613,11 @@ def test_chat_filler_nouns_are_no_unknown_words(tmp_path):
     assert "stuff" not in [t.surface for t in index._terms("what honey stuff does Colmena sell")]
     folks = [t for t in index._terms("how many Colmena folks are there") if t.surface == "folks"]
     assert folks and "~person" in folks[0].lexical
+
+
+def test_what_something_is_trying_to_do_is_its_goal(tmp_path):
+    """"What is Colmena trying to do?", "¿qué intenta Colmena?" ask what it aims at: its goal, not a word
+    no entry uses."""
+    index = _hive_index(tmp_path)
+    assert answer_id(index, "what is colmena trying to do", "en") == "aim"
+    assert answer_id(index, "¿qué intenta hacer Colmena?") == "aim"

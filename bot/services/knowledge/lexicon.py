@@ -542,8 +542,8 @@ participant: participante participantes asistente asistentes participar particip
     attended
 beneficiary: beneficiario beneficiarios beneficiaria beneficiarias | beneficiary beneficiaries
 person: persona personas gente | person people persons folks
-goal: objetivo objetivos meta metas proposito propositos mision misiones | goal goals objective objectives aim
-    aims purpose purposes target point mission missions
+goal: objetivo objetivos meta metas proposito propositos mision misiones intenta intentan
+    | goal goals objective objectives aim aims purpose purposes target point mission missions try tries trying
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
     empezo creacion fundaron crearon arrancar arranco arrancaron lanzar lanzo lanzaron | create created creation
     found founded establish established start started begin began born origin launched launch
