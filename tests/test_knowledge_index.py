@@ -1586,3 +1586,88 @@ def test_an_unknown_verb_right_after_who_is_no_relation_asked(tmp_path):
     })
     assert answer_id(index, "¿Quiénes impartieron las formaciones de Colmena?") == "trainers"
     assert answer_id(index, "¿Quién es el tesorero de la asamblea de Colmena?") is None
+
+
+def _hive_index(tmp_path: Path) -> KnowledgeIndex:
+    return write_entries(tmp_path, {
+        "founding": (["¿Cuándo se fundó Colmena?", "año de fundación de Colmena", "¿En qué año nació Colmena?"],
+                     ["When was Colmena founded?", "Colmena founding year", "What year did Colmena start?"],
+                     "Colmena se fundó en 2016 en Palencia."),
+        "members": (["¿Cuántos socios tiene Colmena?", "socios de Colmena", "número de socios de Colmena"],
+                    ["How many members does Colmena have?", "Colmena members", "number of Colmena members"],
+                    "Colmena reúne a unas 40 cooperativas apícolas."),
+        "aim": (["¿Cuál es el objetivo de Colmena?", "objetivo de Colmena", "¿Para qué existe Colmena?"],
+                ["What is Colmena's goal?", "Colmena goal", "What is Colmena for?"],
+                "Colmena quiere que la miel de Palencia se venda a un precio justo."),
+        "fair-name": (["¿Cómo se llama la feria de Colmena?", "nombre de la feria", "¿Qué nombre tiene la feria?"],
+                      ["What is Colmena's fair called?", "name of the fair", "What is the fair's name?"],
+                      "La feria de Colmena se llama Honey Fair."),
+    })
+
+
+def test_an_interrogative_written_without_a_vowel_is_that_interrogative(tmp_path):
+    """Chat leaves a vowel out of a short word ("whn" for "when"): its sound is too short to guess a content
+    word from, but as the interrogative it steers the question instead of weighing against every entry as
+    a word nobody uses. Only a word with its first letter right ("nah" is not "una")."""
+    index = _hive_index(tmp_path)
+    assert index._correct("whn")[0] == "when"
+    assert index._correct("nah")[0] == "nah"
+    # "hrs" is hours, written out before any correction: as "hers" less its vowel it would vanish.
+    assert "hours" in [t.surface for t in index._terms("colmena office hrs")]
+    assert [t.surface for t in index._terms("whn did colmena start")][0] == "?when"
+    assert answer_id(index, "whn did colmena start", "en") == "founding"
+
+
+def test_a_word_set_apart_before_the_question_is_an_address(tmp_path):
+    """"tronco, ¿cuántos socios tiene Colmena?": the word before the comma, which neither the entries nor
+    either language's common words know, is the person spoken to, not something the question asks about.
+    A common word there ("Madrid, ...") still counts."""
+    index = _hive_index(tmp_path)
+    assert "tronco" not in [t.surface for t in index._terms("tronco, ¿cuántos socios tiene Colmena?")]
+    assert answer_id(index, "tronco, ¿cuántos socios tiene Colmena?") == "members"
+    assert "madrid" in [t.surface for t in index._terms("Madrid, ¿cuántos socios tiene Colmena?")]
+
+
+def test_the_language_a_name_is_asked_in_is_no_unknown_word(tmp_path):
+    """"¿Cómo se llama en castellano la feria?": no entry writes "castellano", but it names the language of
+    the name asked for, not something the knowledge base lacks."""
+    index = _hive_index(tmp_path)
+    terms = index._terms("¿Cómo se llama en castellano la feria?")
+    assert "castellano" not in [t.surface for t in terms]
+    assert index.assess("¿Cómo se llama en castellano la feria?")[1].unknown == 0.0
+
+
+def test_a_figure_asked_roughly_is_no_question_about_less(tmp_path):
+    """"más o menos" and "roughly" ask a figure roughly, as "aproximadamente" does: "menos" is then no word
+    of the subject, and "roughly" meets an answer's "approximately"."""
+    from bot.services.knowledge.text import keys_any
+
+    index = _hive_index(tmp_path)
+    terms = index._terms("cuántos socios tiene Colmena más o menos")
+    assert "menos" not in [t.surface for t in terms]
+    assert answer_id(index, "cuántos socios tiene Colmena más o menos") == "members"
+    assert "~approximate" in keys_any("roughly") and "~approximate" in keys_any("aproximadamente")
+
+
+def test_a_mission_is_a_goal(tmp_path):
+    """"¿Cuál es la misión de Colmena?" asks its goal, the word its entry uses."""
+    index = _hive_index(tmp_path)
+    assert answer_id(index, "¿Cuál es la misión de Colmena?") == "aim"
+    assert answer_id(index, "What is Colmena's mission?", "en") == "aim"
+
+
+def test_chat_filler_nouns_are_no_unknown_words(tmp_path):
+    """"what honey stuff does Colmena sell" is "what honey does Colmena sell" ("stuff" is as empty as
+    "things"), and "the Colmena folks" are its people: neither is a word no entry uses."""
+    index = _hive_index(tmp_path)
+    assert "stuff" not in [t.surface for t in index._terms("what honey stuff does Colmena sell")]
+    folks = [t for t in index._terms("how many Colmena folks are there") if t.surface == "folks"]
+    assert folks and "~person" in folks[0].lexical
+
+
+def test_what_something_is_trying_to_do_is_its_goal(tmp_path):
+    """"What is Colmena trying to do?", "¿qué intenta Colmena?" ask what it aims at: its goal, not a word
+    no entry uses."""
+    index = _hive_index(tmp_path)
+    assert answer_id(index, "what is colmena trying to do", "en") == "aim"
+    assert answer_id(index, "¿qué intenta hacer Colmena?") == "aim"

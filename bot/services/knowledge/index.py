@@ -5,7 +5,10 @@
    entries without its vowels taken for it ("Lb" for "Lab", `_skeleton_of`), and a word
    neither the entries nor the lexicon know corrected against that vocabulary (names of places, events
    and organisations included): first by how it sounds (`text.phonetic`: "kien", "Comiyas", "formalisación"),
-   then within a number of edits that grows with its length. A corrected word counts for less.
+   then within a number of edits that grows with its length (a word too short for that only to an
+   interrogative or function word chat writes without a vowel, "whn"). A corrected word counts for less. A
+   word set apart before the question that nobody knows ("pana, ...") is the person addressed, and the
+   language a name is asked in ("en castellano") says how to answer: neither counts as an unknown word.
 1. Candidates: an inverted index of matching keys (stems and bilingual concepts, `text.py`) scored
    BM25F-style, question variants, titles and tags weighing more than the answer text, at a cost that
    follows the words of the question, not the size of the knowledge base (rapidfuzz over 10,000 choices
@@ -738,9 +741,7 @@ class KnowledgeIndex:
         # Not a digit chat writes for a word ("2 the", "4 free": `text.chat_digits`).
         query.numbers = frozenset(n for n in _numbers(cleaned)
                                   if all(p in query.surfaces for p in _number_parts(n)))
-        query.languages = frozenset(
-            w for i, w in enumerate(said) if w in LANGUAGE_WORDS
-            and ((i and said[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(said) and said[i + 1] in LANGUAGE_AFTER)))
+        query.languages = _named_languages(said)
         if "?when" in query.intents and not EXACT_WORDS.isdisjoint(said):
             query.intents |= {"?day"}  # "the exact date": a day, not a year
         if any({a, b} & EXACT_WORDS and {a, b} & DAY_WORDS for a, b in itertools.pairwise(said)):
@@ -848,6 +849,11 @@ class KnowledgeIndex:
         credits: list[float] = []
         named = capitalised_words(text)
         chat = expand_chat(query_words(text, self._knows))
+        if len(chat) > 2 and chat[1] == CLAUSE_BREAK and not self._knows(chat[0]) and chat[0] not in COMMON_WORDS:
+            # A word set apart before the question, that neither the knowledge base nor either language's
+            # common words know ("pana, ¿en qué regiones...?", "che, ..."): the person addressed or an
+            # interjection, not what is asked about.
+            chat = chat[2:]
         for word in chat_digits(chat, guess_language(text, chat))[: MAX_QUERY_TOKENS * 3]:
             correction, credit = self._correct(word)
             as_name = self._correct_name(word) if word in named else None
@@ -867,6 +873,9 @@ class KnowledgeIndex:
                   if w in VALUE_OF_WORDS and after in VALUE_OF}
         lang = guess_language(text, fixed)
         quoted = quoted_words(text)
+        # The language a name is asked in ("¿cómo se llama en castellano?") says how to answer, not what
+        # about: where no entry uses its word, it is no unknown word counting against every entry.
+        languages = _named_languages(fixed)
         common = lowercase_words(text)
         # Two name words side by side are a name written in lower case ("changemaker day").
         common = common.difference(*({a, b} for a, b in itertools.pairwise(words(text))
@@ -877,6 +886,8 @@ class KnowledgeIndex:
             seen.add(token.surface)
             keys = self._keys_in(token, lang, token.surface in quoted)
             keys += self._cognate_keys(token, lang, keys)
+            if not keys and token.surface in languages:
+                continue
             if token.surface in DIGIT_WORDS:  # "2 seminarios" is "dos seminarios", "3 visits" "three visits"
                 keys += tuple((k, 1.0) for k in dict.fromkeys(_digit_keys(token.surface))
                               if k in self._idf and all(k != known for known, _ in keys))
@@ -1007,6 +1018,14 @@ class KnowledgeIndex:
         """The known word `word` (`form` as it sounds) is one or two slips of writing from, with its credit,
         or `word` itself."""
         if len(form) < TYPO_MIN_LEN:
+            # Too short a sound to guess a content word from, but chat leaves a vowel out of an
+            # interrogative or a function word ("whn" for "when"): as that word it steers the question or
+            # drops from it, where left unknown it would count against every entry as the heaviest word.
+            dropped = [known for known in self._deletes.get(form, ())
+                       if _vowel_dropped(form, known) and self._sounds[known] in FUNCTION_WORDS
+                       and self._sounds[known][0] == word[0]]
+            if dropped:
+                return self._sounds[min(dropped, key=self._rank.__getitem__)], SOUND_CREDIT
             return word, 1.0
         max_edits = 2 if len(word) >= TYPO2_MIN_LEN else 1
         best: tuple[int, str] | None = None
@@ -1532,6 +1551,13 @@ def _number_parts(number: str) -> list[str]:
 def _digit_keys(digits: str) -> tuple[str, ...]:
     """The keys of a small number written in words ("3": "tres", "three")."""
     return tuple(k for word in DIGIT_WORDS.get(digits, ()) for k in keys_any(word))
+
+
+def _named_languages(ws: Sequence[str]) -> frozenset[str]:
+    """The languages `ws` names as the language of a name or a text ("in English", "la versión en
+    castellano", `lexicon.LANGUAGE_WORDS`)."""
+    return frozenset(w for i, w in enumerate(ws) if w in LANGUAGE_WORDS
+                     and ((i and ws[i - 1] in LANGUAGE_BEFORE) or (i + 1 < len(ws) and ws[i + 1] in LANGUAGE_AFTER)))
 
 
 def _new_name(word: str, query: _Query) -> bool:

@@ -46,7 +46,7 @@ STOPWORDS_EN: frozenset[str] = frozenset(
     please same she should so some such than that the their theirs them then there these they this
     those through to too under until up very was we were what which while with would you your yours
     hi hello thanks thank tell know want wanted like let lets explain give gives let's else much
-    whats thing things held hold take took taken happen happened exist exists dont work works
+    whats thing things stuff held hold take took taken happen happened exist exists dont work works
     working worked pls plz u ur consist consists consisted came come comes
     anyone anybody someone somebody anything something everything everyone everybody make makes made
     making okay ok hey really actually go goes going gone went
@@ -85,7 +85,8 @@ CHAT_ABBREVIATIONS: dict[str, str] = {
     "tho": "though", "thru": "through", "wanna": "want to", "gonna": "going to", "gotta": "got to",
     "kinda": "kind of", "sorta": "sort of", "dunno": "do not know", "idk": "i do not know",
     "wat": "what", "wut": "what", "wht": "what", "yr": "year", "yrs": "years", "b4": "before", "n": "and",
-    "w": "with", "msg": "message", "pic": "photo", "pics": "photos", "approx": "approximately",
+    "w": "with", "hrs": "hours", "msg": "message", "pic": "photo", "pics": "photos",
+    "approx": "approximately",
     "thx": "thanks", "ty": "thanks", "lol": "", "lmao": "", "omg": "", "btw": "", "imo": "", "fyi": "",
     "tbh": "", "ngl": "",
     # Ordinals in figures; "1a", "2o" also stand for "1ª", "2º", which fold to them
@@ -170,6 +171,9 @@ PHRASES: dict[tuple[str, str], str] = {
     # "how many visits in total", "¿cuántas en total?": all of them, not a word a total budget is asked with.
     ("in", "total"): "",
     ("en", "total"): "",
+    # "¿cuántos son, más o menos?": a figure asked roughly, as "aproximadamente" asks it ("o" and "menos" are
+    # otherwise a conjunction and a comparative, never what is asked about).
+    ("o", "menos"): "~approximate",
     # "has it kept going?": lasted, not kept (stored) as data is.
     ("keep", "going"): "~maintain",
     ("keeps", "going"): "~maintain",
@@ -517,6 +521,8 @@ fund: financiar financio financiado financiacion financiamiento fondos financia 
     fondo dinero plata pasta pagar pago pagos pagaron pagado | fund funded funding funds finance financed
     financing financial money pay paid pays payment payments
 budget: presupuesto coste costo | budget cost
+approximate: aproximadamente aproximado aproximada aproximados aproximadas alrededor | approximately approximate
+    roughly around
 contribute: aportar aporto aporte aportacion aportaron contribuir contribucion contribuyo contribuye poner
     puso pusieron | contribute contributed contribution contributes provide provided bring brought put
 country: pais paises nacion | country countries nation
@@ -538,9 +544,9 @@ participant: participante participantes asistente asistentes participar particip
     participa asistieron | participant participants attendee attendees participate participated attend
     attended
 beneficiary: beneficiario beneficiarios beneficiaria beneficiarias | beneficiary beneficiaries
-person: persona personas gente | person people persons
-goal: objetivo objetivos meta metas proposito propositos | goal goals objective objectives aim aims
-    purpose purposes target point
+person: persona personas gente | person people persons folks
+goal: objetivo objetivos meta metas proposito propositos mision misiones intenta intentan
+    | goal goals objective objectives aim aims purpose purposes target point mission missions try tries trying
 create: crear creo creado creada fundar fundo fundada fundado nacio nace surgio surge origen comenzo
     empezo creacion fundaron crearon arrancar arranco arrancaron lanzar lanzo lanzaron | create created creation
     found founded establish established start started begin began born origin launched launch
